@@ -1,0 +1,1 @@
+//! `delayed-bench`: workloads and peers for the benchmarks (issue 4).

@@ -1,0 +1,278 @@
+//! Latches: one-shot signals a waiting thread blocks on.
+//!
+//! A latch starts unset. Eventually someone calls `set()` and it becomes set;
+//! the thread waiting for it then goes on. The setter's writes before `set`
+//! happen before the waiter's reads after it sees the latch set.
+//!
+//! The waiter of a latch may free it as soon as it sees it set, so `set`
+//! takes a raw pointer and reads everything it needs (which registry, which
+//! worker to wake) *before* the store that sets it (invariant L1 in
+//! `sleep/README.md`).
+
+use std::sync::Arc;
+
+use crate::registry::Registry;
+use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::worker::WorkerThread;
+
+/// A one-shot signal.
+pub(crate) trait Latch {
+    /// Sets the latch and wakes its waiter.
+    ///
+    /// # Safety
+    ///
+    /// `this` must be valid on entry; it may be freed by the waiter as soon
+    /// as the latch is set, so implementations touch it no more after that.
+    unsafe fn set(this: *const Self);
+}
+
+/// Something a worker can wait for with `WorkerThread::wait_until`.
+pub(crate) trait Probe {
+    /// True once the latch is set. Acquire: pairs with the store in `set`.
+    fn probe(&self) -> bool;
+}
+
+/// The latch of a `join` on a worker: the owner waits in `wait_until`, the
+/// setter is a worker of the same registry (so the registry outlives `set`).
+pub(crate) struct SpinLatch<'r> {
+    set: AtomicBool,
+    registry: &'r Registry,
+    owner: usize,
+}
+
+impl<'r> SpinLatch<'r> {
+    pub(crate) fn new(owner: &'r WorkerThread) -> Self {
+        SpinLatch {
+            set: AtomicBool::new(false),
+            registry: owner.registry(),
+            owner: owner.index(),
+        }
+    }
+}
+
+impl Latch for SpinLatch<'_> {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: `this` is valid on entry (contract of `set`). The registry
+        // is kept alive by the setting worker's own `Arc`, not by `this`.
+        let (registry, owner) = unsafe { (&*((*this).registry as *const Registry), (*this).owner) };
+        // SeqCst: release for the job's result (pairs with the acquire in
+        // `probe`), and the store half of the store-buffering pair W1.
+        // SAFETY: `this` is still valid: the waiter frees it only after this store.
+        unsafe { (*this).set.store(true, Ordering::SeqCst) };
+        registry.sleep.wake_worker(owner);
+    }
+}
+
+impl Probe for SpinLatch<'_> {
+    #[inline]
+    fn probe(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+}
+
+/// A latch for a thread that is not a worker: it blocks on a condition
+/// variable.
+pub(crate) struct LockLatch {
+    set: Mutex<bool>,
+    changed: Condvar,
+}
+
+impl LockLatch {
+    pub(crate) fn new() -> Self {
+        LockLatch {
+            set: Mutex::new(false),
+            changed: Condvar::new(),
+        }
+    }
+
+    /// Blocks until the latch is set.
+    pub(crate) fn wait(&self) {
+        let mut set = self.set.lock();
+        while !*set {
+            self.changed.wait(&mut set);
+        }
+    }
+
+    fn is_set(&self) -> bool {
+        *self.set.lock()
+    }
+}
+
+impl Latch for LockLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: valid on entry; the waiter cannot see `true` (and free the
+        // latch) before the guard is released, which is our last access.
+        let this = unsafe { &*this };
+        let mut set = this.set.lock();
+        *set = true;
+        this.changed.notify_all();
+    }
+}
+
+/// The latch of whoever waits on the current thread: a worker (of any
+/// executor) keeps running that executor's jobs while it waits; any other
+/// thread blocks.
+pub(crate) enum WaiterLatch {
+    Worker {
+        set: AtomicBool,
+        /// A strong reference: the setter may be a thread of another
+        /// executor or no worker at all, so it cannot rely on its own.
+        registry: Arc<Registry>,
+        owner: usize,
+    },
+    Thread(LockLatch),
+}
+
+impl WaiterLatch {
+    /// A latch whose waiter is the calling thread.
+    pub(crate) fn for_current_thread() -> Self {
+        match WorkerThread::current() {
+            Some(worker) => WaiterLatch::Worker {
+                set: AtomicBool::new(false),
+                registry: Arc::clone(worker.registry_arc()),
+                owner: worker.index(),
+            },
+            None => WaiterLatch::Thread(LockLatch::new()),
+        }
+    }
+
+    /// Waits until the latch is set; must be called on the thread that made it.
+    pub(crate) fn wait(&self) {
+        match self {
+            WaiterLatch::Worker {
+                registry, owner, ..
+            } => {
+                let worker = WorkerThread::current()
+                    .filter(|w| std::ptr::eq(w.registry(), &**registry) && w.index() == *owner)
+                    .expect("a latch must be waited on by the thread that created it");
+                worker.wait_until(self);
+            }
+            WaiterLatch::Thread(lock) => lock.wait(),
+        }
+    }
+}
+
+impl Latch for WaiterLatch {
+    unsafe fn set(this: *const Self) {
+        // SAFETY: valid on entry (contract of `set`).
+        match unsafe { &*this } {
+            WaiterLatch::Worker {
+                set,
+                registry,
+                owner,
+            } => {
+                // L1: take what we need before the store that may free `this`.
+                let registry = Arc::clone(registry);
+                let owner = *owner;
+                // SeqCst: release for the waiter (pairs with `probe`) and the
+                // store half of W1.
+                set.store(true, Ordering::SeqCst);
+                registry.sleep.wake_worker(owner);
+            }
+            // SAFETY: `this` is valid on entry; `LockLatch::set` keeps to L1.
+            WaiterLatch::Thread(lock) => unsafe { Latch::set(lock as *const LockLatch) },
+        }
+    }
+}
+
+impl Probe for WaiterLatch {
+    fn probe(&self) -> bool {
+        match self {
+            WaiterLatch::Worker { set, .. } => set.load(Ordering::Acquire),
+            WaiterLatch::Thread(lock) => lock.is_set(),
+        }
+    }
+}
+
+/// A counter that the thread which created it waits on until it reaches
+/// zero: the completion signal of a scope, or of a whole graph run.
+///
+/// Jobs call [`increment`](CountLatch::increment) before they add work and
+/// [`decrement`](CountLatch::decrement) when a piece of work is finished.
+/// [`wait`](CountLatch::wait) returns once the count is zero. Waiting on a
+/// worker thread runs other jobs in the meantime, so nesting never
+/// deadlocks, even with one worker.
+///
+/// Only the thread that created the latch may wait on it.
+///
+/// # Examples
+///
+/// ```
+/// use delayed_executor::{raw::CountLatch, Executor};
+///
+/// let ex = Executor::builder().workers(2).build().unwrap();
+/// let latch = CountLatch::new(3);
+/// ex.scope(|s| {
+///     for _ in 0..3 {
+///         s.spawn(|_| latch.decrement());
+///     }
+/// });
+/// latch.wait();
+/// assert!(latch.is_zero());
+/// ```
+pub struct CountLatch {
+    count: AtomicUsize,
+    latch: WaiterLatch,
+}
+
+impl CountLatch {
+    /// A latch with `count` outstanding pieces of work, to be waited on by
+    /// the calling thread. A count of zero is already released.
+    pub fn new(count: usize) -> CountLatch {
+        let latch = CountLatch {
+            count: AtomicUsize::new(count),
+            latch: WaiterLatch::for_current_thread(),
+        };
+        if count == 0 {
+            // SAFETY: the latch is alive (we own it) and nobody waits yet.
+            unsafe { Latch::set(&latch.latch as *const WaiterLatch) };
+        }
+        latch
+    }
+
+    /// Adds one piece of outstanding work. Call it before handing that work
+    /// to another thread, while the count is still above zero.
+    #[inline]
+    pub fn increment(&self) {
+        let prev = self.count.fetch_add(1, Ordering::Relaxed);
+        debug_assert!(prev > 0, "CountLatch incremented after reaching zero");
+    }
+
+    /// Marks one piece of work finished; the last one releases the waiter.
+    /// Do not touch the latch after your last `decrement`: the waiter may
+    /// free it at once.
+    #[inline]
+    pub fn decrement(&self) {
+        // AcqRel: release publishes this worker's writes; the acquire lets
+        // the last decrementer pass every earlier writer's effects on to the
+        // waiter through the latch's own release store.
+        if self.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // SAFETY: `self` is valid here; `set` keeps to L1.
+            unsafe { Latch::set(&self.latch as *const WaiterLatch) };
+        }
+    }
+
+    /// True once the count has reached zero.
+    pub fn is_zero(&self) -> bool {
+        self.latch.probe()
+    }
+
+    /// Returns once the count is zero. On a worker thread it runs other jobs
+    /// meanwhile; elsewhere it blocks.
+    ///
+    /// # Panics
+    ///
+    /// If the latch was created on a worker thread and is waited on by
+    /// another thread.
+    pub fn wait(&self) {
+        self.latch.wait();
+    }
+}
+
+impl std::fmt::Debug for CountLatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CountLatch")
+            .field("count", &self.count.load(Ordering::Relaxed))
+            .finish()
+    }
+}

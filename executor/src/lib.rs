@@ -59,10 +59,3 @@ pub mod raw {
     pub use crate::job::JobRef;
     pub use crate::latch::CountLatch;
 }
-
-/// Internals exposed to the loom models in `tests/` (only under `cfg(loom)`).
-#[cfg(loom)]
-#[doc(hidden)]
-pub mod loom_exports {
-    pub use crate::sleep::Sleep;
-}

@@ -153,8 +153,13 @@ impl Sleep {
     /// latch that worker waits on, after the latch's SeqCst store.
     pub(crate) fn wake_worker(&self, index: usize) {
         let worker = &self.workers[index];
-        // W1: pairs with the SeqCst store in `sleep`: if this reads false,
-        // the worker's re-scan (after its store) sees the latch set.
+        // W1: this fence and the one in `sleep` (S3) order the latch store
+        // before this load, and the owner's `asleep` store before its
+        // re-scan: if this reads false, the re-scan sees the latch set.
+        // (SeqCst stores and loads alone would do in C++20's model; the
+        // fences also make the pair checkable by loom, which treats SeqCst
+        // accesses as AcqRel.)
+        fence(Ordering::SeqCst);
         if !worker.asleep.load(Ordering::SeqCst) {
             return;
         }
@@ -209,9 +214,12 @@ impl Sleep {
     }
 
     /// Number of searching and of sleeping workers (for tests and stats).
-    #[cfg(loom)]
-    pub fn counts(&self) -> (u64, u64) {
+    #[cfg(all(test, loom))]
+    pub(crate) fn counts(&self) -> (u64, u64) {
         let state = self.state.load(Ordering::SeqCst);
         (searching(state), sleeping(state))
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests;

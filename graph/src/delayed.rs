@@ -1,0 +1,185 @@
+//! `Delayed<T>`: a handle to the future result of one task.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::Path;
+
+use crate::{Error, Executor, Graph};
+
+/// The future result of a task in a [`Graph`]: nothing runs until it is
+/// computed.
+///
+/// A `Delayed<T>` is a cheap handle (the graph and the task's key); cloning
+/// it does not clone the task, and `T` need not be `Clone`.
+///
+/// ```
+/// use delayed::{Delayed, Graph};
+///
+/// let g = Graph::new();
+/// let x: Delayed<i64> = g.delayed("inc", || 1 + 1);
+/// let y = g.task("double", &x, |v| v * 2);
+/// assert_eq!(y.compute()?, 4);
+/// assert_eq!(y.compute()?, 4); // each compute runs the tasks afresh
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub struct Delayed<T> {
+    graph: Graph,
+    id: u32,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T> Delayed<T> {
+    pub(crate) fn new(graph: Graph, id: u32) -> Delayed<T> {
+        Delayed {
+            graph,
+            id,
+            _output: PhantomData,
+        }
+    }
+
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The graph this task belongs to.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("x", || 1);
+    /// let y = x.graph().task("y", &x, |v| v + 1);
+    /// assert_eq!(g.len(), 2);
+    /// # drop(y);
+    /// ```
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// The task's key: its index in the graph, in the order tasks were added.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("x", || 1);
+    /// let y = g.task("y", &x, |v| v + 1);
+    /// assert_eq!((x.key(), y.key()), (0, 1));
+    /// ```
+    pub fn key(&self) -> usize {
+        self.id as usize
+    }
+
+    /// The task's name, as given when it was added.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// assert_eq!(g.delayed("inc", || 1).name(), "inc");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.graph.store().node(self.id).name
+    }
+
+    /// The DOT text of the picture Dask's `visualize()` draws for this
+    /// result: each task it depends on a circle labelled with its name, each
+    /// result a box, edges task → result → consumer, bottom to top.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("inc", || 2);
+    /// let dot = g.task("double", &x, |v| v * 2).to_dot();
+    /// assert!(dot.starts_with("digraph {"));
+    /// assert!(dot.contains("rankdir=BT"));
+    /// assert!(dot.contains("label=\"double\", shape=circle"));
+    /// ```
+    pub fn to_dot(&self) -> String {
+        crate::dot::to_dot(self.graph.store(), &[self.id])
+    }
+
+    /// Writes the picture of [`to_dot`](Delayed::to_dot) to `path`: DOT text
+    /// for `.dot` (or `.gv`); `.png`, `.svg` and `.pdf` through Graphviz's
+    /// `dot` command.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("inc", || 2);
+    /// let path = std::env::temp_dir().join(format!("delayed-doc-{}.dot", std::process::id()));
+    /// x.visualize(&path)?;
+    /// assert!(std::fs::read_to_string(&path)?.contains("inc"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown extension, a path that cannot be written, Graphviz
+    /// missing or failing: each error says what to do.
+    pub fn visualize(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        crate::visualize::write(&self.to_dot(), path.as_ref())
+    }
+}
+
+impl<T: Send + Sync + 'static> Delayed<T> {
+    /// Computes the result on the default executor ([`Executor::global`]),
+    /// running only the tasks it depends on, each once.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("inc", || 1 + 1);
+    /// assert_eq!(x.compute()?, 2);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If a task panics or returns `Err` (the tasks not yet started are
+    /// cancelled), or if the default executor cannot start.
+    pub fn compute(&self) -> Result<T, Error> {
+        crate::compute(self)
+    }
+
+    /// Computes the result on `executor`.
+    ///
+    /// ```
+    /// use delayed::{Executor, Graph};
+    ///
+    /// let ex = Executor::builder().workers(2).build()?;
+    /// let g = Graph::new();
+    /// let x = g.delayed("inc", || 1 + 1);
+    /// assert_eq!(x.compute_on(&ex)?, 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If a task panics or returns `Err`.
+    pub fn compute_on(&self, executor: &Executor) -> Result<T, Error> {
+        crate::compute_on(self, executor)
+    }
+
+    /// Computes the result in the calling thread, one task at a time in a
+    /// topological order (Dask's `scheduler="sync"`): for debugging, with a
+    /// plain stack trace.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let here = std::thread::current().id();
+    /// let x = g.delayed("where", move || std::thread::current().id() == here);
+    /// assert!(x.compute_sync()?);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If a task panics or returns `Err`.
+    pub fn compute_sync(&self) -> Result<T, Error> {
+        crate::compute_sync(self)
+    }
+}
+
+impl<T> Clone for Delayed<T> {
+    fn clone(&self) -> Self {
+        Delayed::new(self.graph.clone(), self.id)
+    }
+}
+
+impl<T> fmt::Debug for Delayed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delayed")
+            .field("name", &self.name())
+            .field("key", &self.key())
+            .finish()
+    }
+}

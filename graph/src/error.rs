@@ -1,0 +1,173 @@
+//! `Error`: why a compute or a visualize failed.
+
+use std::fmt;
+use std::io;
+
+use crate::args::BoxError;
+use delayed_executor::BuildError;
+
+/// Why a compute or a visualize failed.
+///
+/// A task that panics or returns `Err` ends its compute with an `Error` that
+/// names the task (its name and key) and carries the panic message or the
+/// task's own error, which [`source`](std::error::Error::source) returns.
+///
+/// ```
+/// use delayed::Graph;
+/// use std::error::Error as _;
+///
+/// let g = Graph::new();
+/// let text = g.delayed("text", || String::from("300"));
+/// let byte = g.try_task("parse", &text, |t| t.parse::<u8>());
+/// let err = byte.compute_sync().unwrap_err();
+/// assert_eq!(err.task_name(), Some("parse"));
+/// assert_eq!(err.task_key(), Some(byte.key()));
+/// assert!(err.to_string().starts_with("task 'parse' (key 1) failed: "));
+/// assert!(err.source().unwrap().is::<std::num::ParseIntError>());
+/// ```
+#[derive(Debug)]
+pub struct Error {
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// A task panicked or returned `Err`.
+    Task {
+        name: String,
+        key: usize,
+        cause: Cause,
+    },
+    /// The default executor could not be built.
+    Executor(BuildError),
+    /// `visualize` could not write its file.
+    Visualize {
+        message: String,
+        source: Option<io::Error>,
+    },
+}
+
+#[derive(Debug)]
+enum Cause {
+    Panicked(String),
+    Failed(BoxError),
+}
+
+impl Error {
+    pub(crate) fn panicked(name: &str, key: usize, message: String) -> Error {
+        Error::task(name, key, Cause::Panicked(message))
+    }
+
+    pub(crate) fn failed(name: &str, key: usize, error: BoxError) -> Error {
+        Error::task(name, key, Cause::Failed(error))
+    }
+
+    fn task(name: &str, key: usize, cause: Cause) -> Error {
+        Error {
+            kind: Kind::Task {
+                name: name.to_owned(),
+                key,
+                cause,
+            },
+        }
+    }
+
+    pub(crate) fn executor(error: BuildError) -> Error {
+        Error {
+            kind: Kind::Executor(error),
+        }
+    }
+
+    pub(crate) fn visualize(message: String, source: Option<io::Error>) -> Error {
+        Error {
+            kind: Kind::Visualize { message, source },
+        }
+    }
+
+    /// The name of the task that failed, if a task failed.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("boom", || -> i32 { panic!("no") });
+    /// assert_eq!(x.compute_sync().unwrap_err().task_name(), Some("boom"));
+    /// ```
+    pub fn task_name(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Task { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The key of the task that failed (see [`Delayed::key`](crate::Delayed::key)),
+    /// if a task failed.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("boom", || -> i32 { panic!("no") });
+    /// assert_eq!(x.compute_sync().unwrap_err().task_key(), Some(x.key()));
+    /// ```
+    pub fn task_key(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Task { key, .. } => Some(*key),
+            _ => None,
+        }
+    }
+
+    /// The panic message, if a task panicked.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("boom", || -> i32 { panic!("no {}", 1) });
+    /// assert_eq!(x.compute_sync().unwrap_err().panic_message(), Some("no 1"));
+    /// ```
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Task {
+                cause: Cause::Panicked(message),
+                ..
+            } => Some(message),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Task { name, key, cause } => {
+                write!(f, "task '{name}' (key {key}) ")?;
+                match cause {
+                    Cause::Panicked(message) => write!(f, "panicked: {message}"),
+                    Cause::Failed(error) => write!(f, "failed: {error}"),
+                }
+            }
+            Kind::Executor(error) => write!(f, "cannot start the default executor: {error}"),
+            Kind::Visualize { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            Kind::Task {
+                cause: Cause::Failed(error),
+                ..
+            } => Some(&**error),
+            Kind::Task { .. } => None,
+            Kind::Executor(error) => Some(error),
+            Kind::Visualize { source, .. } => source.as_ref().map(|e| e as _),
+        }
+    }
+}
+
+/// The message of a panic payload (`panic!` makes a `&str` or a `String`).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        String::from("(a panic payload that is not a string)")
+    }
+}

@@ -1,0 +1,228 @@
+//! `Graph`: the handle through which tasks are added.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::args::{Args, BoxError, TaskFn};
+use crate::delayed::Delayed;
+use crate::inputs::{Inputs, Refs, Shape};
+use crate::store::{InputIds, Node, Store};
+use crate::value::Value;
+
+/// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
+///
+/// Adding a task runs nothing: it stores the closure and returns a
+/// [`Delayed`] handle to the task's future result. Clones of a `Graph` share
+/// the same tasks, and any thread may add tasks at any time, also while a
+/// compute of the same graph runs.
+///
+/// ```
+/// use delayed::Graph;
+///
+/// let g = Graph::new();
+/// let x = g.delayed("inc", || 1 + 1);
+/// let y = g.delayed("inc", || 2 + 1);
+/// let z = g.task("add", (&x, &y), |(a, b)| a + b);
+/// assert_eq!(g.len(), 3);
+/// assert_eq!(z.compute()?, 5);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Graph {
+    store: Arc<Store>,
+}
+
+impl Graph {
+    /// An empty graph.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// assert!(g.is_empty());
+    /// ```
+    pub fn new() -> Graph {
+        Graph {
+            store: Arc::new(Store::new()),
+        }
+    }
+
+    /// Number of tasks in the graph.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// g.delayed("one", || 1);
+    /// assert_eq!(g.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether the graph has no task.
+    ///
+    /// ```
+    /// assert!(delayed::Graph::new().is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds a task without inputs that returns `f()`.
+    ///
+    /// `name` labels the task in errors and pictures (Dask uses the function's name).
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("answer", || 42);
+    /// assert_eq!(x.compute()?, 42);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// The closure and its result cross threads, so both must be `Send`,
+    /// `Sync` and `'static`:
+    ///
+    /// ```compile_fail
+    /// let g = delayed::Graph::new();
+    /// let rc = std::rc::Rc::new(1);
+    /// g.delayed("rc", move || *rc); // Rc is neither Send nor Sync
+    /// ```
+    ///
+    /// ```compile_fail
+    /// let g = delayed::Graph::new();
+    /// let local = 5;
+    /// g.delayed("borrow", || local + 1); // borrows a local: not 'static
+    /// ```
+    ///
+    /// ```compile_fail
+    /// let g = delayed::Graph::new();
+    /// g.delayed("rc", || std::rc::Rc::new(1)); // the result is not Send
+    /// ```
+    ///
+    /// ```compile_fail
+    /// let g = delayed::Graph::new();
+    /// let cell = std::cell::Cell::new(1);
+    /// g.delayed("cell", move || cell.get()); // Cell is not Sync
+    /// ```
+    pub fn delayed<T, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+        T: Send + Sync + 'static,
+    {
+        self.push(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
+            Ok(Value::new(f()))
+        })
+    }
+
+    /// Adds a task without inputs that may fail: an `Err` from `f` ends the
+    /// compute with an [`Error`](crate::Error) whose `source()` is that error.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let port = g.try_delayed("port", || "80a".parse::<u16>());
+    /// assert!(port.compute().is_err());
+    /// ```
+    pub fn try_delayed<T, E, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> Result<T, E> + Send + Sync + 'static,
+        T: Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.push(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
+            f().map(Value::new).map_err(Into::into)
+        })
+    }
+
+    /// Adds a task that computes `f` from the results of `inputs`.
+    ///
+    /// `inputs` is a `&Delayed<A>` (`f` gets `&A`), a tuple of up to 8
+    /// `&Delayed`s (`f` gets a tuple of references), or a list: `&[Delayed<A>]`,
+    /// `&Vec<Delayed<A>>` or `&[Delayed<A>; N]` (`f` gets [`Values<A>`](crate::Values),
+    /// whose `into_iter()` yields `&A` in order). See [`inputs`](crate::inputs).
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("x", || 2i64);
+    /// let y = g.delayed("y", || 3i64);
+    /// let sq = g.task("square", &x, |v| v * v);
+    /// let add = g.task("add", (&sq, &y), |(a, b)| a + b);
+    /// let xs = vec![x, y, sq, add.clone()];
+    /// let sum = g.task("sum", &xs, |vals| vals.into_iter().sum::<i64>());
+    /// assert_eq!(delayed::compute((&add, &sum))?, (7, 16));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If an input belongs to another `Graph`.
+    pub fn task<I, T, F>(&self, name: impl Into<Cow<'static, str>>, inputs: I, f: F) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
+        T: Send + Sync + 'static,
+    {
+        let ids = inputs.input_ids(self);
+        self.push(name.into(), ids, move |args: Args<'_>| {
+            Ok(Value::new(f(I::Shape::refs(args))))
+        })
+    }
+
+    /// Adds a task that may fail: like [`task`](Graph::task), but `f` returns
+    /// a `Result`, and an `Err` ends the compute with an
+    /// [`Error`](crate::Error) whose `source()` is that error.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let text = g.delayed("text", || String::from("42"));
+    /// let n = g.try_task("parse", &text, |t| t.parse::<u8>());
+    /// assert_eq!(n.compute()?, 42);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If an input belongs to another `Graph`.
+    pub fn try_task<I, T, E, F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        inputs: I,
+        f: F,
+    ) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
+        T: Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        let ids = inputs.input_ids(self);
+        self.push(name.into(), ids, move |args: Args<'_>| {
+            f(I::Shape::refs(args)).map(Value::new).map_err(Into::into)
+        })
+    }
+
+    fn push<T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
+    where
+        F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
+    {
+        let task: TaskFn = Box::new(task);
+        let id = self.store.push(Node { name, task, inputs });
+        Delayed::new(self.clone(), id)
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Whether `self` and `other` are handles to the same graph.
+    pub(crate) fn same(&self, other: &Graph) -> bool {
+        Arc::ptr_eq(&self.store, &other.store)
+    }
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::new()
+    }
+}
+
+impl fmt::Debug for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Graph").field("len", &self.len()).finish()
+    }
+}

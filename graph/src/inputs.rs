@@ -1,0 +1,341 @@
+//! What a task can take as inputs, and what its closure receives for them.
+//!
+//! | `inputs` given to [`Graph::task`](crate::Graph::task) | the closure receives |
+//! |---|---|
+//! | `&Delayed<A>` | `&A` |
+//! | `(&Delayed<A>, &Delayed<B>, ...)`, up to 8 | `(&A, &B, ...)` |
+//! | `&[Delayed<A>]`, `&Vec<Delayed<A>>`, `&[Delayed<A>; N]` | [`Values<A>`]: iterates `&A` in order |
+//!
+//! The closure's argument type is [`Refs<'a, I>`], a generic associated type,
+//! so closures need no type annotations:
+//!
+//! ```
+//! use delayed::Graph;
+//!
+//! let g = Graph::new();
+//! let x = g.delayed("one", || 1i64);
+//! let y = g.delayed("two", || 2i64);
+//! let xs = vec![x.clone(), y.clone()];
+//! let a = g.task("inc", &x, |v| v + 1);
+//! let b = g.task("add", (&x, &y), |(a, b)| a + b);
+//! let c = g.task("sum", &xs, |vals| vals.into_iter().sum::<i64>());
+//! assert_eq!(delayed::compute_sync((&a, &b, &c))?, (2, 3, 3));
+//! # Ok::<(), delayed::Error>(())
+//! ```
+
+use std::iter::FusedIterator;
+use std::marker::PhantomData;
+
+use crate::args::Args;
+use crate::delayed::Delayed;
+use crate::store::InputIds;
+use crate::Graph;
+
+mod sealed {
+    pub trait Inputs {}
+    pub trait Shape {}
+}
+
+/// The inputs of a task: a `&Delayed`, a tuple of them, or a list of them.
+///
+/// See the [module documentation](self) for what each form gives the
+/// closure. Implemented only by this crate.
+pub trait Inputs: sealed::Inputs {
+    /// The `'static` description of these inputs, which fixes the closure's
+    /// argument type [`Refs`].
+    type Shape: Shape;
+
+    /// The ids of the input nodes, in order, after checking that they belong
+    /// to `graph`.
+    #[doc(hidden)]
+    fn input_ids(&self, graph: &Graph) -> InputIds;
+}
+
+/// How a task's inputs turn into its closure's argument.
+///
+/// Implemented only by this crate.
+pub trait Shape: sealed::Shape + 'static {
+    /// The closure's argument: references into the run's input values,
+    /// valid during the call.
+    type Refs<'a>;
+
+    /// Reads the argument from the task's input values.
+    #[doc(hidden)]
+    fn refs(args: Args<'_>) -> Self::Refs<'_>;
+}
+
+/// The argument a task's closure receives for inputs `I`, borrowed for `'a`.
+///
+/// ```
+/// use delayed::{inputs::Refs, Delayed};
+///
+/// fn add<'a>((a, b): Refs<'a, (&Delayed<i64>, &Delayed<i64>)>) -> i64 {
+///     a + b
+/// }
+/// let g = delayed::Graph::new();
+/// let (x, y) = (g.delayed("x", || 1i64), g.delayed("y", || 2i64));
+/// assert_eq!(g.task("add", (&x, &y), add).compute_sync()?, 3);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub type Refs<'a, I> = <<I as Inputs>::Shape as Shape>::Refs<'a>;
+
+/// Checks that `input` belongs to `graph`.
+fn id_in<A>(graph: &Graph, input: &Delayed<A>) -> u32 {
+    assert!(
+        input.graph().same(graph),
+        "delayed: input {:?} belongs to another Graph",
+        input
+    );
+    input.id()
+}
+
+/// The shape of a single input `A`: the closure gets `&A`.
+pub struct One<A>(PhantomData<fn() -> A>);
+
+impl<A> sealed::Shape for One<A> {}
+impl<A: Send + Sync + 'static> Shape for One<A> {
+    type Refs<'a> = &'a A;
+
+    fn refs(args: Args<'_>) -> &A {
+        args.get(0)
+    }
+}
+
+impl<A> sealed::Inputs for &Delayed<A> {}
+impl<A: Send + Sync + 'static> Inputs for &Delayed<A> {
+    type Shape = One<A>;
+
+    fn input_ids(&self, graph: &Graph) -> InputIds {
+        InputIds::from(&[id_in(graph, self)][..])
+    }
+}
+
+/// The shape of a list of inputs of type `A`: the closure gets [`Values<A>`].
+pub struct List<A>(PhantomData<fn() -> A>);
+
+impl<A> sealed::Shape for List<A> {}
+impl<A: Send + Sync + 'static> Shape for List<A> {
+    type Refs<'a> = Values<'a, A>;
+
+    fn refs(args: Args<'_>) -> Values<'_, A> {
+        Values {
+            args,
+            _values: PhantomData,
+        }
+    }
+}
+
+impl<A> sealed::Inputs for &[Delayed<A>] {}
+impl<A: Send + Sync + 'static> Inputs for &[Delayed<A>] {
+    type Shape = List<A>;
+
+    fn input_ids(&self, graph: &Graph) -> InputIds {
+        self.iter().map(|input| id_in(graph, input)).collect()
+    }
+}
+
+impl<A> sealed::Inputs for &Vec<Delayed<A>> {}
+impl<A: Send + Sync + 'static> Inputs for &Vec<Delayed<A>> {
+    type Shape = List<A>;
+
+    fn input_ids(&self, graph: &Graph) -> InputIds {
+        self.as_slice().input_ids(graph)
+    }
+}
+
+impl<A, const N: usize> sealed::Inputs for &[Delayed<A>; N] {}
+impl<A: Send + Sync + 'static, const N: usize> Inputs for &[Delayed<A>; N] {
+    type Shape = List<A>;
+
+    fn input_ids(&self, graph: &Graph) -> InputIds {
+        self.as_slice().input_ids(graph)
+    }
+}
+
+/// Implements `Shape` for a tuple of types and `Inputs` for the tuple of
+/// `&Delayed`s of those types.
+macro_rules! tuple_inputs {
+    ($(($A:ident, $k:tt)),+) => {
+        impl<$($A),+> sealed::Shape for ($($A,)+) {}
+        impl<$($A: Send + Sync + 'static),+> Shape for ($($A,)+) {
+            type Refs<'a> = ($(&'a $A,)+);
+
+            fn refs(args: Args<'_>) -> Self::Refs<'_> {
+                ($(args.get::<$A>($k),)+)
+            }
+        }
+
+        impl<$($A),+> sealed::Inputs for ($(&Delayed<$A>,)+) {}
+        impl<$($A: Send + Sync + 'static),+> Inputs for ($(&Delayed<$A>,)+) {
+            type Shape = ($($A,)+);
+
+            fn input_ids(&self, graph: &Graph) -> InputIds {
+                InputIds::from(&[$(id_in(graph, self.$k)),+][..])
+            }
+        }
+    };
+}
+
+tuple_inputs!((A, 0));
+tuple_inputs!((A, 0), (B, 1));
+tuple_inputs!((A, 0), (B, 1), (C, 2));
+tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3));
+tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4));
+tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5));
+tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5), (G, 6));
+tuple_inputs!(
+    (A, 0),
+    (B, 1),
+    (C, 2),
+    (D, 3),
+    (E, 4),
+    (F, 5),
+    (G, 6),
+    (H, 7)
+);
+
+/// The values of a list input, in the order of the list, borrowed for the
+/// duration of the task's call.
+///
+/// ```
+/// use delayed::Graph;
+///
+/// let g = Graph::new();
+/// let xs: Vec<_> = (1..=4i64).map(|i| g.delayed("x", move || i)).collect();
+/// let stats = g.task("stats", &xs, |vals| {
+///     let max = vals.iter().max().copied();
+///     (vals.len(), vals.get(0).copied(), max, vals.into_iter().sum::<i64>())
+/// });
+/// assert_eq!(stats.compute_sync()?, (4, Some(1), Some(4), 10));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub struct Values<'a, A> {
+    args: Args<'a>,
+    _values: PhantomData<&'a A>,
+}
+
+impl<A> Clone for Values<'_, A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<A> Copy for Values<'_, A> {}
+
+impl<'a, A: 'static> Values<'a, A> {
+    /// Number of values.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let xs = [g.delayed("x", || 1u8), g.delayed("y", || 2u8)];
+    /// assert_eq!(g.task("n", &xs, |vals| vals.len()).compute_sync()?, 2);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Whether the list is empty.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let xs: Vec<delayed::Delayed<u8>> = Vec::new();
+    /// assert!(g.task("none", &xs, |vals| vals.is_empty()).compute_sync()?);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value at `index`, if there is one.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let xs = [g.delayed("x", || 1u8), g.delayed("y", || 2u8)];
+    /// let second = g.task("second", &xs, |vals| vals.get(1).copied());
+    /// assert_eq!(second.compute_sync()?, Some(2));
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn get(&self, index: usize) -> Option<&'a A> {
+        (index < self.len()).then(|| self.args.get(index))
+    }
+
+    /// Iterates over the values, in order.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let xs = [g.delayed("x", || 1u8), g.delayed("y", || 2u8)];
+    /// let v = g.task("collect", &xs, |vals| vals.iter().copied().collect::<Vec<_>>());
+    /// assert_eq!(v.compute_sync()?, vec![1, 2]);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn iter(&self) -> ValuesIter<'a, A> {
+        ValuesIter {
+            values: *self,
+            front: 0,
+            back: self.len(),
+        }
+    }
+}
+
+impl<'a, A: 'static> IntoIterator for Values<'a, A> {
+    type Item = &'a A;
+    type IntoIter = ValuesIter<'a, A>;
+
+    fn into_iter(self) -> ValuesIter<'a, A> {
+        self.iter()
+    }
+}
+
+impl<'a, A: 'static> IntoIterator for &Values<'a, A> {
+    type Item = &'a A;
+    type IntoIter = ValuesIter<'a, A>;
+
+    fn into_iter(self) -> ValuesIter<'a, A> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Values`], made by [`Values::iter`].
+///
+/// ```
+/// let g = delayed::Graph::new();
+/// let xs = [g.delayed("x", || 1u8), g.delayed("y", || 2u8)];
+/// let last = g.task("last", &xs, |vals| vals.iter().next_back().copied());
+/// assert_eq!(last.compute_sync()?, Some(2));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+pub struct ValuesIter<'a, A> {
+    values: Values<'a, A>,
+    front: usize,
+    back: usize,
+}
+
+impl<'a, A: 'static> Iterator for ValuesIter<'a, A> {
+    type Item = &'a A;
+
+    fn next(&mut self) -> Option<&'a A> {
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        Some(self.values.args.get(self.front - 1))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl<A: 'static> DoubleEndedIterator for ValuesIter<'_, A> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        Some(self.values.args.get(self.back))
+    }
+}
+
+impl<A: 'static> ExactSizeIterator for ValuesIter<'_, A> {}
+impl<A: 'static> FusedIterator for ValuesIter<'_, A> {}

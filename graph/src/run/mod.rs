@@ -1,0 +1,34 @@
+//! Running a graph: culling, per-node counters, the parallel and the sync
+//! runner. The protocol (lifecycle, counters, who frees what) is written down
+//! once, in `README.md` beside this file.
+
+mod parallel;
+mod plan;
+mod state;
+mod sync;
+
+use crate::store::Store;
+use crate::value::Value;
+use crate::{Error, Executor};
+pub(crate) use plan::Plan;
+use state::RunState;
+
+/// Where a run executes its tasks.
+pub(crate) enum Mode<'e> {
+    /// On the workers of an executor.
+    Parallel(&'e Executor),
+    /// In the calling thread, one task at a time.
+    Sync,
+}
+
+/// Computes the nodes `targets` (ids in `store`, not empty, each once) and
+/// returns their outputs in the same order, or the first failure.
+pub(crate) fn run(store: &Store, targets: &[u32], mode: Mode<'_>) -> Result<Vec<Value>, Error> {
+    let plan = Plan::new(store, targets);
+    let state = RunState::new(store, &plan);
+    match mode {
+        Mode::Parallel(executor) => parallel::run(&state, executor),
+        Mode::Sync => sync::run(&state),
+    }
+    state.finish()
+}

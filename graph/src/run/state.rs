@@ -1,0 +1,170 @@
+//! `RunState`: the per-node counters and output slots of one compute, and
+//! the steps of running one node, shared by the parallel and the sync runner.
+//!
+//! The numbered steps referred to here are those of `README.md`.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use super::plan::Plan;
+use crate::args::{Args, Slot};
+use crate::error::{panic_message, Error};
+use crate::store::Store;
+use crate::value::Value;
+
+pub(crate) struct RunState<'a> {
+    store: &'a Store,
+    plan: &'a Plan,
+    /// Per local node: inputs (edges) not finished yet. A node is ready when
+    /// this reaches zero.
+    pending: Box<[AtomicU32]>,
+    /// Per local node: reads of its output still to come, one per out-edge
+    /// plus one per time it is a target (the caller's read at the end).
+    consumers: Box<[AtomicU32]>,
+    /// Per local node: its output, from its task's return until its last
+    /// consumer has finished.
+    slots: Box<[Slot]>,
+    /// Set by the first failure: tasks not started yet are skipped.
+    cancelled: AtomicBool,
+    /// The first failure.
+    failure: Mutex<Option<Error>>,
+}
+
+impl<'a> RunState<'a> {
+    /// Step 2: counters and empty slots for every node of `plan`.
+    pub(crate) fn new(store: &'a Store, plan: &'a Plan) -> RunState<'a> {
+        let n = plan.len() as u32;
+        let pending = (0..n)
+            .map(|k| AtomicU32::new(plan.inputs(k).len() as u32))
+            .collect();
+        let mut consumers: Box<[AtomicU32]> =
+            (0..n).map(|k| AtomicU32::new(plan.out_degree(k))).collect();
+        for &target in plan.targets() {
+            *consumers[target as usize].get_mut() += 1;
+        }
+        RunState {
+            store,
+            plan,
+            pending,
+            consumers,
+            slots: (0..n).map(|_| Slot::empty()).collect(),
+            cancelled: AtomicBool::new(false),
+            failure: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn plan(&self) -> &'a Plan {
+        self.plan
+    }
+
+    /// Step 4: runs the task of local node `k`, whose inputs have all
+    /// finished, and stores its output. Returns `false`, running nothing,
+    /// when the run is cancelled, and `false` when the task fails (which
+    /// cancels the run).
+    ///
+    /// # Safety
+    /// Every input of `k` has finished (its output is stored and visible to
+    /// this thread), `k` has not released its inputs, and nobody else runs
+    /// `k` in this run.
+    pub(crate) unsafe fn execute(&self, k: u32) -> bool {
+        // Relaxed: cancellation is advisory; a task that starts just after
+        // the failure is harmless, and the failure itself is published by
+        // the mutex.
+        if self.cancelled.load(Ordering::Relaxed) {
+            return false;
+        }
+        let id = self.plan.node_id(k);
+        let node = self.store.node(id);
+        // SAFETY: every input slot is full and stays so until `k` releases
+        // its inputs (the caller's contract), after this call.
+        let args = unsafe { Args::new(&self.slots, self.plan.inputs(k)) };
+        match catch_unwind(AssertUnwindSafe(|| (node.task)(args))) {
+            Ok(Ok(value)) => {
+                // SAFETY: only `k`'s runner (us) touches `k`'s slot until it
+                // decrements its successors' counters (step 5).
+                unsafe { self.slots[k as usize].put(value) };
+                true
+            }
+            Ok(Err(error)) => {
+                self.fail(Error::failed(&node.name, id as usize, error));
+                false
+            }
+            Err(payload) => {
+                let message = panic_message(&*payload);
+                drop_quietly(payload);
+                self.fail(Error::panicked(&node.name, id as usize, message));
+                false
+            }
+        }
+    }
+
+    /// Step 5: counts one finished input of local node `successor`; `true`
+    /// when that was the last, so the node is ready and the caller must run it.
+    pub(crate) fn input_done(&self, successor: u32) -> bool {
+        // AcqRel: the Release publishes our output (written in `execute`)
+        // to whoever makes the last decrement; the Acquire of that last
+        // decrement sees every input's output. Pairs with itself.
+        self.pending[successor as usize].fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Step 6: local node `k` has finished reading its inputs; the last
+    /// consumer of each input drops that input's output.
+    pub(crate) fn release_inputs(&self, k: u32) {
+        for &input in self.plan.inputs(k) {
+            // AcqRel: the Release orders our reads of the input before the
+            // drop; the Acquire of the last decrement sees every other
+            // consumer's reads finished. Pairs with itself.
+            if self.consumers[input as usize].fetch_sub(1, Ordering::AcqRel) == 1 {
+                // SAFETY: every consumer has finished reading (the count is
+                // zero), the producer finished before any of them started,
+                // and the targets' extra count keeps their slots full.
+                let value = unsafe { self.slots[input as usize].take() };
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+                    let id = self.plan.node_id(input);
+                    let message =
+                        format!("dropping its output panicked: {}", panic_message(&*payload));
+                    drop_quietly(payload);
+                    self.fail(Error::panicked(
+                        &self.store.node(id).name,
+                        id as usize,
+                        message,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Records `error` if it is the first, and cancels the run.
+    fn fail(&self, error: Error) {
+        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+        if failure.is_none() {
+            *failure = Some(error);
+        }
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Step 8: the first failure, or the targets' outputs in the order asked.
+    /// The caller has waited for every job, so nothing else touches the run.
+    pub(crate) fn finish(mut self) -> Result<Vec<Value>, Error> {
+        let failure = self.failure.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some(error) = failure.take() {
+            return Err(error);
+        }
+        let slots = &self.slots;
+        let outputs = self.plan.targets().iter().map(|&target| {
+            // SAFETY: every job has finished (the caller waited), so this
+            // thread alone touches the slots.
+            unsafe { slots[target as usize].take() }
+                .expect("delayed: internal error: a target has no output")
+        });
+        Ok(outputs.collect())
+    }
+}
+
+/// Drops a panic payload, whose own drop might panic again (as std does).
+fn drop_quietly(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
+    }
+}

@@ -1,0 +1,22 @@
+//! The sync runner: every task in the calling thread, in local index order
+//! (a topological order), like Dask's `scheduler="sync"`.
+//!
+//! The numbered steps referred to here are those of `README.md`.
+
+use super::state::RunState;
+
+/// Steps 4 to 6 for each node in turn; stops at the first failure.
+pub(crate) fn run(state: &RunState<'_>) {
+    let plan = state.plan();
+    for k in 0..plan.len() as u32 {
+        // SAFETY: local indices are topological, so every input of `k` ran
+        // (in this thread) before it, and has not released its output: `k`
+        // itself is one of its consumers, not yet done.
+        if !unsafe { state.execute(k) } {
+            return;
+        }
+        // The pending counters are not needed in this order; the consumer
+        // counts still free each output after its last consumer.
+        state.release_inputs(k);
+    }
+}

@@ -1,0 +1,215 @@
+//! `AppendVec`: an append-only vector whose elements never move.
+//!
+//! The graph's nodes live here. A compute reads nodes while other threads
+//! (or the running tasks themselves) keep appending, so readers must not need
+//! a lock and an element's address must stay put once it is published.
+//!
+//! Elements live in segments that are allocated once and never moved: segment
+//! `s` holds `FIRST << s` elements, so `SEGMENTS` segments cover more than
+//! `u32::MAX` elements, and the unused tail is at most the last segment (the
+//! same bound as a `Vec`'s doubling, without its copies).
+//!
+//! Protocol:
+//! 1. A writer takes `writer`, writes element `len` into its segment
+//!    (allocating the segment first when `len` is its first index), then
+//!    stores `len + 1` with `Release`.
+//! 2. A reader loads `len` with `Acquire` (pairs with 1); every element below
+//!    it, and the segment pointers they live in, are then visible and never
+//!    written again.
+//! 3. Elements are dropped and segments freed only by `Drop`, which has
+//!    `&mut self`, so no reader is left.
+
+use std::alloc::{self, Layout};
+use std::marker::PhantomData;
+use std::ptr;
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// Elements in segment 0; each later segment doubles. Small, so that a
+/// lesson-sized graph costs a few kilobytes.
+const FIRST: usize = 64;
+/// Segments cover `FIRST * (2^SEGMENTS - 1)` elements, more than `u32::MAX`.
+const SEGMENTS: usize = 27;
+
+pub(crate) struct AppendVec<T> {
+    segments: [AtomicPtr<T>; SEGMENTS],
+    len: AtomicUsize,
+    writer: Mutex<()>,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: the vector owns its `T`s (sending it sends them: `T: Send`), and
+// shares `&T` with every thread that has `&AppendVec` (`T: Sync`); `push`
+// moves a `T` in from any thread holding `&AppendVec`, hence `T: Send` for
+// `Sync` too.
+unsafe impl<T: Send> Send for AppendVec<T> {}
+// SAFETY: see `Send` above.
+unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
+
+/// The segment holding `index`, and the index inside it.
+fn locate(index: usize) -> (usize, usize) {
+    let slot = index / FIRST + 1;
+    let segment = (usize::BITS - 1 - slot.leading_zeros()) as usize;
+    (segment, index - FIRST * ((1 << segment) - 1))
+}
+
+fn segment_layout<T>(segment: usize) -> Layout {
+    Layout::array::<T>(FIRST << segment).expect("segment size overflows")
+}
+
+impl<T> AppendVec<T> {
+    pub(crate) fn new() -> Self {
+        assert!(
+            size_of::<T>() != 0,
+            "AppendVec does not hold zero-sized types"
+        );
+        AppendVec {
+            segments: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            len: AtomicUsize::new(0),
+            writer: Mutex::new(()),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Number of published elements.
+    pub(crate) fn len(&self) -> usize {
+        // Acquire pairs with the Release in `push`: the elements below are visible.
+        self.len.load(Ordering::Acquire)
+    }
+
+    /// Appends `value` and returns its index, or gives it back when `limit`
+    /// elements are already there.
+    pub(crate) fn push(&self, value: T, limit: usize) -> Result<usize, T> {
+        // A panic cannot happen while the lock is held in a way that breaks
+        // the vector (writes below cannot unwind), so a poisoned lock is fine.
+        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let index = self.len.load(Ordering::Relaxed);
+        if index >= limit {
+            return Err(value);
+        }
+        let (segment, offset) = locate(index);
+        let mut base = self.segments[segment].load(Ordering::Relaxed);
+        if base.is_null() {
+            let layout = segment_layout::<T>(segment);
+            // SAFETY: the layout has a non-zero size (T is not zero-sized).
+            base = unsafe { alloc::alloc(layout) }.cast::<T>();
+            if base.is_null() {
+                alloc::handle_alloc_error(layout);
+            }
+            // Relaxed: readers reach this pointer only through `len`'s
+            // Release/Acquire below.
+            self.segments[segment].store(base, Ordering::Relaxed);
+        }
+        // SAFETY: `offset` is inside the segment (`locate`), the slot is
+        // unpublished (index >= len) so nobody reads it, and we are the only
+        // writer (we hold `writer`).
+        unsafe { base.add(offset).write(value) };
+        // Release pairs with the Acquire in `len`/`get`: publishes the element.
+        self.len.store(index + 1, Ordering::Release);
+        Ok(index)
+    }
+
+    /// The element at `index`, if it is published.
+    pub(crate) fn get(&self, index: usize) -> Option<&T> {
+        if index >= self.len() {
+            return None;
+        }
+        let (segment, offset) = locate(index);
+        // Relaxed: `len()`'s Acquire already made the pointer visible.
+        let base = self.segments[segment].load(Ordering::Relaxed);
+        // SAFETY: index < len, so the element was written and published
+        // (protocol step 2), is never written again, and lives until `Drop`,
+        // which needs `&mut self` and so cannot run while `&self` is borrowed.
+        Some(unsafe { &*base.add(offset) })
+    }
+}
+
+impl<T> Drop for AppendVec<T> {
+    fn drop(&mut self) {
+        let len = *self.len.get_mut();
+        let mut start = 0;
+        for (segment, base) in self.segments.iter_mut().enumerate() {
+            let base = *base.get_mut();
+            if base.is_null() {
+                break;
+            }
+            let size = FIRST << segment;
+            let used = len.saturating_sub(start).min(size);
+            // SAFETY: the first `used` elements of this segment were written
+            // by `push` and not dropped; `&mut self` means no reader is left.
+            unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(base, used)) };
+            // SAFETY: `base` was allocated in `push` with this very layout.
+            unsafe { alloc::dealloc(base.cast::<u8>(), segment_layout::<T>(segment)) };
+            start += size;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn locate_walks_segments_in_order() {
+        let mut expected = (0, 0);
+        for index in 0..FIRST * 40 {
+            assert_eq!(locate(index), expected, "index {index}");
+            expected.1 += 1;
+            if expected.1 == FIRST << expected.0 {
+                expected = (expected.0 + 1, 0);
+            }
+        }
+        let (last, _) = locate(u32::MAX as usize);
+        assert!(last < SEGMENTS);
+    }
+
+    #[test]
+    fn push_get_and_limit() {
+        let v = AppendVec::new();
+        for i in 0..1000u64 {
+            assert_eq!(v.push(i * 3, 1000), Ok(i as usize));
+        }
+        assert_eq!(v.push(7, 1000), Err(7));
+        assert_eq!(v.len(), 1000);
+        for i in 0..1000 {
+            assert_eq!(v.get(i), Some(&(i as u64 * 3)));
+        }
+        assert_eq!(v.get(1000), None);
+    }
+
+    #[test]
+    fn drops_every_element_once() {
+        let marker = Arc::new(());
+        {
+            let v = AppendVec::new();
+            for _ in 0..300 {
+                v.push(Arc::clone(&marker), usize::MAX).unwrap();
+            }
+            assert_eq!(Arc::strong_count(&marker), 301);
+        }
+        assert_eq!(Arc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn readers_see_elements_while_a_writer_appends() {
+        let v = Arc::new(AppendVec::new());
+        let writer = {
+            let v = Arc::clone(&v);
+            std::thread::spawn(move || {
+                for i in 0..20_000usize {
+                    v.push(Box::new(i), usize::MAX).unwrap();
+                }
+            })
+        };
+        let mut seen = 0;
+        while seen < 20_000 {
+            let len = v.len();
+            for i in seen..len {
+                assert_eq!(**v.get(i).unwrap(), i);
+            }
+            seen = len;
+        }
+        writer.join().unwrap();
+    }
+}

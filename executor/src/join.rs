@@ -10,6 +10,7 @@ use crate::job::StackJob;
 use crate::latch::{Probe, SpinLatch};
 use crate::worker::WorkerThread;
 
+#[inline]
 pub(crate) fn join_on_worker<A, B, RA, RB>(worker: &WorkerThread, a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,

@@ -109,6 +109,7 @@ impl Registry {
     /// Runs `op` on a worker of this registry: directly if the calling thread
     /// is one, else as a job injected into the pool while the caller waits
     /// (a worker of another executor keeps running its own jobs meanwhile).
+    #[inline]
     pub(crate) fn in_worker<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce(&WorkerThread) -> R + Send,

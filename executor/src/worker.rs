@@ -115,12 +115,15 @@ impl WorkerThread {
         }
     }
 
-    /// Pushes `job` onto this worker's deque and wakes a sleeper if nobody
-    /// searches (N1).
+    /// Pushes `job` onto this worker's deque; if the deque was empty, wakes
+    /// a sleeper when nobody searches (N0, N1 of `sleep/README.md`).
     #[inline]
     pub(crate) fn push(&self, job: JobRef) {
+        let was_empty = self.deque.is_empty();
         self.deque.push(job);
-        self.registry.sleep.notify();
+        if was_empty {
+            self.registry.sleep.notify();
+        }
     }
 
     /// Pops the most recently pushed job of this worker's own deque.

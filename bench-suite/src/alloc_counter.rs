@@ -1,0 +1,90 @@
+//! A global allocator that counts live heap bytes and their peak, so that
+//! the overhead binary can report peak memory per graph node. Counting is off
+//! until [`CountingAlloc::start`] (timing runs leave it off, so they pay one
+//! relaxed load per allocation, not a contended add).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+
+/// Wraps the system allocator; install with `#[global_allocator]`.
+#[derive(Debug)]
+pub struct CountingAlloc {
+    counting: AtomicBool,
+    live: AtomicIsize,
+    peak: AtomicIsize,
+}
+
+impl CountingAlloc {
+    /// A counter, not yet counting.
+    pub const fn new() -> Self {
+        CountingAlloc {
+            counting: AtomicBool::new(false),
+            live: AtomicIsize::new(0),
+            peak: AtomicIsize::new(0),
+        }
+    }
+
+    /// Starts counting from zero: bytes allocated before this call and freed
+    /// after it count as negative, so call it with nothing of the measured
+    /// work alive.
+    pub fn start(&self) {
+        self.live.store(0, Ordering::Relaxed);
+        self.peak.store(0, Ordering::Relaxed);
+        self.counting.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops counting; returns the peak of live bytes since [`Self::start`].
+    pub fn stop(&self) -> usize {
+        self.counting.store(false, Ordering::Relaxed);
+        self.peak.load(Ordering::Relaxed).max(0) as usize
+    }
+
+    fn add(&self, bytes: usize) {
+        if self.counting.load(Ordering::Relaxed) {
+            let live = self.live.fetch_add(bytes as isize, Ordering::Relaxed) + bytes as isize;
+            self.peak.fetch_max(live, Ordering::Relaxed);
+        }
+    }
+
+    fn sub(&self, bytes: usize) {
+        if self.counting.load(Ordering::Relaxed) {
+            self.live.fetch_sub(bytes as isize, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Default for CountingAlloc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments
+// unchanged; the counting touches only atomics and never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.add(layout.size());
+        // SAFETY: forwarded with the caller's guarantees on `layout`.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.add(layout.size());
+        // SAFETY: forwarded with the caller's guarantees on `layout`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.sub(layout.size());
+        // SAFETY: `ptr` came from `System` with this `layout` (we forward all).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.sub(layout.size());
+        self.add(new_size);
+        // SAFETY: forwarded with the caller's guarantees on `ptr`, `layout`
+        // and `new_size`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}

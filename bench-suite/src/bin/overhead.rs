@@ -1,0 +1,321 @@
+//! `overhead`: the executor, DAG-overhead and scaling workloads outside
+//! criterion, in one run; writes `results/overhead.{md,csv}`, `executor.csv`,
+//! `ready-latency.csv`, `scaling.csv`, `overhead.svg` and `scaling.svg`.
+//!
+//! ```text
+//! cargo run --release -p delayed-bench --bin overhead
+//! cargo run --release -p delayed-bench --bin overhead -- --only executor
+//! ```
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+use delayed_bench::alloc_counter::CountingAlloc;
+use delayed_bench::dag_overhead::{self, Overhead};
+use delayed_bench::executor_jobs::{JobPool, JobSystem, JobWorkload};
+use delayed_bench::machine::Machine;
+use delayed_bench::peers::{Runner, System};
+use delayed_bench::plot::{self, Bar, Point};
+use delayed_bench::scaling::{self, Scaling};
+use delayed_bench::shapes::Shape;
+use delayed_bench::table::{cell, Table};
+use delayed_bench::timing::median;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Section {
+    /// Spawn 1M empty jobs and a 2^20-leaf join tree: delayed-executor vs rayon.
+    Executor,
+    /// No-op tasks on the five million-node DAG shapes, every system.
+    Dag,
+    /// 20,000 tasks of ~50 µs on 1..N workers.
+    Scaling,
+}
+
+#[derive(Parser, Debug)]
+#[command(about = "DAG overhead, executor spawn/join and scaling, outside criterion")]
+struct Args {
+    /// Worker counts [default: 1, 2, then 4, 8, 16... up to the CPUs here].
+    #[arg(long, value_delimiter = ',')]
+    workers: Vec<usize>,
+    /// Runs per measurement (each on a fresh graph); the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Graph size: about 2^LOG2 nodes per shape.
+    #[arg(long, default_value_t = 20)]
+    log2: u32,
+    /// Sections to run [default: all].
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<Section>,
+    /// Folder for the results files.
+    #[arg(long, default_value = "results")]
+    out: PathBuf,
+    /// A label for the machine, printed in the titles (e.g. "2-core").
+    #[arg(long)]
+    label: Option<String>,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let machine = Machine::describe();
+    let workers = if args.workers.is_empty() {
+        delayed_bench::machine::worker_counts()
+    } else {
+        args.workers.clone()
+    };
+    let label = args
+        .label
+        .clone()
+        .unwrap_or_else(|| format!("{}-CPU machine", machine.nproc));
+    let wants = |s| args.only.is_empty() || args.only.contains(&s);
+    std::fs::create_dir_all(&args.out)?;
+
+    let mut md = String::new();
+    writeln!(md, "# Overhead, executor and scaling ({label})\n")?;
+    md.push_str(&machine.markdown());
+    writeln!(md, "- load average at start: {}", loadavg())?;
+    writeln!(
+        md,
+        "- runs per measurement: {} (median reported)\n",
+        args.runs
+    )?;
+
+    if wants(Section::Executor) {
+        let table = executor_section(&workers, args.runs);
+        std::fs::write(
+            args.out.join("executor.csv"),
+            machine.csv_comment() + &table.csv(),
+        )?;
+        writeln!(md, "## Executor: ns per job, delayed-executor vs rayon\n")?;
+        writeln!(md, "Spawn: {} empty jobs spawned from a worker in one scope; ns per job. Join: a binary `join` recursion of 2^20 leaves (2^20 - 1 joins); ns per leaf.\n", delayed_bench::executor_jobs::SPAWN_JOBS)?;
+        md.push_str(&table.markdown());
+        md.push('\n');
+    }
+    if wants(Section::Dag) {
+        let (table, latency, bars) = dag_section(&workers, args.runs, args.log2);
+        std::fs::write(
+            args.out.join("overhead.csv"),
+            machine.csv_comment() + &table.csv(),
+        )?;
+        std::fs::write(
+            args.out.join("ready-latency.csv"),
+            machine.csv_comment() + &latency.csv(),
+        )?;
+        writeln!(
+            md,
+            "## DAG overhead: no-op tasks, about 2^{} nodes per shape\n",
+            args.log2
+        )?;
+        writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted).\n")?;
+        md.push_str(&table.markdown());
+        writeln!(md, "\n### Ready-to-start latency (ns)\n")?;
+        writeln!(md, "From each node's last input finishing to the node starting, measured inside the tasks (an upper bound on the scheduler's own latency), one run each.\n")?;
+        md.push_str(&latency.markdown());
+        md.push('\n');
+        let caption = format!("ns per no-op task, {label}, commit {}", machine.commit);
+        plot::overhead_svg(&args.out.join("overhead.svg"), &bars, &caption)?;
+    }
+    if wants(Section::Scaling) {
+        let max = workers.iter().copied().max().unwrap_or(2);
+        let (table, points) = scaling_section(max, args.runs.min(5));
+        std::fs::write(
+            args.out.join("scaling.csv"),
+            machine.csv_comment() + &table.csv(),
+        )?;
+        writeln!(
+            md,
+            "## Scaling: {} tasks of about {} µs + a sink\n",
+            scaling::TASKS,
+            scaling::TASK_TIME.as_micros()
+        )?;
+        writeln!(
+            md,
+            "Speedup over the sequential loop on the same tasks; efficiency = speedup / workers.\n"
+        )?;
+        md.push_str(&table.markdown());
+        md.push('\n');
+        let caption = format!("speedup, {label}, commit {}", machine.commit);
+        plot::scaling_svg(&args.out.join("scaling.svg"), &points, &caption)?;
+    }
+    writeln!(md, "- load average at end: {}", loadavg())?;
+    std::fs::write(args.out.join("overhead.md"), &md)?;
+    print!("{md}");
+    Ok(())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Lets the last pool's threads go to sleep before the next one starts.
+fn settle() {
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+fn executor_section(workers: &[usize], runs: usize) -> Table {
+    let mut table = Table::new([
+        "workload",
+        "workers",
+        "delayed-executor ns/job",
+        "rayon ns/job",
+        "delayed / rayon",
+    ]);
+    for workload in [JobWorkload::Spawn, JobWorkload::Join] {
+        for &w in workers {
+            eprintln!("executor: {} on {w} workers", workload.name());
+            let pools = [
+                JobPool::new(JobSystem::Delayed, w),
+                JobPool::new(JobSystem::Rayon, w),
+            ];
+            let mut samples = [Vec::new(), Vec::new()];
+            for pool in &pools {
+                pool.run(workload); // warm-up: threads started, deques grown
+            }
+            // Alternate the two systems run by run, so that a burst of load
+            // from elsewhere hits both.
+            for _ in 0..runs {
+                for (pool, s) in pools.iter().zip(&mut samples) {
+                    settle();
+                    s.push(pool.ns_per_job(workload));
+                }
+            }
+            let (ours, rayon) = (median(&samples[0]), median(&samples[1]));
+            table.push([
+                workload.name().to_string(),
+                w.to_string(),
+                cell(Some(ours), 1),
+                cell(Some(rayon), 1),
+                cell(Some(ours / rayon), 2),
+            ]);
+        }
+    }
+    table
+}
+
+fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<Bar>) {
+    let mut table = Table::new([
+        "shape",
+        "system",
+        "workers",
+        "nodes",
+        "edges",
+        "build ns/node",
+        "compute ns/task",
+        "peak bytes/node",
+    ]);
+    let mut latency = Table::new(["shape", "system", "workers", "p50", "p99", "p99.9", "max"]);
+    let mut bars = Vec::new();
+    for shape in Shape::ALL {
+        let dag = Arc::new(shape.dag(log2));
+        for &w in workers {
+            for system in System::ALL {
+                if !system.is_parallel() && w != workers[0] {
+                    continue; // the sequential loop has no worker count
+                }
+                eprintln!("dag: {} / {} / {w} workers", shape.name(), system.name());
+                let runner = Runner::new(system, w);
+                settle();
+                dag_overhead::measure(&runner, &dag, 1); // warm-up
+                let Overhead {
+                    build_ns_per_node,
+                    compute_ns_per_task,
+                } = dag_overhead::measure(&runner, &dag, runs);
+                let peak = dag_overhead::peak_bytes_per_node(&ALLOC, &runner, &dag);
+                let h = dag_overhead::ready_latency(&runner, &dag);
+                let shown_workers = if system.is_parallel() {
+                    w.to_string()
+                } else {
+                    "-".into()
+                };
+                table.push([
+                    shape.name().to_string(),
+                    system.name().to_string(),
+                    shown_workers.clone(),
+                    dag.nodes().to_string(),
+                    dag.edges().to_string(),
+                    cell(system.is_parallel().then_some(build_ns_per_node), 1),
+                    cell(Some(compute_ns_per_task), 1),
+                    cell(Some(peak), 1),
+                ]);
+                latency.push([
+                    shape.name().to_string(),
+                    system.name().to_string(),
+                    shown_workers,
+                    h.value_at_quantile(0.5).to_string(),
+                    h.value_at_quantile(0.99).to_string(),
+                    h.value_at_quantile(0.999).to_string(),
+                    h.max().to_string(),
+                ]);
+                let sequential_rows = if system.is_parallel() {
+                    vec![w]
+                } else {
+                    workers.to_vec()
+                };
+                for panel in sequential_rows {
+                    bars.push(Bar {
+                        shape: shape.name().to_string(),
+                        system: system.name().to_string(),
+                        workers: panel,
+                        ns_per_task: compute_ns_per_task,
+                    });
+                }
+            }
+        }
+    }
+    (table, latency, bars)
+}
+
+fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
+    let calibrate_start = Instant::now();
+    let workload = Scaling::new(scaling::TASKS, scaling::TASK_TIME);
+    eprintln!("scaling: calibrated in {:?}", calibrate_start.elapsed());
+    let sequential = workload.measure(&Runner::new(System::Sequential, 1), runs);
+    let per_task_us = sequential.as_secs_f64() * 1e6 / workload.dag().nodes() as f64;
+    let mut table = Table::new([
+        "system",
+        "workers",
+        "time ms",
+        "task µs (sequential)",
+        "speedup",
+        "efficiency",
+    ]);
+    table.push([
+        "sequential".to_string(),
+        "-".into(),
+        cell(Some(sequential.as_secs_f64() * 1e3), 1),
+        cell(Some(per_task_us), 1),
+        "1.00".into(),
+        "-".into(),
+    ]);
+    let mut points = Vec::new();
+    for system in System::ALL.into_iter().filter(|s| s.is_parallel()) {
+        for w in 1..=max_workers {
+            eprintln!("scaling: {} on {w} workers", system.name());
+            let runner = Runner::new(system, w);
+            settle();
+            let t = workload.measure(&runner, runs);
+            let speedup = sequential.as_secs_f64() / t.as_secs_f64();
+            table.push([
+                system.name().to_string(),
+                w.to_string(),
+                cell(Some(t.as_secs_f64() * 1e3), 1),
+                "-".into(),
+                cell(Some(speedup), 2),
+                cell(Some(speedup / w as f64), 2),
+            ]);
+            points.push(Point {
+                system: system.name().to_string(),
+                workers: w,
+                speedup,
+            });
+        }
+    }
+    (table, points)
+}

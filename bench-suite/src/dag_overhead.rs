@@ -1,0 +1,60 @@
+//! The overhead workload: no-op tasks on a million-node [`Dag`], build and
+//! compute timed apart, plus peak memory and ready-to-start latency.
+
+use std::sync::Arc;
+
+use hdrhistogram::Histogram;
+
+use crate::alloc_counter::CountingAlloc;
+use crate::dag::Dag;
+use crate::peers::{no_op, Runner};
+use crate::ready_latency::ReadyLatency;
+use crate::timing::{median, timed};
+
+/// Medians over several runs, each on a freshly built graph.
+#[derive(Clone, Copy, Debug)]
+pub struct Overhead {
+    /// Build time per node, ns.
+    pub build_ns_per_node: f64,
+    /// Compute time per task, ns.
+    pub compute_ns_per_task: f64,
+}
+
+/// Builds and computes `dag` with no-op tasks `runs` times; returns the
+/// medians. The graph is dropped outside the timed regions.
+pub fn measure(runner: &Runner, dag: &Arc<Dag>, runs: usize) -> Overhead {
+    let n = dag.nodes() as f64;
+    let mut build = Vec::with_capacity(runs);
+    let mut compute = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (built, b) = timed(|| runner.build(dag, no_op));
+        let ((), c) = timed(|| runner.compute(&built));
+        build.push(b.as_nanos() as f64 / n);
+        compute.push(c.as_nanos() as f64 / n);
+        drop(built);
+    }
+    Overhead {
+        build_ns_per_node: median(&build),
+        compute_ns_per_task: median(&compute),
+    }
+}
+
+/// Peak heap bytes per node of one build and compute of `dag` (above what
+/// was live before: the input `Dag` itself is not counted).
+pub fn peak_bytes_per_node(alloc: &CountingAlloc, runner: &Runner, dag: &Arc<Dag>) -> f64 {
+    alloc.start();
+    let built = runner.build(dag, no_op);
+    runner.compute(&built);
+    let peak = alloc.stop();
+    drop(built);
+    peak as f64 / dag.nodes() as f64
+}
+
+/// Ready-to-start latency of every node with inputs, over one run (see
+/// [`ReadyLatency`] for what it includes).
+pub fn ready_latency(runner: &Runner, dag: &Arc<Dag>) -> Histogram<u64> {
+    let probe = ReadyLatency::new(dag);
+    let built = runner.build(dag, probe.task());
+    runner.compute(&built);
+    probe.histogram()
+}

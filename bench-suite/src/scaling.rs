@@ -1,0 +1,57 @@
+//! The scaling workload: 20,000 CPU-bound tasks of about 50 µs each and a
+//! sink, on 1..N workers; speedup over the sequential loop.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::dag::Dag;
+use crate::peers::Runner;
+use crate::shapes::independent_with_sink;
+use crate::spin::Spin;
+use crate::timing::{median, timed};
+
+/// Independent tasks in the workload.
+pub const TASKS: usize = 20_000;
+
+/// The intended length of one task.
+pub const TASK_TIME: Duration = Duration::from_micros(50);
+
+/// The graph and its calibrated work.
+#[derive(Clone, Debug)]
+pub struct Scaling {
+    dag: Arc<Dag>,
+    spin: Spin,
+}
+
+impl Scaling {
+    /// `tasks` independent tasks of about `task_time` each, and a sink.
+    pub fn new(tasks: usize, task_time: Duration) -> Self {
+        Scaling {
+            dag: Arc::new(independent_with_sink(tasks)),
+            spin: Spin::calibrate(task_time),
+        }
+    }
+
+    /// The graph.
+    pub fn dag(&self) -> &Arc<Dag> {
+        &self.dag
+    }
+
+    /// The task: spin for the calibrated time (the sink too).
+    pub fn task(&self) -> impl Fn(u32) + Clone + Send + Sync + 'static {
+        let spin = self.spin;
+        move |i| {
+            black_box(spin.run(u64::from(i)));
+        }
+    }
+
+    /// The median wall time of `runs` computes (build excluded).
+    pub fn measure(&self, runner: &Runner, runs: usize) -> Duration {
+        let built = runner.build(&self.dag, self.task());
+        let secs: Vec<f64> = (0..runs)
+            .map(|_| timed(|| runner.compute(&built)).1.as_secs_f64())
+            .collect();
+        Duration::from_secs_f64(median(&secs))
+    }
+}

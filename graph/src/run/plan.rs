@@ -51,7 +51,7 @@ impl Plan {
 
         // Mark ancestors: inputs have smaller ids, so scanning down visits
         // every consumer before its inputs.
-        let (mut count, mut edges) = (0usize, 0usize);
+        let (mut count, mut edges, mut sources) = (0usize, 0usize, 0usize);
         for id in (0..=max).rev() {
             if local[id] != NEEDED {
                 continue;
@@ -59,6 +59,7 @@ impl Plan {
             let inputs = store.node(id as u32).inputs.as_slice();
             count += 1;
             edges += inputs.len();
+            sources += usize::from(inputs.is_empty());
             for &input in inputs {
                 local[input as usize] = NEEDED;
             }
@@ -83,7 +84,7 @@ impl Plan {
         let mut input_offsets = Vec::with_capacity(count + 1);
         let mut input_ids = Vec::with_capacity(edges);
         let mut successor_offsets = vec![0u32; count + 1];
-        let mut roots = Vec::new();
+        let mut roots = Vec::with_capacity(sources);
         input_offsets.push(0);
         for (k, &id) in nodes.iter().enumerate() {
             let inputs = store.node(id).inputs.as_slice();

@@ -4,10 +4,11 @@
 //! (or the running tasks themselves) keep appending, so readers must not need
 //! a lock and an element's address must stay put once it is published.
 //!
-//! Elements live in segments that are allocated once and never moved: segment
-//! `s` holds `FIRST << s` elements, so `SEGMENTS` segments cover more than
-//! `u32::MAX` elements, and the unused tail is at most the last segment (the
-//! same bound as a `Vec`'s doubling, without its copies).
+//! Elements live in segments that are allocated once and never moved. Sizes
+//! double every second segment (`FIRST`, `FIRST`, `2 FIRST`, `2 FIRST`,
+//! `4 FIRST`, ...), so the last segment is at most a third of the capacity:
+//! a vector never takes more than 1.5 times the room its elements need (a
+//! `Vec`'s doubling can take 2 times), and nothing is ever copied.
 //!
 //! Protocol:
 //! 1. A writer takes `writer`, writes element `len` into its segment
@@ -25,11 +26,12 @@ use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Elements in segment 0; each later segment doubles. Small, so that a
-/// lesson-sized graph costs a few kilobytes.
+/// Elements in segments 0 and 1. Small, so that a lesson-sized graph costs a
+/// few kilobytes.
 const FIRST: usize = 64;
-/// Segments cover `FIRST * (2^SEGMENTS - 1)` elements, more than `u32::MAX`.
-const SEGMENTS: usize = 27;
+/// Segment pair `p` holds `2 * FIRST << p` elements; 26 pairs cover
+/// `2 * FIRST * (2^26 - 1)` elements, more than `u32::MAX`.
+const SEGMENTS: usize = 52;
 
 pub(crate) struct AppendVec<T> {
     segments: [AtomicPtr<T>; SEGMENTS],
@@ -46,15 +48,28 @@ unsafe impl<T: Send> Send for AppendVec<T> {}
 // SAFETY: see `Send` above.
 unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
 
+/// Number of elements of `segment`.
+fn segment_size(segment: usize) -> usize {
+    FIRST << (segment / 2)
+}
+
 /// The segment holding `index`, and the index inside it.
 fn locate(index: usize) -> (usize, usize) {
-    let slot = index / FIRST + 1;
-    let segment = (usize::BITS - 1 - slot.leading_zeros()) as usize;
-    (segment, index - FIRST * ((1 << segment) - 1))
+    // Pair `p` covers `[2 FIRST (2^p - 1), 2 FIRST (2^(p+1) - 1))`, so
+    // `p = log2(index / (2 FIRST) + 1)`.
+    let units = index / (2 * FIRST) + 1;
+    let pair = (usize::BITS - 1 - units.leading_zeros()) as usize;
+    let within = index - 2 * FIRST * ((1 << pair) - 1);
+    let half = FIRST << pair;
+    if within < half {
+        (2 * pair, within)
+    } else {
+        (2 * pair + 1, within - half)
+    }
 }
 
 fn segment_layout<T>(segment: usize) -> Layout {
-    Layout::array::<T>(FIRST << segment).expect("segment size overflows")
+    Layout::array::<T>(segment_size(segment)).expect("segment size overflows")
 }
 
 impl<T> AppendVec<T> {
@@ -133,7 +148,7 @@ impl<T> Drop for AppendVec<T> {
             if base.is_null() {
                 break;
             }
-            let size = FIRST << segment;
+            let size = segment_size(segment);
             let used = len.saturating_sub(start).min(size);
             // SAFETY: the first `used` elements of this segment were written
             // by `push` and not dropped; `&mut self` means no reader is left.
@@ -156,12 +171,12 @@ mod tests {
         for index in 0..FIRST * 40 {
             assert_eq!(locate(index), expected, "index {index}");
             expected.1 += 1;
-            if expected.1 == FIRST << expected.0 {
+            if expected.1 == segment_size(expected.0) {
                 expected = (expected.0 + 1, 0);
             }
         }
-        let (last, _) = locate(u32::MAX as usize);
-        assert!(last < SEGMENTS);
+        let (last, offset) = locate(u32::MAX as usize);
+        assert!(last < SEGMENTS && offset < segment_size(last));
     }
 
     #[test]

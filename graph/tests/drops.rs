@@ -1,0 +1,148 @@
+//! Freeing of intermediates: each value is dropped once, as soon as its last
+//! consumer has finished, and a long chain holds only a few values at a time.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use delayed::{Executor, Graph};
+
+/// Counts live values and remembers the most alive at once.
+#[derive(Default)]
+struct Census {
+    live: AtomicUsize,
+    peak: AtomicUsize,
+    made: AtomicUsize,
+}
+
+struct Tracked {
+    census: Arc<Census>,
+    value: u64,
+}
+
+impl Tracked {
+    fn new(census: &Arc<Census>, value: u64) -> Tracked {
+        census.made.fetch_add(1, Ordering::SeqCst);
+        let live = census.live.fetch_add(1, Ordering::SeqCst) + 1;
+        census.peak.fetch_max(live, Ordering::SeqCst);
+        Tracked {
+            census: Arc::clone(census),
+            value,
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.census.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn runners() -> Vec<Option<Executor>> {
+    let mut runners = vec![None];
+    for workers in [1, 2, 4] {
+        runners.push(Some(Executor::builder().workers(workers).build().unwrap()));
+    }
+    runners
+}
+
+fn compute<T: Send + Sync + 'static>(
+    x: &delayed::Delayed<T>,
+    ex: &Option<Executor>,
+) -> Result<T, delayed::Error> {
+    match ex {
+        Some(ex) => x.compute_on(ex),
+        None => x.compute_sync(),
+    }
+}
+
+#[test]
+fn a_long_chain_holds_at_most_two_values() {
+    for ex in runners() {
+        let census = Arc::new(Census::default());
+        let g = Graph::new();
+        let c = Arc::clone(&census);
+        let mut last = g.delayed("start", move || Tracked::new(&c, 0));
+        for _ in 0..10_000 {
+            let c = Arc::clone(&census);
+            last = g.task("step", &last, move |t| Tracked::new(&c, t.value + 1));
+        }
+        let result = compute(&last, &ex).unwrap();
+        assert_eq!(result.value, 10_000);
+        assert_eq!(census.made.load(Ordering::SeqCst), 10_001);
+        assert_eq!(
+            census.live.load(Ordering::SeqCst),
+            1,
+            "only the result is alive"
+        );
+        assert!(
+            census.peak.load(Ordering::SeqCst) <= 2,
+            "peak {:?}",
+            census.peak
+        );
+        drop(result);
+        assert_eq!(census.live.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[test]
+fn a_shared_value_lives_until_its_last_consumer() {
+    for ex in runners() {
+        let census = Arc::new(Census::default());
+        let g = Graph::new();
+        let c = Arc::clone(&census);
+        let shared = g.delayed("shared", move || Tracked::new(&c, 7));
+        let readers: Vec<_> = (0..50)
+            .map(|i| {
+                g.task("read", (&shared, &shared), move |(a, b)| {
+                    a.value + b.value + i
+                })
+            })
+            .collect();
+        let total = g.task("sum", &readers, |v| v.into_iter().sum::<u64>());
+        assert_eq!(
+            compute(&total, &ex).unwrap(),
+            50 * 14 + (0..50).sum::<u64>()
+        );
+        assert_eq!(census.live.load(Ordering::SeqCst), 0);
+        assert_eq!(census.made.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[test]
+fn every_value_is_dropped_after_a_failure() {
+    for ex in runners() {
+        let census = Arc::new(Census::default());
+        let g = Graph::new();
+        let values: Vec<_> = (0..100)
+            .map(|i| {
+                let c = Arc::clone(&census);
+                g.delayed("value", move || Tracked::new(&c, i))
+            })
+            .collect();
+        let bad = g.task("bad", &values[..50], |_| -> u64 { panic!("fail") });
+        let keep = g.task("keep", &values[50..], |v| v.len() as u64);
+        let both = g.task("both", (&bad, &keep), |(a, b)| a + b);
+        assert!(compute(&both, &ex).is_err());
+        assert_eq!(census.live.load(Ordering::SeqCst), 0);
+    }
+}
+
+#[test]
+fn targets_are_moved_not_dropped_and_intermediates_are_freed() {
+    for ex in runners() {
+        let census = Arc::new(Census::default());
+        let g = Graph::new();
+        let c = Arc::clone(&census);
+        let a = g.delayed("a", move || Tracked::new(&c, 1));
+        let c = Arc::clone(&census);
+        let b = g.task("b", &a, move |t| Tracked::new(&c, t.value + 1));
+        let c = Arc::clone(&census);
+        let d = g.task("d", &b, move |t| Tracked::new(&c, t.value + 1));
+        let (a_out, d_out) = match &ex {
+            Some(ex) => delayed::compute_on((&a, &d), ex).unwrap(),
+            None => delayed::compute_sync((&a, &d)).unwrap(),
+        };
+        assert_eq!((a_out.value, d_out.value), (1, 3));
+        assert_eq!(census.live.load(Ordering::SeqCst), 2, "b was freed");
+    }
+}

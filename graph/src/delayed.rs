@@ -73,7 +73,7 @@ impl<T> Delayed<T> {
     /// assert_eq!(g.delayed("inc", || 1).name(), "inc");
     /// ```
     pub fn name(&self) -> &str {
-        &self.graph.store().node(self.id).name
+        self.graph.store().name(self.id)
     }
 
     /// The DOT text of the picture Dask's `visualize()` draws for this

@@ -15,7 +15,7 @@ pub(crate) fn to_dot(store: &Store, targets: &[u32]) -> String {
     let mut dot = String::from("digraph {\n\tgraph [rankdir=BT];\n\tnode [fontname=helvetica];\n");
     for k in 0..plan.len() as u32 {
         let id = plan.node_id(k);
-        let name = &store.node(id).name;
+        let name = store.name(id);
         // Writing to a String cannot fail.
         let _ = writeln!(
             dot,
@@ -24,7 +24,7 @@ pub(crate) fn to_dot(store: &Store, targets: &[u32]) -> String {
         );
         let _ = writeln!(dot, "\tresult{id} [label=\"\", shape=box];");
         let _ = writeln!(dot, "\ttask{id} -> result{id};");
-        let inputs = plan.inputs(k);
+        let inputs = plan.inputs(store, k);
         for (i, &input) in inputs.iter().enumerate() {
             // A result given twice to one task is drawn once, as Dask does.
             if !inputs[..i].contains(&input) {

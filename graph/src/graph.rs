@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::args::{Args, BoxError, TaskFn};
 use crate::delayed::Delayed;
 use crate::inputs::{Inputs, Refs, Shape};
-use crate::store::{InputIds, Node, Store};
+use crate::store::{InputIds, Store};
 use crate::value::Value;
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
@@ -200,8 +200,7 @@ impl Graph {
     where
         F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
     {
-        let task: TaskFn = Box::new(task);
-        let id = self.store.push(Node { name, task, inputs });
+        let id = self.store.push(name, inputs, Box::new(task) as TaskFn);
         Delayed::new(self.clone(), id)
     }
 

@@ -23,11 +23,12 @@ struct Parallel<'a> {
     jobs: OnceLock<&'a [Job<'a>]>,
 }
 
-/// A job record: what a `JobRef` points at. Index `n` (one past the last
-/// node) is the seed, which starts the run at its roots.
+/// A job record: what a `JobRef` points at. Its index in the job table is
+/// its node's local index; index `n` (one past the last node) is the seed,
+/// which starts the run at its roots. One pointer, so the table costs 8
+/// bytes per node.
 struct Job<'a> {
     parallel: &'a Parallel<'a>,
-    index: u32,
 }
 
 /// Steps 3 to 7: runs every node of `state` on `executor` and returns when
@@ -47,9 +48,8 @@ pub(crate) fn run(state: &RunState<'_>, executor: &Executor) {
     };
     let n = plan.len() as u32;
     let jobs: Box<[Job<'_>]> = (0..=n)
-        .map(|index| Job {
+        .map(|_| Job {
             parallel: &parallel,
-            index,
         })
         .collect();
     if parallel.jobs.set(&jobs).is_err() {
@@ -78,11 +78,11 @@ unsafe fn execute(data: *const ()) {
     // SAFETY: the caller's contract.
     let job = unsafe { &*data.cast::<Job<'_>>() };
     let parallel = job.parallel;
-    let n = parallel.state.plan().len() as u32;
-    if job.index == n {
+    let index = parallel.index_of(job);
+    if index as usize == parallel.state.plan().len() {
         parallel.seed();
     } else {
-        parallel.run_from(job.index);
+        parallel.run_from(index);
     }
     // Step 7: this job's last access to the run. Once the count reaches zero
     // the computing thread may return and free everything.
@@ -94,6 +94,12 @@ impl<'a> Parallel<'a> {
         self.jobs
             .get()
             .expect("the job table is set before the first push")
+    }
+
+    /// The index of `job` in the job table.
+    fn index_of(&self, job: &Job<'_>) -> u32 {
+        let offset = job as *const Job<'_> as usize - self.jobs().as_ptr() as usize;
+        (offset / size_of::<Job<'_>>()) as u32
     }
 
     /// Step 3: pushes roots 1.. (already counted), then runs root 0 here.

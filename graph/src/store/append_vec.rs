@@ -11,9 +11,9 @@
 //! `Vec`'s doubling can take 2 times), and nothing is ever copied.
 //!
 //! Protocol:
-//! 1. A writer takes `writer`, writes element `len` into its segment
-//!    (allocating the segment first when `len` is its first index), then
-//!    stores `len + 1` with `Release`.
+//! 1. One writer at a time (the caller of `push` serializes them) writes
+//!    element `len` into its segment (allocating the segment first when
+//!    `len` is its first index), then stores `len + 1` with `Release`.
 //! 2. A reader loads `len` with `Acquire` (pairs with 1); every element below
 //!    it, and the segment pointers they live in, are then visible and never
 //!    written again.
@@ -24,7 +24,6 @@ use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// Elements in segments 0 and 1. Small, so that a lesson-sized graph costs a
 /// few kilobytes.
@@ -36,7 +35,6 @@ const SEGMENTS: usize = 52;
 pub(crate) struct AppendVec<T> {
     segments: [AtomicPtr<T>; SEGMENTS],
     len: AtomicUsize,
-    writer: Mutex<()>,
     _owns: PhantomData<T>,
 }
 
@@ -81,7 +79,6 @@ impl<T> AppendVec<T> {
         AppendVec {
             segments: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             len: AtomicUsize::new(0),
-            writer: Mutex::new(()),
             _owns: PhantomData,
         }
     }
@@ -92,16 +89,12 @@ impl<T> AppendVec<T> {
         self.len.load(Ordering::Acquire)
     }
 
-    /// Appends `value` and returns its index, or gives it back when `limit`
-    /// elements are already there.
-    pub(crate) fn push(&self, value: T, limit: usize) -> Result<usize, T> {
-        // A panic cannot happen while the lock is held in a way that breaks
-        // the vector (writes below cannot unwind), so a poisoned lock is fine.
-        let _writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+    /// Appends `value` and returns its index.
+    ///
+    /// # Safety
+    /// No other `push` on this vector runs at the same time.
+    pub(crate) unsafe fn push(&self, value: T) -> usize {
         let index = self.len.load(Ordering::Relaxed);
-        if index >= limit {
-            return Err(value);
-        }
         let (segment, offset) = locate(index);
         let mut base = self.segments[segment].load(Ordering::Relaxed);
         if base.is_null() {
@@ -117,11 +110,11 @@ impl<T> AppendVec<T> {
         }
         // SAFETY: `offset` is inside the segment (`locate`), the slot is
         // unpublished (index >= len) so nobody reads it, and we are the only
-        // writer (we hold `writer`).
+        // writer (the caller's contract).
         unsafe { base.add(offset).write(value) };
         // Release pairs with the Acquire in `len`/`get`: publishes the element.
         self.len.store(index + 1, Ordering::Release);
-        Ok(index)
+        index
     }
 
     /// The element at `index`, if it is published.
@@ -180,12 +173,12 @@ mod tests {
     }
 
     #[test]
-    fn push_get_and_limit() {
+    fn push_and_get() {
         let v = AppendVec::new();
         for i in 0..1000u64 {
-            assert_eq!(v.push(i * 3, 1000), Ok(i as usize));
+            // SAFETY: one writer.
+            assert_eq!(unsafe { v.push(i * 3) }, i as usize);
         }
-        assert_eq!(v.push(7, 1000), Err(7));
         assert_eq!(v.len(), 1000);
         for i in 0..1000 {
             assert_eq!(v.get(i), Some(&(i as u64 * 3)));
@@ -199,7 +192,8 @@ mod tests {
         {
             let v = AppendVec::new();
             for _ in 0..300 {
-                v.push(Arc::clone(&marker), usize::MAX).unwrap();
+                // SAFETY: one writer.
+                unsafe { v.push(Arc::clone(&marker)) };
             }
             assert_eq!(Arc::strong_count(&marker), 301);
         }
@@ -213,7 +207,8 @@ mod tests {
             let v = Arc::clone(&v);
             std::thread::spawn(move || {
                 for i in 0..20_000usize {
-                    v.push(Box::new(i), usize::MAX).unwrap();
+                    // SAFETY: this thread is the only writer.
+                    unsafe { v.push(Box::new(i)) };
                 }
             })
         };

@@ -9,7 +9,7 @@ use crate::dag::Dag;
 use crate::peers::Runner;
 use crate::shapes::independent_with_sink;
 use crate::spin::Spin;
-use crate::timing::{median, timed};
+use crate::timing::{median, process_cpu_time, timed};
 
 /// Independent tasks in the workload.
 pub const TASKS: usize = 20_000;
@@ -46,12 +46,21 @@ impl Scaling {
         }
     }
 
-    /// The median wall time of `runs` computes (build excluded).
-    pub fn measure(&self, runner: &Runner, runs: usize) -> Duration {
+    /// The median wall time of `runs` computes (build excluded), and the
+    /// median share of the workers' CPUs the process got: CPU time used /
+    /// (wall time x `cpus`). A share well under 1 on a CPU-bound workload
+    /// means other processes took the CPUs, not that the system idled.
+    pub fn measure(&self, runner: &Runner, runs: usize, cpus: usize) -> (Duration, f64) {
         let built = runner.build(&self.dag, self.task());
-        let secs: Vec<f64> = (0..runs)
-            .map(|_| timed(|| runner.compute(&built)).1.as_secs_f64())
-            .collect();
-        Duration::from_secs_f64(median(&secs))
+        let mut walls = Vec::with_capacity(runs);
+        let mut shares = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let cpu_before = process_cpu_time();
+            let wall = timed(|| runner.compute(&built)).1.as_secs_f64();
+            let cpu = (process_cpu_time() - cpu_before).as_secs_f64();
+            walls.push(wall);
+            shares.push(cpu / (wall * cpus as f64));
+        }
+        (Duration::from_secs_f64(median(&walls)), median(&shares))
     }
 }

@@ -135,7 +135,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         writeln!(
             md,
-            "Speedup over the sequential loop on the same tasks; efficiency = speedup / workers.\n"
+            "Speedup over the sequential loop on the same tasks; efficiency = speedup / workers. CPU share: the process's CPU time over (wall time x workers), median over the runs; under 1 means other processes held the CPUs during the run (this machine is shared), so the speedup there understates the scheduler.\n"
         )?;
         md.push_str(&table.markdown());
         md.push('\n');
@@ -276,7 +276,7 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
     let calibrate_start = Instant::now();
     let workload = Scaling::new(scaling::TASKS, scaling::TASK_TIME);
     eprintln!("scaling: calibrated in {:?}", calibrate_start.elapsed());
-    let sequential = workload.measure(&Runner::new(System::Sequential, 1), runs);
+    let (sequential, seq_share) = workload.measure(&Runner::new(System::Sequential, 1), runs, 1);
     let per_task_us = sequential.as_secs_f64() * 1e6 / workload.dag().nodes() as f64;
     let mut table = Table::new([
         "system",
@@ -285,6 +285,7 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
         "task µs (sequential)",
         "speedup",
         "efficiency",
+        "CPU share",
     ]);
     table.push([
         "sequential".to_string(),
@@ -293,14 +294,16 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
         cell(Some(per_task_us), 1),
         "1.00".into(),
         "-".into(),
+        cell(Some(seq_share), 2),
     ]);
+    let cpus = delayed_bench::affinity::allowed_cpus().len();
     let mut points = Vec::new();
     for system in System::ALL.into_iter().filter(|s| s.is_parallel()) {
         for w in 1..=max_workers {
             eprintln!("scaling: {} on {w} workers", system.name());
             let runner = Runner::new(system, w);
             settle();
-            let t = workload.measure(&runner, runs);
+            let (t, share) = workload.measure(&runner, runs, w.min(cpus));
             let speedup = sequential.as_secs_f64() / t.as_secs_f64();
             table.push([
                 system.name().to_string(),
@@ -309,6 +312,7 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
                 "-".into(),
                 cell(Some(speedup), 2),
                 cell(Some(speedup / w as f64), 2),
+                cell(Some(share), 2),
             ]);
             points.push(Point {
                 system: system.name().to_string(),

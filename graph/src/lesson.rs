@@ -3,7 +3,7 @@
 //! The lesson times three small programs whose tasks sleep for one unit
 //! (1 s in the lesson): `delay` (`inc(1)`, `inc(2)`, `add`), `loop`
 //! (8 × `inc` + `sum`) and `loop_flow` (10 × `double` if even else `inc`,
-//! + `sum`). [`Workload`] builds each as a graph or runs it as a plain loop;
+//! then `sum`). [`Workload`] builds each as a graph or runs it as a plain loop;
 //! the examples `dask_delay`, `dask_loop` and `dask_loop_flow` and the
 //! benchmarks use it, so all of them time the same work.
 //!

@@ -100,7 +100,8 @@ fn allocations<R>(f: impl FnOnce() -> R) -> (R, usize) {
 #[test]
 fn compute_allocates_at_most_one_per_task() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let shapes: Vec<(&str, Box<dyn Fn(&Graph) -> Delayed<u64>>)> = vec![
+    type Build = Box<dyn Fn(&Graph) -> Delayed<u64>>;
+    let shapes: Vec<(&str, Build)> = vec![
         ("chain", Box::new(|g| chain::<u64>(g, 200_000))),
         ("tree", Box::new(|g| tree(g, 17))),
         ("independent", Box::new(|g| independent(g, 200_000))),
@@ -148,7 +149,8 @@ fn large_outputs_take_one_allocation_each() {
 fn a_graph_takes_at_most_128_bytes_per_node() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     const N: usize = 1 << 20;
-    let shapes: Vec<(&str, Box<dyn Fn(&Graph)>)> = vec![
+    type Build = Box<dyn Fn(&Graph)>;
+    let shapes: Vec<(&str, Build)> = vec![
         ("chain of ()", Box::new(|g| drop(chain::<()>(g, N)))),
         (
             "wavefront 1024x1024",

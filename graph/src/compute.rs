@@ -33,7 +33,7 @@ pub trait Targets: sealed::Targets {
 pub struct Results(std::vec::IntoIter<Value>);
 
 impl Results {
-    fn next<T: 'static>(&mut self) -> T {
+    fn next<T: Send + Sync + 'static>(&mut self) -> T {
         self.0
             .next()
             .expect("delayed: internal error: a result is missing")

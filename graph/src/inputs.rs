@@ -221,7 +221,7 @@ impl<A> Clone for Values<'_, A> {
 }
 impl<A> Copy for Values<'_, A> {}
 
-impl<'a, A: 'static> Values<'a, A> {
+impl<'a, A: Send + Sync + 'static> Values<'a, A> {
     /// Number of values.
     ///
     /// ```
@@ -277,7 +277,7 @@ impl<'a, A: 'static> Values<'a, A> {
     }
 }
 
-impl<'a, A: 'static> IntoIterator for Values<'a, A> {
+impl<'a, A: Send + Sync + 'static> IntoIterator for Values<'a, A> {
     type Item = &'a A;
     type IntoIter = ValuesIter<'a, A>;
 
@@ -286,7 +286,7 @@ impl<'a, A: 'static> IntoIterator for Values<'a, A> {
     }
 }
 
-impl<'a, A: 'static> IntoIterator for &Values<'a, A> {
+impl<'a, A: Send + Sync + 'static> IntoIterator for &Values<'a, A> {
     type Item = &'a A;
     type IntoIter = ValuesIter<'a, A>;
 
@@ -310,7 +310,7 @@ pub struct ValuesIter<'a, A> {
     back: usize,
 }
 
-impl<'a, A: 'static> Iterator for ValuesIter<'a, A> {
+impl<'a, A: Send + Sync + 'static> Iterator for ValuesIter<'a, A> {
     type Item = &'a A;
 
     fn next(&mut self) -> Option<&'a A> {
@@ -327,7 +327,7 @@ impl<'a, A: 'static> Iterator for ValuesIter<'a, A> {
     }
 }
 
-impl<A: 'static> DoubleEndedIterator for ValuesIter<'_, A> {
+impl<A: Send + Sync + 'static> DoubleEndedIterator for ValuesIter<'_, A> {
     fn next_back(&mut self) -> Option<Self::Item> {
         if self.front == self.back {
             return None;
@@ -337,5 +337,5 @@ impl<A: 'static> DoubleEndedIterator for ValuesIter<'_, A> {
     }
 }
 
-impl<A: 'static> ExactSizeIterator for ValuesIter<'_, A> {}
-impl<A: 'static> FusedIterator for ValuesIter<'_, A> {}
+impl<A: Send + Sync + 'static> ExactSizeIterator for ValuesIter<'_, A> {}
+impl<A: Send + Sync + 'static> FusedIterator for ValuesIter<'_, A> {}

@@ -8,6 +8,7 @@
 //! checked on every access against the `TypeId` the value was made with.
 
 use std::any::{type_name, TypeId};
+use std::cell::UnsafeCell;
 use std::mem::{self, ManuallyDrop, MaybeUninit};
 use std::ptr;
 
@@ -79,44 +80,14 @@ impl Value {
         }
     }
 
-    fn is<T: 'static>(&self) -> bool {
-        (self.vtable.type_id)() == TypeId::of::<T>()
-    }
-
-    fn type_mismatch<T>(&self) -> ! {
-        panic!(
-            "delayed: internal error: a value of type {} was read as {}",
-            (self.vtable.type_name)(),
-            type_name::<T>()
-        )
-    }
-
-    /// A reference to the value, which must be a `T`.
+    /// Moves the value out, which must be a `T`.
     ///
     /// # Panics
     /// If the value is not a `T` (an internal error: `Delayed<T>` handles fix
     /// every node's type when the node is built).
-    pub(crate) fn get<T: 'static>(&self) -> &T {
-        if !self.is::<T>() {
-            self.type_mismatch::<T>()
-        }
-        if self.vtable.inline {
-            // SAFETY: the value is a `T` (checked above) stored inline.
-            unsafe { &*self.storage.as_ptr().cast::<T>() }
-        } else {
-            // SAFETY: the value is a `T` (checked above) in a `Box<T>` we own.
-            unsafe { &**self.storage.as_ptr().cast::<*const T>() }
-        }
-    }
-
-    /// Moves the value out, which must be a `T`.
-    ///
-    /// # Panics
-    /// As `get`.
-    pub(crate) fn take<T: 'static>(self) -> T {
-        if !self.is::<T>() {
-            self.type_mismatch::<T>()
-        }
+    #[inline]
+    pub(crate) fn take<T: Send + Sync + 'static>(self) -> T {
+        check_type::<T>(self.vtable);
         let this = ManuallyDrop::new(self);
         if this.vtable.inline {
             // SAFETY: the value is a `T` stored inline; `this` is never
@@ -130,6 +101,117 @@ impl Value {
     }
 }
 
+/// One node's output during a run: a `Value` or nothing. All-zero bytes are
+/// an empty slot (`Option<&T>` is null when `None`), so a run's slots come
+/// from zeroed memory without an initializing pass.
+pub(crate) struct Slot(UnsafeCell<RawSlot>);
+
+#[repr(C)]
+struct RawSlot {
+    vtable: Option<&'static VTable>,
+    storage: Storage,
+}
+
+// SAFETY: the run protocol (`run/README.md`) orders every access: one write
+// before the producer publishes it, shared reads by consumers made ready
+// after that, one removal after the last read or after every job ended.
+// The value inside is `Send + Sync` (`Value::new`).
+unsafe impl Sync for Slot {}
+// SAFETY: as for `Sync`; a slot owns its value like a `Box`.
+unsafe impl Send for Slot {}
+
+// SAFETY: all-zero bytes are a `RawSlot` whose `vtable` is `None` (the
+// null-pointer layout of `Option<&T>` is guaranteed) and whose storage,
+// `MaybeUninit`, may hold any bytes: an empty slot.
+unsafe impl crate::run::Zeroable for Slot {}
+
+impl Slot {
+    /// Stores `value`, dropping what the slot held before.
+    ///
+    /// # Safety
+    /// No other thread accesses this slot during the call.
+    #[inline]
+    pub(crate) unsafe fn put(&self, value: Value) {
+        // SAFETY: exclusive access, by the caller's contract.
+        drop(unsafe { self.take() });
+        let value = ManuallyDrop::new(value);
+        // SAFETY: exclusive access; the value's ownership moves into the slot.
+        unsafe {
+            *self.0.get() = RawSlot {
+                vtable: Some(value.vtable),
+                storage: value.storage,
+            }
+        };
+    }
+
+    /// Removes the value, if any.
+    ///
+    /// # Safety
+    /// No other thread accesses this slot during the call, and no reference
+    /// from `get` is alive.
+    pub(crate) unsafe fn take(&self) -> Option<Value> {
+        // SAFETY: exclusive access, by the caller's contract.
+        let raw = unsafe { &mut *self.0.get() };
+        raw.vtable.take().map(|vtable| Value {
+            vtable,
+            storage: raw.storage,
+        })
+    }
+
+    /// A reference to the value, which must be a `T`.
+    ///
+    /// # Safety
+    /// The slot is full, and nobody calls `put` or `take` while the returned
+    /// reference is alive.
+    ///
+    /// # Panics
+    /// If the slot is empty or does not hold a `T` (internal errors).
+    #[inline]
+    pub(crate) unsafe fn get<T: Send + Sync + 'static>(&self) -> &T {
+        // SAFETY: no writer while the reference lives, by the caller's contract.
+        let raw = unsafe { &*self.0.get() };
+        let vtable = raw
+            .vtable
+            .expect("delayed: internal error: a task read an empty slot");
+        check_type::<T>(vtable);
+        if vtable.inline {
+            // SAFETY: the slot holds a `T` (checked above) stored inline.
+            unsafe { &*raw.storage.as_ptr().cast::<T>() }
+        } else {
+            // SAFETY: the slot holds a `T` (checked above) in a `Box<T>` it owns.
+            unsafe { &**raw.storage.as_ptr().cast::<*const T>() }
+        }
+    }
+}
+
+impl Slot {
+    /// Whether the slot holds no value (read only when nobody writes it).
+    pub(crate) fn is_empty(&mut self) -> bool {
+        self.0.get_mut().vtable.is_none()
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: nobody else touches the slot.
+        drop(unsafe { self.take() });
+    }
+}
+
+/// Panics unless `vtable` is the one of `T`.
+#[inline]
+fn check_type<T: Send + Sync + 'static>(vtable: &'static VTable) {
+    // The same address is the same type; copies of one type's vtable in
+    // several codegen units fall back to comparing `TypeId`s.
+    if !std::ptr::eq(vtable, &<T as Erase>::VTABLE) && (vtable.type_id)() != TypeId::of::<T>() {
+        panic!(
+            "delayed: internal error: a value of type {} was read as {}",
+            (vtable.type_name)(),
+            type_name::<T>()
+        )
+    }
+}
+
 impl Drop for Value {
     fn drop(&mut self) {
         // SAFETY: the storage holds the live value this vtable was made for;
@@ -138,8 +220,8 @@ impl Drop for Value {
     }
 }
 
-// A value is a pointer-sized vtable reference plus two words.
-const _: () = assert!(mem::size_of::<Option<Value>>() == 3 * mem::size_of::<usize>());
+// A value, and a slot, is a pointer-sized vtable reference plus two words.
+const _: () = assert!(mem::size_of::<Slot>() == 3 * mem::size_of::<usize>());
 
 #[cfg(test)]
 mod tests {
@@ -149,11 +231,11 @@ mod tests {
     #[test]
     fn small_and_large_values_round_trip() {
         assert_eq!(Value::new(5i64).take::<i64>(), 5);
-        assert_eq!(*Value::new(7u8).get::<u8>(), 7);
+        assert_eq!(Value::new(7u8).take::<u8>(), 7);
         assert_eq!(Value::new(()).take::<()>(), ());
         let s = String::from("a string is three words");
         assert_eq!(Value::new(s.clone()).take::<String>(), s);
-        assert_eq!(Value::new([1u64; 10]).get::<[u64; 10]>(), &[1; 10]);
+        assert_eq!(Value::new([1u64; 10]).take::<[u64; 10]>(), [1; 10]);
         assert_eq!(Value::new(1u128).take::<u128>(), 1);
     }
 
@@ -170,8 +252,28 @@ mod tests {
     }
 
     #[test]
+    fn slots_hold_one_value_at_a_time() {
+        let marker = Arc::new(());
+        let slot: Slot = crate::run::zeroed(1).into_vec().pop().unwrap();
+        // SAFETY: this thread alone uses the slot.
+        unsafe {
+            assert!(slot.take().is_none());
+            slot.put(Value::new(Arc::clone(&marker)));
+            assert_eq!(Arc::strong_count(slot.get::<Arc<()>>()), 2);
+            slot.put(Value::new(Arc::clone(&marker)));
+            assert_eq!(Arc::strong_count(&marker), 2, "put dropped the old value");
+        }
+        drop(slot);
+        assert_eq!(
+            Arc::strong_count(&marker),
+            1,
+            "dropping a slot drops its value"
+        );
+    }
+
+    #[test]
     #[should_panic(expected = "was read as")]
     fn a_wrong_type_panics() {
-        Value::new(1i32).get::<u32>();
+        Value::new(1i32).take::<u32>();
     }
 }

@@ -6,12 +6,16 @@ mod parallel;
 mod plan;
 mod state;
 mod sync;
+mod zeroed;
 
 use crate::store::Store;
 use crate::value::Value;
 use crate::{Error, Executor};
 pub(crate) use plan::Plan;
 use state::RunState;
+#[cfg(test)]
+pub(crate) use zeroed::zeroed;
+pub(crate) use zeroed::Zeroable;
 
 /// Where a run executes its tasks.
 pub(crate) enum Mode<'e> {

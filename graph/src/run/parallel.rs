@@ -3,12 +3,13 @@
 //!
 //! The numbered steps referred to here are those of `README.md`.
 
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
 use delayed_executor::raw::{CountLatch, JobRef};
 use delayed_executor::Executor;
 
 use super::state::RunState;
+use super::zeroed::zeroed;
 
 /// What every job of one run shares. Lives on the stack of the computing
 /// thread, which does not return before every job has finished.
@@ -18,24 +19,19 @@ struct Parallel<'a> {
     /// Counts jobs pushed and not finished (step 3); the computing thread
     /// waits for zero.
     active: CountLatch,
-    /// One job record per local node, then the seed; set once before the
-    /// first push.
-    jobs: OnceLock<&'a [Job<'a>]>,
-}
-
-/// A job record: what a `JobRef` points at. Its index in the job table is
-/// its node's local index; index `n` (one past the last node) is the seed,
-/// which starts the run at its roots. One pointer, so the table costs 8
-/// bytes per node.
-struct Job<'a> {
-    parallel: &'a Parallel<'a>,
+    /// The job records: what a `JobRef` points at. Record `k` is node `k`'s
+    /// (its index is the node's local index), record `n` the seed's, which
+    /// starts the run at its roots. A record holds a pointer to this
+    /// `Parallel`, written just before its one push; the table starts zeroed,
+    /// so it costs no pass over the nodes.
+    jobs: Box<[AtomicPtr<()>]>,
 }
 
 /// Steps 3 to 7: runs every node of `state` on `executor` and returns when
 /// all jobs have finished (also after a failure).
 pub(crate) fn run(state: &RunState<'_>, executor: &Executor) {
-    let plan = state.plan();
-    let roots = plan.roots().len();
+    let n = state.plan().len();
+    let roots = state.plan().roots(state.store());
     // A plan of a non-empty target list has a root: a DAG has a source.
     debug_assert!(roots > 0);
     // The seed carries the count of root 0, which it runs itself; the other
@@ -44,41 +40,29 @@ pub(crate) fn run(state: &RunState<'_>, executor: &Executor) {
         state,
         executor,
         active: CountLatch::new(roots),
-        jobs: OnceLock::new(),
+        jobs: zeroed(n + 1),
     };
-    let n = plan.len() as u32;
-    let jobs: Box<[Job<'_>]> = (0..=n)
-        .map(|_| Job {
-            parallel: &parallel,
-        })
-        .collect();
-    if parallel.jobs.set(&jobs).is_err() {
-        unreachable!("the job table is set once");
-    }
-    // SAFETY: the seed's record lives in `jobs` until this function returns,
-    // which is after `wait`, which returns after every job counted in
-    // `active` has run to its end (step 7); `execute` does not unwind.
-    unsafe { executor.push(jobs[n as usize].job_ref()) };
+    parallel.push(n as u32);
     parallel.active.wait();
-}
-
-impl<'a> Job<'a> {
-    fn job_ref(&self) -> JobRef {
-        // SAFETY: `execute` receives this pointer back and reads it as a
-        // `Job`; the record outlives the job (see `run`).
-        unsafe { JobRef::new((self as *const Job<'a>).cast::<()>(), execute) }
-    }
 }
 
 /// The entry point of every job.
 ///
 /// # Safety
-/// `data` is a `Job` made by `Job::job_ref` whose run is still waiting for it.
+/// `data` is a job record of a `Parallel` whose run is still waiting for it.
 unsafe fn execute(data: *const ()) {
     // SAFETY: the caller's contract.
-    let job = unsafe { &*data.cast::<Job<'_>>() };
-    let parallel = job.parallel;
-    let index = parallel.index_of(job);
+    let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
+    // Relaxed: the executor's push and pop order the write in `push` before.
+    let parallel = record
+        .load(Ordering::Relaxed)
+        .cast_const()
+        .cast::<Parallel<'_>>();
+    // SAFETY: the pointer was written by `Parallel::push`, and the run waits
+    // for this job (step 7), so the `Parallel` is alive.
+    let parallel = unsafe { &*parallel };
+    let offset = record as *const AtomicPtr<()> as usize - parallel.jobs.as_ptr() as usize;
+    let index = (offset / size_of::<AtomicPtr<()>>()) as u32;
     if index as usize == parallel.state.plan().len() {
         parallel.seed();
     } else {
@@ -89,26 +73,14 @@ unsafe fn execute(data: *const ()) {
     parallel.active.decrement();
 }
 
-impl<'a> Parallel<'a> {
-    fn jobs(&self) -> &'a [Job<'a>] {
-        self.jobs
-            .get()
-            .expect("the job table is set before the first push")
-    }
-
-    /// The index of `job` in the job table.
-    fn index_of(&self, job: &Job<'_>) -> u32 {
-        let offset = job as *const Job<'_> as usize - self.jobs().as_ptr() as usize;
-        (offset / size_of::<Job<'_>>()) as u32
-    }
-
+impl Parallel<'_> {
     /// Step 3: pushes roots 1.. (already counted), then runs root 0 here.
     fn seed(&self) {
-        let roots = self.state.plan().roots();
-        for &root in &roots[1..] {
-            self.push(root);
+        let (plan, store) = (self.state.plan(), self.state.store());
+        for i in 1..plan.roots(store) {
+            self.push(plan.root(store, i));
         }
-        self.run_from(roots[0]);
+        self.run_from(plan.root(store, 0));
     }
 
     /// Step 5 for one of several ready successors: counts it, then queues it
@@ -118,10 +90,21 @@ impl<'a> Parallel<'a> {
         self.push(k);
     }
 
+    /// Queues job record `k`, already counted in `active`.
     fn push(&self, k: u32) {
-        // SAFETY: `jobs` outlives every job counted in `active` (see `run`),
-        // and `k` was counted before this push; `execute` does not unwind.
-        unsafe { self.executor.push(self.jobs()[k as usize].job_ref()) };
+        let record = &self.jobs[k as usize];
+        // Relaxed: the push below publishes it to whoever runs the job.
+        record.store(
+            (self as *const Parallel<'_>).cast_mut().cast(),
+            Ordering::Relaxed,
+        );
+        // SAFETY: the record and this `Parallel` outlive every job counted in
+        // `active`, which `k` is (`run` waits for them); `execute` does not
+        // unwind; each record is pushed once (a node is ready once).
+        unsafe {
+            let job = JobRef::new((record as *const AtomicPtr<()>).cast(), execute);
+            self.executor.push(job);
+        }
     }
 
     /// Steps 4 to 6 for local node `k` (ready), then for one ready successor
@@ -129,14 +112,15 @@ impl<'a> Parallel<'a> {
     fn run_from(&self, mut k: u32) {
         let state = self.state;
         loop {
-            // SAFETY: `k` is ready: its pending count reached zero with an
-            // Acquire decrement (or it is a root), so its inputs are stored
-            // and visible; it is run once, by whoever made that decrement.
+            // SAFETY: `k` is ready: its last input was counted with an
+            // Acquire (or it is a root), so its inputs are stored and
+            // visible; it is run once, by whoever counted that last input.
             if !unsafe { state.execute(k) } {
                 return;
             }
+            state.count_consumers(k);
             let mut next = None;
-            for &successor in state.plan().successors(k) {
+            for successor in state.successors(k) {
                 if state.input_done(successor) {
                     if next.is_none() {
                         next = Some(successor);

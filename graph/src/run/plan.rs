@@ -1,18 +1,22 @@
-//! `Plan`: the part of the graph one compute runs, in compressed arrays.
+//! `Plan`: the part of the graph one compute runs.
 //!
 //! Culling keeps the targets and their ancestors. Node ids are a topological
-//! order (a node only names older nodes), so one backward scan from the
-//! largest target marks every ancestor, and numbering the marked nodes in
-//! increasing id order gives local indices that are topological too.
+//! order (a node only names older nodes), so the ancestors of a set of
+//! targets are found by scanning ids downwards from the largest target.
 //!
-//! When every node up to the largest target is needed (computing a graph's
-//! final result, the common case), local indices are the node ids and the
-//! inputs are read from the store as they are; otherwise they are copied,
-//! renumbered, into a compressed adjacency list. Successors are always a
-//! compressed adjacency list (offsets + ids), built with a fixed number of
-//! allocations whatever the graph's size.
+//! *Whole* plans need every node up to the largest target, `max` (computing
+//! a graph's final result, the common case). A node below `max` is needed if
+//! it is a target or has a consumer up to `max` (by induction from the top),
+//! so one pass over the nodes' newest out-edges decides it. A whole plan
+//! allocates nothing per node: local index = node id, and inputs, out-edges
+//! and roots are read from the store, which keeps them as the graph grows.
+//!
+//! *Culled* plans need only some nodes: they are numbered in id order (local
+//! indices, topological too), and their inputs and successors are copied,
+//! renumbered, into compressed adjacency lists (offsets + ids), with a fixed
+//! number of allocations whatever the graph's size.
 
-use crate::store::Store;
+use crate::store::{Consumers, Store};
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.
@@ -22,6 +26,7 @@ struct Csr {
 }
 
 impl Csr {
+    #[inline]
     fn list(&self, k: u32) -> &[u32] {
         let k = k as usize;
         &self.ids[self.offsets[k] as usize..self.offsets[k + 1] as usize]
@@ -29,20 +34,43 @@ impl Csr {
 }
 
 pub(crate) struct Plan {
-    /// Node id of each local index, increasing; `None` when the run needs
-    /// every node up to the largest target, so that local index = node id.
-    nodes: Option<Vec<u32>>,
+    /// Number of nodes the run executes.
+    len: u32,
+    /// `None` for a whole plan (local index = node id, nodes `0..len`).
+    culled: Option<Culled>,
+    /// Local index of each target, in the order asked.
+    targets: Vec<u32>,
+    /// The targets again, one bit per local index.
+    is_target: Marks,
+}
+
+struct Culled {
+    /// Node id of each local index, increasing: a topological order.
+    nodes: Vec<u32>,
     /// Inputs of each local node as local indices, in the order given to
-    /// `Graph::task`, duplicates kept; `None` with `nodes` (read the store).
-    inputs: Option<Csr>,
-    /// Number of inputs (edges) of each local node.
-    in_degree: Vec<u32>,
+    /// `Graph::task`, duplicates kept.
+    inputs: Csr,
     /// Consumers of each local node, once per edge, in increasing order.
     successors: Csr,
     /// Local nodes without inputs, where a run starts.
     roots: Vec<u32>,
-    /// Local index of each target, in the order asked.
-    targets: Vec<u32>,
+}
+
+/// The consumers of a node in a run, once per edge.
+pub(crate) enum Successors<'a> {
+    Whole(Consumers<'a>),
+    Culled(std::slice::Iter<'a, u32>),
+}
+
+impl Iterator for Successors<'_> {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        match self {
+            Successors::Whole(consumers) => consumers.next(),
+            Successors::Culled(ids) => ids.next().copied(),
+        }
+    }
 }
 
 /// One bit per node id: needed by the run or not.
@@ -57,13 +85,14 @@ impl Marks {
         self.0[id as usize / 64] |= 1 << (id % 64);
     }
 
+    #[inline]
     fn get(&self, id: u32) -> bool {
         self.0[id as usize / 64] & (1 << (id % 64)) != 0
     }
 }
 
 impl Plan {
-    /// Culls `store` to the ancestors of `targets` (node ids, not empty).
+    /// Plans the run of `targets` (node ids of `store`, not empty).
     ///
     /// # Panics
     /// If a target is asked for twice, or the run has `u32::MAX` edges or more.
@@ -72,16 +101,110 @@ impl Plan {
             .iter()
             .max()
             .expect("delayed: internal error: no target");
-        let mut marks = Marks::new(max as usize + 1);
+        let mut is_target = Marks::new(max as usize + 1);
         for &target in targets {
-            marks.set(target);
+            if is_target.get(target) {
+                panic!(
+                    "delayed: the result of task key {target} is asked for twice in one compute"
+                );
+            }
+            is_target.set(target);
         }
+        let whole =
+            (0..max).all(|id| is_target.get(id) || store.consumers(id, max).next().is_some());
+        if whole {
+            return Plan {
+                len: max + 1,
+                culled: None,
+                targets: targets.to_vec(),
+                is_target,
+            };
+        }
+        let culled = Culled::new(store, &is_target, max);
+        let targets: Vec<u32> = targets
+            .iter()
+            .map(|t| culled.nodes.partition_point(|id| id < t) as u32)
+            .collect();
+        let mut is_target = Marks::new(culled.nodes.len());
+        for &target in &targets {
+            is_target.set(target);
+        }
+        Plan {
+            len: culled.nodes.len() as u32,
+            culled: Some(culled),
+            targets,
+            is_target,
+        }
+    }
 
-        // Mark ancestors: inputs have smaller ids, so scanning down visits
-        // every consumer before its inputs.
+    /// Number of nodes the run executes.
+    pub(crate) fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Node id of local node `k`.
+    #[inline]
+    pub(crate) fn node_id(&self, k: u32) -> u32 {
+        match &self.culled {
+            Some(culled) => culled.nodes[k as usize],
+            None => k,
+        }
+    }
+
+    /// Inputs of local node `k`, as local indices, once per edge.
+    #[inline]
+    pub(crate) fn inputs<'s>(&'s self, store: &'s Store, k: u32) -> &'s [u32] {
+        match &self.culled {
+            Some(culled) => culled.inputs.list(k),
+            None => store.inputs(k),
+        }
+    }
+
+    /// Consumers of local node `k`, as local indices, once per edge.
+    #[inline]
+    pub(crate) fn successors<'s>(&'s self, store: &'s Store, k: u32) -> Successors<'s> {
+        match &self.culled {
+            Some(culled) => Successors::Culled(culled.successors.list(k).iter()),
+            None => Successors::Whole(store.consumers(k, self.len - 1)),
+        }
+    }
+
+    /// Number of local nodes without inputs.
+    pub(crate) fn roots(&self, store: &Store) -> usize {
+        match &self.culled {
+            Some(culled) => culled.roots.len(),
+            None => store.roots_below(self.len),
+        }
+    }
+
+    /// The `i`-th local node without inputs.
+    pub(crate) fn root(&self, store: &Store, i: usize) -> u32 {
+        match &self.culled {
+            Some(culled) => culled.roots[i],
+            None => store.root(i),
+        }
+    }
+
+    /// Whether local node `k` is a target.
+    #[inline]
+    pub(crate) fn is_target(&self, k: u32) -> bool {
+        self.is_target.get(k)
+    }
+
+    pub(crate) fn targets(&self) -> &[u32] {
+        &self.targets
+    }
+}
+
+impl Culled {
+    /// Numbers the ancestors of the targets marked in `is_target` (all at
+    /// most `max`) and copies their inputs and successors.
+    fn new(store: &Store, is_target: &Marks, max: u32) -> Culled {
+        let mut marks = Marks::new(max as usize + 1);
         let (mut count, mut edges) = (0usize, 0usize);
         for id in (0..=max).rev() {
-            if marks.get(id) {
+            if is_target.get(id) || marks.get(id) {
+                marks.set(id);
                 let inputs = store.inputs(id);
                 count += 1;
                 edges += inputs.len();
@@ -95,127 +218,52 @@ impl Plan {
             "delayed: a compute can run at most {} edges",
             u32::MAX - 1
         );
-
-        let (nodes, inputs, targets) = if count == max as usize + 1 {
-            (None, None, targets.to_vec())
-        } else {
-            let (nodes, inputs, targets) = renumber(store, &marks, count, edges, targets);
-            (Some(nodes), Some(inputs), targets)
-        };
-        let mut plan = Plan {
+        let (nodes, inputs) = renumber(store, &marks, max, count, edges);
+        let successors = reverse(&inputs, count, edges);
+        let roots = (0..count as u32)
+            .filter(|&k| inputs.list(k).is_empty())
+            .collect();
+        Culled {
             nodes,
             inputs,
-            in_degree: Vec::new(),
-            successors: Csr {
-                offsets: Vec::new(),
-                ids: Vec::new(),
-            },
-            roots: Vec::new(),
-            targets,
-        };
-        plan.link(store, count, edges);
-        plan.check_targets();
-        plan
-    }
-
-    /// Fills `in_degree`, `roots` and `successors` from the inputs.
-    fn link(&mut self, store: &Store, count: usize, edges: usize) {
-        // Out-degrees, then their running sums: `offsets[j]` = end of `j`'s list.
-        let mut offsets = vec![0u32; count + 1];
-        let mut in_degree = Vec::with_capacity(count);
-        for k in 0..count as u32 {
-            let inputs = self.inputs(store, k);
-            in_degree.push(inputs.len() as u32);
-            for &input in inputs {
-                offsets[input as usize] += 1;
-            }
+            successors,
+            roots,
         }
-        let mut sum = 0;
-        for offset in &mut offsets[..count] {
-            sum += *offset;
-            *offset = sum;
-        }
-        offsets[count] = sum;
-        // Fill each list from its end, consumers in decreasing order, so the
-        // lists come out increasing and `offsets[j]` ends at `j`'s start.
-        let mut ids = vec![0u32; edges];
-        for k in (0..count as u32).rev() {
-            for &input in self.inputs(store, k).iter().rev() {
-                let end = &mut offsets[input as usize];
-                *end -= 1;
-                ids[*end as usize] = k;
-            }
-        }
-        let roots = in_degree.iter().enumerate().filter(|(_, &d)| d == 0);
-        self.roots = roots.map(|(k, _)| k as u32).collect();
-        self.in_degree = in_degree;
-        self.successors = Csr { offsets, ids };
-    }
-
-    fn check_targets(&self) {
-        let mut sorted = self.targets.clone();
-        sorted.sort_unstable();
-        if let Some(pair) = sorted.windows(2).find(|pair| pair[0] == pair[1]) {
-            panic!(
-                "delayed: the result of task key {} is asked for twice in one compute",
-                self.node_id(pair[0])
-            );
-        }
-    }
-
-    /// Number of nodes the run executes.
-    pub(crate) fn len(&self) -> usize {
-        self.in_degree.len()
-    }
-
-    /// Node id of local node `k`.
-    pub(crate) fn node_id(&self, k: u32) -> u32 {
-        match &self.nodes {
-            Some(nodes) => nodes[k as usize],
-            None => k,
-        }
-    }
-
-    /// Inputs of local node `k`, as local indices, once per edge.
-    pub(crate) fn inputs<'s>(&'s self, store: &'s Store, k: u32) -> &'s [u32] {
-        match &self.inputs {
-            Some(inputs) => inputs.list(k),
-            None => store.inputs(k),
-        }
-    }
-
-    /// Number of inputs (edges) of local node `k`.
-    pub(crate) fn in_degree(&self, k: u32) -> u32 {
-        self.in_degree[k as usize]
-    }
-
-    /// Consumers of local node `k`, as local indices, once per edge.
-    pub(crate) fn successors(&self, k: u32) -> &[u32] {
-        self.successors.list(k)
-    }
-
-    pub(crate) fn roots(&self) -> &[u32] {
-        &self.roots
-    }
-
-    pub(crate) fn targets(&self) -> &[u32] {
-        &self.targets
     }
 }
 
+/// The successor lists of the `count` nodes whose input lists are `inputs`.
+fn reverse(inputs: &Csr, count: usize, edges: usize) -> Csr {
+    // Out-degrees, then their running sums: `offsets[j]` = end of `j`'s list.
+    let mut offsets = vec![0u32; count + 1];
+    for &input in &inputs.ids {
+        offsets[input as usize] += 1;
+    }
+    let mut sum = 0;
+    for offset in &mut offsets[..count] {
+        sum += *offset;
+        *offset = sum;
+    }
+    offsets[count] = sum;
+    // Fill each list from its end, consumers in decreasing order, so the
+    // lists come out increasing and `offsets[j]` ends at `j`'s start.
+    let mut ids = vec![0u32; edges];
+    for k in (0..count as u32).rev() {
+        for &input in inputs.list(k).iter().rev() {
+            let end = &mut offsets[input as usize];
+            *end -= 1;
+            ids[*end as usize] = k;
+        }
+    }
+    Csr { offsets, ids }
+}
+
 /// Numbers the `count` marked nodes in id order and copies their inputs in
-/// local indices; returns the node ids, the inputs and the local targets.
-fn renumber(
-    store: &Store,
-    marks: &Marks,
-    count: usize,
-    edges: usize,
-    targets: &[u32],
-) -> (Vec<u32>, Csr, Vec<u32>) {
-    let len = marks.0.len() * 64;
+/// local indices; returns the node ids and the inputs.
+fn renumber(store: &Store, marks: &Marks, max: u32, count: usize, edges: usize) -> (Vec<u32>, Csr) {
     let mut nodes = Vec::with_capacity(count);
-    let mut local = vec![u32::MAX; len.min(store.len())];
-    for id in 0..local.len() as u32 {
+    let mut local = vec![u32::MAX; max as usize + 1];
+    for id in 0..=max {
         if marks.get(id) {
             local[id as usize] = nodes.len() as u32;
             nodes.push(id);
@@ -228,14 +276,19 @@ fn renumber(
         ids.extend(store.inputs(id).iter().map(|&input| local[input as usize]));
         offsets.push(ids.len() as u32);
     }
-    let targets = targets.iter().map(|&t| local[t as usize]).collect();
-    (nodes, Csr { offsets, ids }, targets)
+    (nodes, Csr { offsets, ids })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Graph;
+
+    fn successors(plan: &Plan, store: &Store, k: u32) -> Vec<u32> {
+        let mut list: Vec<u32> = plan.successors(store, k).collect();
+        list.sort_unstable();
+        list
+    }
 
     #[test]
     fn culls_to_ancestors_in_topological_order() {
@@ -248,33 +301,44 @@ mod tests {
 
         let store = g.store();
         let plan = Plan::new(store, &[c.id(), b.id()]);
-        assert_eq!(plan.nodes, Some(vec![0, 2, 3]));
+        assert_eq!(
+            plan.culled.as_ref().map(|c| c.nodes.clone()),
+            Some(vec![0, 2, 3])
+        );
+        assert_eq!(plan.len(), 3);
         assert_eq!(plan.inputs(store, 0), &[] as &[u32]);
         assert_eq!(plan.inputs(store, 1), &[0, 0]);
         assert_eq!(plan.inputs(store, 2), &[1, 0]);
-        assert_eq!(plan.in_degree, vec![0, 2, 2]);
-        assert_eq!(plan.successors(0), &[1, 1, 2]);
-        assert_eq!(plan.successors(1), &[2]);
-        assert_eq!(plan.successors(2), &[] as &[u32]);
-        assert_eq!(plan.roots(), &[0]);
+        assert_eq!(successors(&plan, store, 0), vec![1, 1, 2]);
+        assert_eq!(successors(&plan, store, 1), vec![2]);
+        assert_eq!(successors(&plan, store, 2), Vec::<u32>::new());
+        assert_eq!((plan.roots(store), plan.root(store, 0)), (1, 0));
         assert_eq!(plan.targets(), &[2, 1]);
+        assert!(plan.is_target(1) && plan.is_target(2) && !plan.is_target(0));
         assert_eq!(plan.node_id(2), 3);
     }
 
     #[test]
-    fn a_run_of_every_node_reads_inputs_in_place() {
+    fn a_run_of_every_node_reads_the_store() {
         let g = Graph::new();
         let a = g.delayed("a", || 1); // 0
         let b = g.delayed("b", || 2); // 1
         let c = g.task("c", (&b, &a, &b), |(x, y, z)| x + y + z); // 2
         let d = g.task("d", &a, |x| *x); // 3
+        let _later = g.task("later", (&c, &d), |(x, y)| x + y); // 4, not asked for
         let store = g.store();
         let plan = Plan::new(store, &[d.id(), c.id()]);
-        assert!(plan.nodes.is_none() && plan.inputs.is_none());
+        assert!(plan.culled.is_none());
+        assert_eq!(plan.len(), 4);
         assert_eq!(plan.inputs(store, 2), &[1, 0, 1]);
-        assert_eq!(plan.successors(0), &[2, 3]);
-        assert_eq!(plan.successors(1), &[2, 2]);
-        assert_eq!(plan.roots(), &[0, 1]);
+        assert_eq!(
+            successors(&plan, store, 0),
+            vec![2, 3],
+            "4 is beyond the run"
+        );
+        assert_eq!(successors(&plan, store, 1), vec![2, 2]);
+        assert_eq!(plan.roots(store), 2);
+        assert_eq!((plan.root(store, 0), plan.root(store, 1)), (0, 1));
         assert_eq!(plan.targets(), &[3, 2]);
         assert_eq!(plan.node_id(3), 3);
     }

@@ -3,15 +3,17 @@
 //!
 //! The numbered steps referred to here are those of `README.md`.
 
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use super::plan::Plan;
-use crate::args::{Args, Slot};
+use super::plan::{Plan, Successors};
+use super::zeroed::{zeroed, Zeroable};
+use crate::args::Args;
 use crate::error::{panic_message, Error};
 use crate::store::Store;
-use crate::value::Value;
+use crate::value::{Slot, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
@@ -27,44 +29,51 @@ pub(crate) struct RunState<'a> {
     failure: Mutex<Option<Error>>,
 }
 
+/// Both counters start at zero, so the array comes from zeroed memory.
 struct Counters {
-    /// Inputs (edges) not finished yet: the node is ready at zero.
-    pending: AtomicU32,
-    /// Reads of the output still to come: one per out-edge, plus one per
-    /// time the node is a target (the caller's read at the end).
+    /// Inputs (edges) finished so far: the node is ready when this reaches
+    /// its number of inputs.
+    done: AtomicU32,
+    /// Reads of the output still to come: set by the node's own runner before
+    /// any consumer can start (one per out-edge, plus one if the node is a
+    /// target: the caller's read at the end), then counted down.
     consumers: AtomicU32,
 }
 
-/// Takes one from `counter` and says whether it reached zero. Each party
-/// takes one exactly once, so a count already at one (seen with Acquire,
-/// which pairs with the other parties' Release) means every other party is
-/// done: the last one needs no read-modify-write, which saves an atomic
-/// instruction per node on chains and trees.
+// SAFETY: two atomic integers, for which zero is valid.
+unsafe impl Zeroable for Counters {}
+
+/// Counts one more of `total` parties done on `counter` (counting up from
+/// zero) and says whether it was the last. Each party counts once, so a
+/// count already at `total - 1`, seen with Acquire (which pairs with the
+/// other parties' Release), means every other party is done: the last one
+/// needs no read-modify-write, which saves an atomic instruction per node on
+/// chains and trees (one input each).
+#[inline]
+fn count_up(counter: &AtomicU32, total: u32) -> bool {
+    // Acquire pairs with the AcqRel increments of the other parties.
+    // AcqRel: the Release publishes what this party did before; the Acquire
+    // of the last increment sees what every other party did.
+    counter.load(Ordering::Acquire) == total - 1
+        || counter.fetch_add(1, Ordering::AcqRel) == total - 1
+}
+
+/// Counts one party done on `counter` (counting down to zero, as `count_up`
+/// counts up) and says whether it was the last.
+#[inline]
 fn count_down(counter: &AtomicU32) -> bool {
-    // Acquire pairs with the AcqRel decrements of the other parties.
-    // AcqRel: the Release publishes what this party did before; the
-    // Acquire of the last decrement sees what every other party did.
+    // Orderings as in `count_up`.
     counter.load(Ordering::Acquire) == 1 || counter.fetch_sub(1, Ordering::AcqRel) == 1
 }
 
 impl<'a> RunState<'a> {
-    /// Step 2: counters and empty slots for every node of `plan`.
+    /// Step 2: zeroed counters and empty slots for every node of `plan`.
     pub(crate) fn new(store: &'a Store, plan: &'a Plan) -> RunState<'a> {
-        let n = plan.len() as u32;
-        let mut counters: Box<[Counters]> = (0..n)
-            .map(|k| Counters {
-                pending: AtomicU32::new(plan.in_degree(k)),
-                consumers: AtomicU32::new(plan.successors(k).len() as u32),
-            })
-            .collect();
-        for &target in plan.targets() {
-            *counters[target as usize].consumers.get_mut() += 1;
-        }
         RunState {
             store,
             plan,
-            counters,
-            slots: (0..n).map(|_| Slot::empty()).collect(),
+            counters: zeroed(plan.len()),
+            slots: zeroed(plan.len()),
             cancelled: AtomicBool::new(false),
             failure: Mutex::new(None),
         }
@@ -72,6 +81,16 @@ impl<'a> RunState<'a> {
 
     pub(crate) fn plan(&self) -> &'a Plan {
         self.plan
+    }
+
+    pub(crate) fn store(&self) -> &'a Store {
+        self.store
+    }
+
+    /// Consumers of local node `k` in this run, once per edge.
+    #[inline]
+    pub(crate) fn successors(&self, k: u32) -> Successors<'a> {
+        self.plan.successors(self.store, k)
     }
 
     /// Step 4: runs the task of local node `k`, whose inputs have all
@@ -115,12 +134,27 @@ impl<'a> RunState<'a> {
         }
     }
 
-    /// Step 5: counts one finished input of local node `successor`; `true`
+    /// Step 5a: sets the consumer count of local node `k`, which has just
+    /// stored its output. Must run before any of `k`'s consumers can start
+    /// (before `input_done` for them), which orders this store before their
+    /// reads of it.
+    #[inline]
+    pub(crate) fn count_consumers(&self, k: u32) {
+        let count = self.successors(k).count() as u32 + u32::from(self.plan.is_target(k));
+        // Relaxed: published by the Release of the following `input_done`s.
+        self.counters[k as usize]
+            .consumers
+            .store(count, Ordering::Relaxed);
+    }
+
+    /// Step 5b: counts one finished input of local node `successor`; `true`
     /// when that was the last, so the node is ready and the caller must run it.
+    #[inline]
     pub(crate) fn input_done(&self, successor: u32) -> bool {
-        // Our output (written in `execute`) is published by the Release of
-        // `count_down`; whoever counts the last input sees all outputs.
-        count_down(&self.counters[successor as usize].pending)
+        let inputs = self.plan.inputs(self.store, successor).len() as u32;
+        // Our output and consumer count are published by the Release of
+        // `count_up`; whoever counts the last input sees every input's.
+        count_up(&self.counters[successor as usize].done, inputs)
     }
 
     /// Step 6: local node `k` has finished reading its inputs; the last
@@ -159,16 +193,25 @@ impl<'a> RunState<'a> {
     pub(crate) fn finish(mut self) -> Result<Vec<Value>, Error> {
         let failure = self.failure.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(error) = failure.take() {
+            // The values still in slots are dropped with the state.
             return Err(error);
         }
-        let slots = &self.slots;
+        let mut slots = std::mem::take(&mut self.slots);
         let outputs = self.plan.targets().iter().map(|&target| {
             // SAFETY: every job has finished (the caller waited), so this
             // thread alone touches the slots.
             unsafe { slots[target as usize].take() }
                 .expect("delayed: internal error: a target has no output")
         });
-        Ok(outputs.collect())
+        let outputs = outputs.collect();
+        // Every other output was dropped by its last consumer (step 6), so
+        // the slots are empty: free them without a pass over a million.
+        debug_assert!(slots.iter_mut().all(Slot::is_empty));
+        let slots = Box::into_raw(slots) as *mut [ManuallyDrop<Slot>];
+        // SAFETY: `ManuallyDrop<Slot>` has the layout of `Slot`, and the
+        // pointer comes from `Box::into_raw`; nothing in the slots needs a drop.
+        drop(unsafe { Box::from_raw(slots) });
+        Ok(outputs)
     }
 }
 

@@ -15,8 +15,9 @@ pub(crate) fn run(state: &RunState<'_>) {
         if !unsafe { state.execute(k) } {
             return;
         }
-        // The pending counters are not needed in this order; the consumer
+        // The input counters are not needed in this order; the consumer
         // counts still free each output after its last consumer.
+        state.count_consumers(k);
         state.release_inputs(k);
     }
 }

@@ -52,6 +52,7 @@ fn segment_size(segment: usize) -> usize {
 }
 
 /// The segment holding `index`, and the index inside it.
+#[inline]
 fn locate(index: usize) -> (usize, usize) {
     // Pair `p` covers `[2 FIRST (2^p - 1), 2 FIRST (2^(p+1) - 1))`, so
     // `p = log2(index / (2 FIRST) + 1)`.
@@ -84,6 +85,7 @@ impl<T> AppendVec<T> {
     }
 
     /// Number of published elements.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         // Acquire pairs with the Release in `push`: the elements below are visible.
         self.len.load(Ordering::Acquire)
@@ -118,6 +120,7 @@ impl<T> AppendVec<T> {
     }
 
     /// The element at `index`, if it is published.
+    #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&T> {
         if index >= self.len() {
             return None;

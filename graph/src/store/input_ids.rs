@@ -17,6 +17,7 @@ enum Repr {
 }
 
 impl InputIds {
+    #[inline]
     pub(crate) fn as_slice(&self) -> &[u32] {
         match &self.0 {
             Repr::Inline { len, ids } => &ids[..usize::from(*len)],

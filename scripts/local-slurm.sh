@@ -170,9 +170,50 @@ stop_daemons() {
     done
 }
 
+# cancel this cluster's jobs so their slurmstepd end before slurmd does (bounded)
+cancel_jobs() {
+    live_pid slurmctld >/dev/null || return 0
+    local ids i
+    ids=$(SLURM_CONF=$CONF timeout 5 squeue -h -o '%A' 2>/dev/null | tr '\n' ' ')
+    [[ -n ${ids// /} ]] || return 0
+    log "cancelling jobs: $ids"
+    # shellcheck disable=SC2086
+    SLURM_CONF=$CONF timeout 5 scancel $ids 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        [[ -z $(SLURM_CONF=$CONF timeout 5 squeue -h -o '%A' 2>/dev/null) ]] && break
+        sleep 0.2
+    done
+}
+
+# slurmstepd processes of this cluster (their cwd or open files lie under $DIR)
+# left behind by a job that outlived slurmd
+stray_stepds() {
+    local p
+    for p in /proc/[0-9]*; do
+        [[ $(cat "$p/comm" 2>/dev/null) == slurmstepd ]] || continue
+        if readlink "$p/cwd" "$p"/fd/* 2>/dev/null | grep -q "^$DIR/"; then
+            echo "${p#/proc/}"
+        fi
+    done
+}
+
 cmd_stop() {
     STOPPED=0
+    cancel_jobs
     stop_daemons slurmd slurmctld
+    local strays p i
+    strays=$(stray_stepds)
+    if [[ -n $strays ]]; then
+        log "ending slurmstepd left by this cluster: $strays"
+        # shellcheck disable=SC2086
+        kill -TERM $strays 2>/dev/null || true
+        sleep 1
+        for p in $strays; do [[ -d /proc/$p ]] && kill -KILL "$p" 2>/dev/null; done
+        for ((i = 0; i < 50; i++)); do
+            [[ -z $(stray_stepds) ]] && break
+            sleep 0.1
+        done
+    fi
     stop_daemons munged # last: the Slurm daemons talk to it while they shut down
     [[ $STOPPED -eq 1 ]] || log "nothing running under $DIR"
 }

@@ -110,8 +110,10 @@ fi
 
 # --- workloads -------------------------------------------------------------
 
-# tasks in the parallel phase, and the expected result line, per workload
+# sleeping tasks in the parallel phase, sleeping units after it (delay's add; the
+# loops' sum does not sleep), and the expected result line, per workload
 wl_tasks() { case $1 in delay) echo 2 ;; loop) echo 8 ;; loop_flow) echo 10 ;; *) echo "" ;; esac; }
+wl_tail() { case $1 in delay) echo 1 ;; *) echo 0 ;; esac; }
 wl_result() { case $1 in delay) echo "result=5" ;; loop) echo "total=44" ;; loop_flow) echo "total=90" ;; *) echo "" ;; esac; }
 wl_of_program() {
     local b
@@ -149,12 +151,13 @@ if [[ $DRY -eq 0 ]]; then
     done
 fi
 
-# ideal seconds: ceil(tasks/cpus) rounds of one unit, plus one unit for the sum
+# ideal seconds: ceil(tasks/cpus) waves of one unit, plus the tail (delay's add)
 ideal_s() {
-    local n
+    local n t
     n=$(wl_tasks "$1")
+    t=$(wl_tail "$1")
     [[ -n $n ]] || { echo ""; return; }
-    awk -v n="$n" -v c="$2" -v u="$UNIT_MS" 'BEGIN { printf "%.3f", (int((n + c - 1) / c) + 1) * u / 1000 }'
+    awk -v n="$n" -v t="$t" -v c="$2" -v u="$UNIT_MS" 'BEGIN { printf "%.3f", (int((n + c - 1) / c) + t) * u / 1000 }'
 }
 
 # --- helpers ---------------------------------------------------------------
@@ -221,7 +224,22 @@ fi
 JOBPREFIX="sweep-$$"
 CURRENT_JOB=""
 cleanup_job() { [[ -n $CURRENT_JOB && $MODE != local ]] && scancel --name="$CURRENT_JOB" 2>/dev/null; return 0; }
-trap 'cleanup_job; exit 130' INT TERM
+# run a bounded command in the background and wait, so a signal is handled at once
+CHILD=""
+bounded() {
+    timeout --kill-after=5 "$@" &
+    CHILD=$!
+    wait "$CHILD"
+    local rc=$?
+    CHILD=""
+    return $rc
+}
+on_signal() {
+    [[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null
+    cleanup_job
+    exit 130
+}
+trap on_signal INT TERM HUP
 
 # --- one row ---------------------------------------------------------------
 
@@ -283,12 +301,12 @@ run_row() {
         : >"$out"
         rc=1
     elif [[ $MODE == jobs ]]; then
-        timeout --kill-after=5 "$bound" "${cmd[@]}" >"$err.submit" 2>&1 </dev/null
+        bounded "$bound" "${cmd[@]}" >"$err.submit" 2>&1 </dev/null
         rc=$?
         cat "$err.submit" "$err.job" >"$err" 2>/dev/null
         [[ -f $out ]] || : >"$out"
     else
-        timeout --kill-after=5 "$bound" "${cmd[@]}" >"$out" 2>"$err" </dev/null
+        bounded "$bound" "${cmd[@]}" >"$out" 2>"$err" </dev/null
         rc=$?
     fi
     t1=$(now)
@@ -385,7 +403,7 @@ if [[ $MODE == alloc ]]; then
     fi
     echo "slurm-sweep: not inside an allocation; submitting the sweep as one whole-node job (sbatch --wait --exclusive)" >&2
     CURRENT_JOB=$JOBPREFIX
-    timeout --kill-after=5 "$total" "${sub[@]}" </dev/null
+    bounded "$total" "${sub[@]}" </dev/null
     rc=$?
     [[ -f $RAW/job.out ]] && cat "$RAW/job.out"
     if [[ $rc -eq 124 || $rc -eq 137 ]]; then
@@ -419,6 +437,8 @@ case $MODE in
     jobs) how="each row a job, \`sbatch --wait --cpus-per-task=N scripts/lesson.sbatch\`" ;;
     local) how="EMULATED: no Slurm; \`taskset -c <first N CPUs>\` with SLURM_CPUS_PER_TASK=N" ;;
 esac
+progs=""
+for p in "${ROW_PROG[@]}"; do progs+="${progs:+, }\`${p#"$REPO"/}\`"; done
 slurm_version=""
 [[ $MODE != local ]] && slurm_version=$(srun --version 2>/dev/null)
 {
@@ -428,8 +448,9 @@ slurm_version=""
     [[ -n $slurm_version ]] && echo "- slurm: $slurm_version, cluster \`$CLUSTER\`"
     echo "- mode: $how"
     echo "- commit: $commit"
+    echo "- programs: $progs"
     echo "- command: \`${SWEEP_COMMAND:-scripts/slurm-sweep.sh $(quote_cmd "${ARGV[@]}")}\`"
-    echo "- unit: ${UNIT_MS} ms per task; ideal = (ceil(tasks / CPUs) + 1) x unit (tasks: delay 2, loop 8, loop_flow 10; +1 for the sum)"
+    echo "- unit: ${UNIT_MS} ms per task; ideal = ceil(tasks / CPUs) x unit, + 1 unit for delay's add (tasks: loop 8, loop_flow 10, delay 2; the loops' sum does not sleep)"
     echo "- wall: the program's own \`wall clock time\`; step: the whole srun/sbatch round trip, as seen by the sweep"
     echo
     echo "| workload | CPUs asked | workers | CPU list | result | wall (s) | ideal (s) | step (s) | status |"

@@ -54,7 +54,18 @@ cleanup() {
     exit $rc
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+# long steps run in the background under `bounded`, so a signal ends the test at once
+CHILD=""
+bounded() {
+    timeout --kill-after=5 "$@" &
+    CHILD=$!
+    wait "$CHILD"
+    local rc=$?
+    CHILD=""
+    return $rc
+}
+trap '[[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null; exit 130' INT TERM HUP
+cd "$REPO" || exit 1
 
 # --- CSV checks ------------------------------------------------------------
 
@@ -150,7 +161,7 @@ if [[ -n ${DELAYED_EXAMPLES_DIR:-} ]]; then
     echo "  using DELAYED_EXAMPLES_DIR=$DELAYED_EXAMPLES_DIR"
 else
     export DELAYED_EXAMPLES_DIR=$REPO/target/release/examples
-    if ! (cd "$REPO" && cargo build --release -q -p delayed --examples); then
+    if ! cargo build --release -q -p delayed --examples; then
         echo "FAIL: cargo build --release -p delayed --examples failed" >&2
         exit 1
     fi
@@ -178,7 +189,7 @@ if [[ $DO_LOCAL -eq 1 ]]; then
     cpus="1 2 $((mask_n + 1))"
     ((mask_n < 2)) && cpus="1 $((mask_n + 1))"
     out=$WORK/local-out
-    timeout 300 "$SCRIPTS/slurm-sweep.sh" --local --cpus "$cpus" --workload "$WORKLOADS" --unit-ms "$UNIT_MS" --out "$out"
+    bounded 300 "$SCRIPTS/slurm-sweep.sh" --local --cpus "$cpus" --workload "$WORKLOADS" --unit-ms "$UNIT_MS" --out "$out"
     rc=$?
     [[ $rc -eq 0 ]] && pass "sweep exit 0" || fail "sweep exit $rc"
     check_csv "$(ls "$out"/*.csv 2>/dev/null | head -n1)" "$mask_n" emulated $(($(wc -w <<<"$cpus") * 3))
@@ -204,22 +215,22 @@ if [[ $DO_SLURM -eq 1 ]]; then
 
     section "local Slurm: sweep (sbatch --wait, steps)"
     out=$WORK/slurm-out
-    timeout 300 "$SCRIPTS/slurm-sweep.sh" --cpus "$cpus" --workload "$WORKLOADS" --unit-ms "$UNIT_MS" --wait-s 20 --out "$out"
+    bounded 300 "$SCRIPTS/slurm-sweep.sh" --cpus "$cpus" --workload "$WORKLOADS" --unit-ms "$UNIT_MS" --wait-s 20 --out "$out"
     rc=$?
     [[ $rc -eq 0 ]] && pass "sweep exit 0" || fail "sweep exit $rc"
     check_csv "$(ls "$out"/*.csv 2>/dev/null | head -n1)" "$ncpu" step $(($(wc -w <<<"$cpus") * 3))
 
     section "local Slurm: --srun (one allocation per row)"
     out=$WORK/srun-out
-    timeout 120 "$SCRIPTS/slurm-sweep.sh" --srun --cpus "1 $((ncpu + 1))" --workload loop --unit-ms "$UNIT_MS" --wait-s 10 --out "$out"
+    bounded 120 "$SCRIPTS/slurm-sweep.sh" --srun --cpus "1 $((ncpu + 1))" --workload loop --unit-ms "$UNIT_MS" --wait-s 10 --out "$out"
     rc=$?
     [[ $rc -eq 0 ]] && pass "sweep exit 0" || fail "sweep exit $rc"
     check_csv "$(ls "$out"/*.csv 2>/dev/null | head -n1)" "$ncpu" srun 2
 
     section "local Slurm: lesson.sbatch"
     c=$((ncpu < 2 ? 1 : 2))
-    (cd "$WORK" && timeout 60 sbatch --wait --quiet --cpus-per-task="$c" --output="$WORK/lesson.out" \
-        "$SCRIPTS/lesson.sbatch" "$DELAYED_EXAMPLES_DIR/dask_loop" --unit-ms "$UNIT_MS")
+    bounded 60 sbatch --wait --quiet --cpus-per-task="$c" --output="$WORK/lesson.out" \
+        "$SCRIPTS/lesson.sbatch" "$DELAYED_EXAMPLES_DIR/dask_loop" --unit-ms "$UNIT_MS"
     rc=$?
     first=$(head -n1 "$WORK/lesson.out" 2>/dev/null)
     if [[ $rc -eq 0 && $first == "workers=$c cpus="* ]] && grep -q '^total=44$' "$WORK/lesson.out"; then
@@ -229,9 +240,9 @@ if [[ $DO_SLURM -eq 1 ]]; then
     fi
 
     section "local Slurm: lesson-array.sbatch (2 array tasks)"
-    (cd "$REPO" && SWEEP_CPUS="1 $((ncpu + 1))" SWEEP_UNIT_MS=$UNIT_MS SWEEP_OUT=$WORK/array \
-        timeout 90 sbatch --wait --quiet --array=0-1 --cpus-per-task=1 --output="$WORK/array-%a.out" \
-        "$SCRIPTS/lesson-array.sbatch")
+    SWEEP_CPUS="1 $((ncpu + 1))" SWEEP_UNIT_MS=$UNIT_MS SWEEP_OUT=$WORK/array \
+        bounded 90 sbatch --wait --quiet --array=0-1 --cpus-per-task=1 --output="$WORK/array-%a.out" \
+        "$SCRIPTS/lesson-array.sbatch"
     rc=$?
     [[ $rc -eq 0 ]] && pass "array job exit 0" || fail "array job exit $rc: $(cat "$WORK"/array-*.out 2>/dev/null)"
     n=$(cat "$WORK"/array/*.csv 2>/dev/null | grep -c ',ok$')

@@ -2,7 +2,7 @@
 //! commit, date and command, printed at the head of every results file.
 
 use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The facts every table and plot carries.
 #[derive(Clone, Debug)]
@@ -89,6 +89,39 @@ pub fn worker_counts() -> Vec<usize> {
         n *= 2;
     }
     counts
+}
+
+/// The fraction of all CPUs' time spent idle over `window`, from
+/// `/proc/stat`; `None` where it cannot be read.
+pub fn idle_fraction(window: Duration) -> Option<f64> {
+    fn read() -> Option<(u64, u64)> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let fields: Vec<u64> = (stat.lines().next()?.split_whitespace().skip(1))
+            .filter_map(|f| f.parse().ok())
+            .collect();
+        let idle = fields.get(3)? + fields.get(4).unwrap_or(&0);
+        Some((idle, fields.iter().take(8).sum()))
+    }
+    let (idle0, total0) = read()?;
+    std::thread::sleep(window);
+    let (idle1, total1) = read()?;
+    let total = total1.saturating_sub(total0);
+    (total > 0).then(|| idle1.saturating_sub(idle0) as f64 / total as f64)
+}
+
+/// Waits, up to `patience`, for a quiet moment: a 200 ms window in which the
+/// machine's CPUs were at least 90% idle (other processes, such as builds on
+/// a shared machine, disturb timings). Returns whether it found one.
+pub fn wait_for_quiet(patience: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        match idle_fraction(Duration::from_millis(200)) {
+            None => return false,
+            Some(idle) if idle >= 0.9 => return true,
+            Some(_) if start.elapsed() >= patience => return false,
+            Some(_) => {}
+        }
+    }
 }
 
 /// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.

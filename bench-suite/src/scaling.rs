@@ -46,11 +46,8 @@ impl Scaling {
         }
     }
 
-    /// The median wall time of `runs` computes (build excluded), and the
-    /// median share of the workers' CPUs the process got: CPU time used /
-    /// (wall time x `cpus`). A share well under 1 on a CPU-bound workload
-    /// means other processes took the CPUs, not that the system idled.
-    pub fn measure(&self, runner: &Runner, runs: usize, cpus: usize) -> (Duration, f64) {
+    /// Computes the graph `runs` times (build excluded).
+    pub fn measure(&self, runner: &Runner, runs: usize, cpus: usize) -> ScalingRun {
         let built = runner.build(&self.dag, self.task());
         let mut walls = Vec::with_capacity(runs);
         let mut shares = Vec::with_capacity(runs);
@@ -61,6 +58,23 @@ impl Scaling {
             walls.push(wall);
             shares.push(cpu / (wall * cpus as f64));
         }
-        (Duration::from_secs_f64(median(&walls)), median(&shares))
+        ScalingRun {
+            median: Duration::from_secs_f64(median(&walls)),
+            best: Duration::from_secs_f64(walls.iter().copied().fold(f64::INFINITY, f64::min)),
+            cpu_share: median(&shares),
+        }
     }
+}
+
+/// What [`Scaling::measure`] found.
+#[derive(Clone, Copy, Debug)]
+pub struct ScalingRun {
+    /// The median wall time.
+    pub median: Duration,
+    /// The shortest wall time: the run least disturbed by other processes.
+    pub best: Duration,
+    /// The median share of the workers' CPUs the process got: CPU time used /
+    /// (wall time x CPUs). Well under 1 on this CPU-bound workload means
+    /// other processes held the CPUs, not that the scheduler idled.
+    pub cpu_share: f64,
 }

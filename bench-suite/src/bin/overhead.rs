@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,7 @@ use clap::{Parser, ValueEnum};
 use delayed_bench::alloc_counter::CountingAlloc;
 use delayed_bench::dag_overhead::{self, Overhead};
 use delayed_bench::executor_jobs::{JobPool, JobSystem, JobWorkload};
-use delayed_bench::machine::Machine;
+use delayed_bench::machine::{wait_for_quiet, Machine};
 use delayed_bench::peers::{Runner, System};
 use delayed_bench::plot::{self, Bar, Point};
 use delayed_bench::scaling::{self, Scaling};
@@ -135,7 +136,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         writeln!(
             md,
-            "Speedup over the sequential loop on the same tasks; efficiency = speedup / workers. CPU share: the process's CPU time over (wall time x workers), median over the runs; under 1 means other processes held the CPUs during the run (this machine is shared), so the speedup there understates the scheduler.\n"
+            "Speedup over the sequential loop on the same tasks, from the medians (and from the best runs, the least disturbed by other processes); efficiency = speedup (median) / workers. CPU share: the process's CPU time over (wall time x CPUs), median over the runs; under 1 means other processes held the CPUs during the run (this machine is shared), so the speedup there understates the scheduler.\n"
         )?;
         md.push_str(&table.markdown());
         md.push('\n');
@@ -143,6 +144,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         plot::scaling_svg(&args.out.join("scaling.svg"), &points, &caption)?;
     }
     writeln!(md, "- load average at end: {}", loadavg())?;
+    writeln!(
+        md,
+        "- measurements that started without a quiet moment (90% idle CPUs for 200 ms, waited for up to 10 s each): {}",
+        BUSY_STARTS.load(Ordering::Relaxed)
+    )?;
     std::fs::write(args.out.join("overhead.md"), &md)?;
     print!("{md}");
     Ok(())
@@ -158,6 +164,16 @@ fn loadavg() -> String {
 fn settle() {
     std::thread::sleep(Duration::from_millis(50));
 }
+
+/// Waits (up to 10 s) for other processes to leave the CPUs alone; counts
+/// the measurements that started on a busy machine anyway.
+fn quiet() {
+    if !wait_for_quiet(Duration::from_secs(10)) {
+        BUSY_STARTS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+static BUSY_STARTS: AtomicUsize = AtomicUsize::new(0);
 
 fn executor_section(workers: &[usize], runs: usize) -> Table {
     let mut table = Table::new([
@@ -175,6 +191,7 @@ fn executor_section(workers: &[usize], runs: usize) -> Table {
                 JobPool::new(JobSystem::Rayon, w),
             ];
             let mut samples = [Vec::new(), Vec::new()];
+            quiet();
             for pool in &pools {
                 pool.run(workload); // warm-up: threads started, deques grown
             }
@@ -221,7 +238,7 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<
                 }
                 eprintln!("dag: {} / {} / {w} workers", shape.name(), system.name());
                 let runner = Runner::new(system, w);
-                settle();
+                quiet();
                 dag_overhead::measure(&runner, &dag, 1); // warm-up
                 let Overhead {
                     build_ns_per_node,
@@ -276,25 +293,29 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
     let calibrate_start = Instant::now();
     let workload = Scaling::new(scaling::TASKS, scaling::TASK_TIME);
     eprintln!("scaling: calibrated in {:?}", calibrate_start.elapsed());
-    let (sequential, seq_share) = workload.measure(&Runner::new(System::Sequential, 1), runs, 1);
-    let per_task_us = sequential.as_secs_f64() * 1e6 / workload.dag().nodes() as f64;
+    quiet();
+    let seq = workload.measure(&Runner::new(System::Sequential, 1), runs, 1);
+    let secs = |d: Duration| d.as_secs_f64();
+    let per_task_us = secs(seq.median) * 1e6 / workload.dag().nodes() as f64;
     let mut table = Table::new([
         "system",
         "workers",
-        "time ms",
-        "task µs (sequential)",
-        "speedup",
+        "median ms",
+        "best ms",
+        "speedup (median)",
         "efficiency",
+        "speedup (best)",
         "CPU share",
     ]);
     table.push([
         "sequential".to_string(),
         "-".into(),
-        cell(Some(sequential.as_secs_f64() * 1e3), 1),
-        cell(Some(per_task_us), 1),
+        cell(Some(secs(seq.median) * 1e3), 1),
+        cell(Some(secs(seq.best) * 1e3), 1),
         "1.00".into(),
         "-".into(),
-        cell(Some(seq_share), 2),
+        "1.00".into(),
+        cell(Some(seq.cpu_share), 2),
     ]);
     let cpus = delayed_bench::affinity::allowed_cpus().len();
     let mut points = Vec::new();
@@ -302,17 +323,18 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
         for w in 1..=max_workers {
             eprintln!("scaling: {} on {w} workers", system.name());
             let runner = Runner::new(system, w);
-            settle();
-            let (t, share) = workload.measure(&runner, runs, w.min(cpus));
-            let speedup = sequential.as_secs_f64() / t.as_secs_f64();
+            quiet();
+            let run = workload.measure(&runner, runs, w.min(cpus));
+            let speedup = secs(seq.median) / secs(run.median);
             table.push([
                 system.name().to_string(),
                 w.to_string(),
-                cell(Some(t.as_secs_f64() * 1e3), 1),
-                "-".into(),
+                cell(Some(secs(run.median) * 1e3), 1),
+                cell(Some(secs(run.best) * 1e3), 1),
                 cell(Some(speedup), 2),
                 cell(Some(speedup / w as f64), 2),
-                cell(Some(share), 2),
+                cell(Some(secs(seq.best) / secs(run.best)), 2),
+                cell(Some(run.cpu_share), 2),
             ]);
             points.push(Point {
                 system: system.name().to_string(),
@@ -321,5 +343,6 @@ fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {
             });
         }
     }
+    eprintln!("scaling: sequential task {per_task_us:.1} µs (median)");
     (table, points)
 }

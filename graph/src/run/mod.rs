@@ -2,6 +2,7 @@
 //! runner. The protocol (lifecycle, counters, who frees what) is written down
 //! once, in `README.md` beside this file.
 
+mod observer;
 mod parallel;
 mod plan;
 mod state;
@@ -12,6 +13,7 @@ use crate::store::Store;
 use crate::value::Value;
 use crate::{Error, Executor};
 pub(crate) use plan::Plan;
+pub(crate) use observer::{Observer, Unobserved};
 use state::RunState;
 #[cfg(test)]
 pub(crate) use zeroed::zeroed;
@@ -28,11 +30,22 @@ pub(crate) enum Mode<'e> {
 /// Computes the nodes `targets` (ids in `store`, not empty, each once) and
 /// returns their outputs in the same order, or the first failure.
 pub(crate) fn run(store: &Store, targets: &[u32], mode: Mode<'_>) -> Result<Vec<Value>, Error> {
+    run_observed(store, targets, mode, &Unobserved)
+}
+
+/// `run`, reporting each node's events to `observer` (diagnostics: a
+/// profile, a progress bar).
+pub(crate) fn run_observed<O: Observer>(
+    store: &Store,
+    targets: &[u32],
+    mode: Mode<'_>,
+    observer: &O,
+) -> Result<Vec<Value>, Error> {
     let plan = Plan::new(store, targets);
     let state = RunState::new(store, &plan);
     match mode {
-        Mode::Parallel(executor) => parallel::run(&state, executor),
-        Mode::Sync => sync::run(&state),
+        Mode::Parallel(executor) => parallel::run(&state, executor, observer),
+        Mode::Sync => sync::run(&state, observer),
     }
     state.finish()
 }

@@ -8,13 +8,15 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 use delayed_executor::raw::{CountLatch, JobRef};
 use delayed_executor::Executor;
 
+use super::observer::Observer;
 use super::state::RunState;
 use super::zeroed::zeroed;
 
 /// What every job of one run shares. Lives on the stack of the computing
 /// thread, which does not return before every job has finished.
-struct Parallel<'a> {
+struct Parallel<'a, O> {
     state: &'a RunState<'a>,
+    observer: &'a O,
     executor: &'a Executor,
     /// Counts jobs pushed and not finished (step 3); the computing thread
     /// waits for zero.
@@ -29,7 +31,7 @@ struct Parallel<'a> {
 
 /// Steps 3 to 7: runs every node of `state` on `executor` and returns when
 /// all jobs have finished (also after a failure).
-pub(crate) fn run(state: &RunState<'_>, executor: &Executor) {
+pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observer: &O) {
     let n = state.plan().len();
     let roots = state.plan().roots(state.store());
     // A plan of a non-empty target list has a root: a DAG has a source.
@@ -38,6 +40,7 @@ pub(crate) fn run(state: &RunState<'_>, executor: &Executor) {
     // roots are counted here, before the seed pushes them.
     let parallel = Parallel {
         state,
+        observer,
         executor,
         active: CountLatch::new(roots),
         jobs: zeroed(n + 1),
@@ -50,14 +53,14 @@ pub(crate) fn run(state: &RunState<'_>, executor: &Executor) {
 ///
 /// # Safety
 /// `data` is a job record of a `Parallel` whose run is still waiting for it.
-unsafe fn execute(data: *const ()) {
+unsafe fn execute<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
     let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
     // Relaxed: the executor's push and pop order the write in `push` before.
     let parallel = record
         .load(Ordering::Relaxed)
         .cast_const()
-        .cast::<Parallel<'_>>();
+        .cast::<Parallel<'_, O>>();
     // SAFETY: the pointer was written by `Parallel::push`, and the run waits
     // for this job (step 7), so the `Parallel` is alive.
     let parallel = unsafe { &*parallel };
@@ -73,10 +76,13 @@ unsafe fn execute(data: *const ()) {
     parallel.active.decrement();
 }
 
-impl Parallel<'_> {
+impl<O: Observer> Parallel<'_, O> {
     /// Step 3: pushes roots 1.. (already counted), then runs root 0 here.
     fn seed(&self) {
         let (plan, store) = (self.state.plan(), self.state.store());
+        for i in 0..plan.roots(store) {
+            self.observer.ready(plan.root(store, i));
+        }
         for i in 1..plan.roots(store) {
             self.push(plan.root(store, i));
         }
@@ -95,14 +101,14 @@ impl Parallel<'_> {
         let record = &self.jobs[k as usize];
         // Relaxed: the push below publishes it to whoever runs the job.
         record.store(
-            (self as *const Parallel<'_>).cast_mut().cast(),
+            (self as *const Parallel<'_, O>).cast_mut().cast(),
             Ordering::Relaxed,
         );
         // SAFETY: the record and this `Parallel` outlive every job counted in
         // `active`, which `k` is (`run` waits for them); `execute` does not
         // unwind; each record is pushed once (a node is ready once).
         unsafe {
-            let job = JobRef::new((record as *const AtomicPtr<()>).cast(), execute);
+            let job = JobRef::new((record as *const AtomicPtr<()>).cast(), execute::<O>);
             self.executor.push(job);
         }
     }
@@ -112,16 +118,20 @@ impl Parallel<'_> {
     fn run_from(&self, mut k: u32) {
         let state = self.state;
         loop {
+            self.observer.start(k);
             // SAFETY: `k` is ready: its last input was counted with an
             // Acquire (or it is a root), so its inputs are stored and
             // visible; it is run once, by whoever counted that last input.
-            if !unsafe { state.execute(k) } {
+            let ok = unsafe { state.execute(k) };
+            self.observer.end(k, ok);
+            if !ok {
                 return;
             }
             state.count_consumers(k);
             let mut next = None;
             for successor in state.successors(k) {
                 if state.input_done(successor) {
+                    self.observer.ready(successor);
                     if next.is_none() {
                         next = Some(successor);
                     } else {

@@ -3,16 +3,21 @@
 //!
 //! The numbered steps referred to here are those of `README.md`.
 
+use super::observer::Observer;
 use super::state::RunState;
 
 /// Steps 4 to 6 for each node in turn; stops at the first failure.
-pub(crate) fn run(state: &RunState<'_>) {
+pub(crate) fn run<O: Observer>(state: &RunState<'_>, observer: &O) {
     let plan = state.plan();
     for k in 0..plan.len() as u32 {
+        observer.ready(k);
+        observer.start(k);
         // SAFETY: local indices are topological, so every input of `k` ran
         // (in this thread) before it, and has not released its output: `k`
         // itself is one of its consumers, not yet done.
-        if !unsafe { state.execute(k) } {
+        let ok = unsafe { state.execute(k) };
+        observer.end(k, ok);
+        if !ok {
             return;
         }
         // The input counters are not needed in this order; the consumer

@@ -1,0 +1,30 @@
+//! What a run reports while it goes, for diagnostics: when each node became
+//! ready, started and ended (a profile), and how many tasks are done (a
+//! progress bar).
+//!
+//! The runners are generic over the observer, so a compute without
+//! diagnostics runs `Unobserved`, whose empty methods compile to nothing.
+
+/// Receives the events of one run, by local node index (`0..n`, a
+/// topological order of the culled nodes).
+///
+/// Each event of a node is reported once, by the thread that handles the
+/// node at that moment; `ready` before `start`, `start` before `end`, and a
+/// node's `end` before the `ready` of any of its consumers.
+pub(crate) trait Observer: Sync {
+    /// Node `k` became ready: its last input finished (or it is a root and
+    /// the run started).
+    #[inline(always)]
+    fn ready(&self, _k: u32) {}
+    /// Node `k`'s task starts on the calling thread.
+    #[inline(always)]
+    fn start(&self, _k: u32) {}
+    /// Node `k`'s task returned (`ok`) or failed.
+    #[inline(always)]
+    fn end(&self, _k: u32, _ok: bool) {}
+}
+
+/// The observer of a compute without diagnostics.
+pub(crate) struct Unobserved;
+
+impl Observer for Unobserved {}

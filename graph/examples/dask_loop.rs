@@ -19,6 +19,11 @@
 //! about 8 s on one CPU, 4 s on two (`srun --cpus-per-task=2`,
 //! `taskset -c 0,1`), 2 s on four. Flags: `--serial`, `--lazy`,
 //! `--visualize [PATH]`, `--unit-ms N`, `--workers N` (`--help` says more).
+//! Diagnostics: `--report` prints the efficiency report (work, critical
+//! path, the bound max(work/P, span), efficiency) and what the run would take
+//! on 1, 2, 4 … 64 workers; `--trace FILE` writes a Chrome trace (`.json`)
+//! or a timeline (`.svg`); a progress bar shows on a terminal
+//! (`--no-progress` hides it).
 
 fn main() -> std::process::ExitCode {
     delayed::lesson::main(delayed::lesson::Workload::Loop)

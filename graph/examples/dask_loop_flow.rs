@@ -30,6 +30,11 @@
 //! Prints `workers=N cpus=...`, `total=90` and `wall clock time:<seconds>s`.
 //! Flags: `--serial`, `--lazy`, `--visualize [PATH]`, `--unit-ms N`,
 //! `--workers N` (`--help` says more).
+//! Diagnostics: `--report` prints the efficiency report (work, critical
+//! path, the bound max(work/P, span), efficiency) and what the run would take
+//! on 1, 2, 4 … 64 workers; `--trace FILE` writes a Chrome trace (`.json`)
+//! or a timeline (`.svg`); a progress bar shows on a terminal
+//! (`--no-progress` hides it).
 
 fn main() -> std::process::ExitCode {
     delayed::lesson::main(delayed::lesson::Workload::LoopFlow)

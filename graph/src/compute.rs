@@ -33,6 +33,11 @@ pub trait Targets: sealed::Targets {
 pub struct Results(std::vec::IntoIter<Value>);
 
 impl Results {
+    /// The results of a run, in the order of `Targets::collect`.
+    pub(crate) fn new(values: Vec<Value>) -> Results {
+        Results(values.into_iter())
+    }
+
     fn next<T: Send + Sync + 'static>(&mut self) -> T {
         self.0
             .next()
@@ -211,7 +216,16 @@ fn run_targets<Q: Targets>(targets: Q, mode: Option<Mode<'_>>) -> Result<Q::Outp
                 Some(mode) => mode,
                 None => Mode::Parallel(Executor::global().map_err(Error::executor)?),
             };
-            run::run(graph.store(), &ids, mode)?
+            if crate::diagnostics::env_switch_cached() {
+                // DELAYED_PROGRESS=1: the same run, with a progress bar.
+                let executor = match mode {
+                    Mode::Parallel(executor) => Some(executor),
+                    Mode::Sync => None,
+                };
+                crate::diagnostics::run_diagnosed(graph.store(), &ids, executor, true, false)?.0
+            } else {
+                run::run(graph.store(), &ids, mode)?
+            }
         }
     };
     Ok(Q::outputs(&mut Results(values.into_iter())))

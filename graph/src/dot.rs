@@ -11,15 +11,26 @@ use crate::store::Store;
 
 /// DOT text for the targets (node ids, not empty) and their ancestors.
 pub(crate) fn to_dot(store: &Store, targets: &[u32]) -> String {
+    to_dot_styled(store, targets, |_, _| None)
+}
+
+/// [`to_dot`] with `style(id, name)`'s extra attributes (if any) on each
+/// task's circle: the colours of `Delayed::visualize_with`.
+pub(crate) fn to_dot_styled(
+    store: &Store,
+    targets: &[u32],
+    mut style: impl FnMut(u32, &str) -> Option<String>,
+) -> String {
     let plan = Plan::new(store, targets);
     let mut dot = String::from("digraph {\n\tgraph [rankdir=BT];\n\tnode [fontname=helvetica];\n");
     for k in 0..plan.len() as u32 {
         let id = plan.node_id(k);
         let name = store.name(id);
         // Writing to a String cannot fail.
+        let extra = style(id, name).map_or(String::new(), |attributes| format!(", {attributes}"));
         let _ = writeln!(
             dot,
-            "\ttask{id} [label=\"{}\", shape=circle];",
+            "\ttask{id} [label=\"{}\", shape=circle{extra}];",
             escape(name)
         );
         let _ = writeln!(dot, "\tresult{id} [label=\"\", shape=box];");
@@ -37,7 +48,7 @@ pub(crate) fn to_dot(store: &Store, targets: &[u32]) -> String {
 }
 
 /// Escapes a label for a DOT double-quoted string.
-fn escape(label: &str) -> String {
+pub(crate) fn escape(label: &str) -> String {
     let mut escaped = String::with_capacity(label.len());
     for c in label.chars() {
         match c {

@@ -44,6 +44,11 @@
 //!   runs other work meanwhile, so it never deadlocks, even on one worker.
 //! - [`Delayed::compute_sync`] runs every task in the calling thread (Dask's
 //!   `scheduler="sync"`), for debugging with a plain stack trace.
+//! - [`Delayed::compute_with`] adds a progress bar (also `DELAYED_PROGRESS=1`)
+//!   and a [`Profile`]: per-task timeline ([Chrome trace or
+//!   SVG](Profile::write_trace)), [efficiency against the critical-path
+//!   bound](Profile::efficiency) and [predicted times on other worker
+//!   counts](Profile::what_if).
 //!
 //! How a compute runs is written down in the crate's `src/run/README.md`.
 #![deny(missing_docs)]
@@ -51,6 +56,7 @@
 mod args;
 mod compute;
 mod delayed;
+mod diagnostics;
 mod dot;
 mod error;
 mod graph;
@@ -63,6 +69,10 @@ mod visualize;
 
 pub use crate::compute::{compute, compute_on, compute_sync, Targets};
 pub use crate::delayed::Delayed;
+pub use crate::diagnostics::{
+    compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
+    VisualizeOptions, WhatIf, WhatIfRow, PROGRESS_ENV, WHAT_IF_WORKERS,
+};
 pub use crate::error::Error;
 pub use crate::graph::Graph;
 pub use crate::inputs::{Inputs, Values};

@@ -1,14 +1,14 @@
 //! The command line shared by the lesson's example programs.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 
 use super::Workload;
-use crate::{Executor, Graph};
+use crate::{ComputeOptions, Executor, Graph, Profile, WHAT_IF_WORKERS};
 
 /// The flags of the lesson's programs (`dask_delay`, `dask_loop`, `dask_loop_flow`).
 ///
@@ -50,6 +50,19 @@ pub struct Cli {
     /// the cgroup CPU quota.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
+    /// Print the efficiency report (work, critical path, the bound
+    /// max(work/P, span), efficiency) and the what-if table (predicted times
+    /// on 1, 2, 4 … 64 workers) after the timing.
+    #[arg(long, conflicts_with_all = ["serial", "lazy"])]
+    pub report: bool,
+    /// Write the run's trace to FILE: .json for a Chrome trace (Perfetto,
+    /// chrome://tracing), .svg for a timeline (a lane per worker).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["serial", "lazy"])]
+    pub trace: Option<PathBuf>,
+    /// No progress bar (shown by default when standard error is a terminal;
+    /// DELAYED_PROGRESS=0 also turns it off).
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// What a lesson program prints: the workers and their CPUs, the result
@@ -124,6 +137,34 @@ impl Cli {
     /// # Errors
     /// If the executor cannot start, a task fails, or the picture cannot be written.
     pub fn run(&self, workload: Workload) -> Result<Report, Box<dyn std::error::Error>> {
+        Ok(self.run_profiled(workload)?.0)
+    }
+
+    /// [`run`](Cli::run), also returning the run's [`Profile`] when
+    /// `--report` or `--trace` asks for one.
+    ///
+    /// ```
+    /// use clap::Parser as _;
+    /// use delayed::lesson::{Cli, Workload};
+    ///
+    /// let cli = Cli::try_parse_from(["dask_loop", "--unit-ms", "1", "--workers", "4", "--report"])?;
+    /// let (report, profile) = cli.run_profiled(Workload::Loop)?;
+    /// assert_eq!(report.result, Some(44));
+    /// let profile = profile.expect("--report profiles the run");
+    /// assert_eq!((profile.len(), profile.workers()), (9, 4));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`run`](Cli::run); also a `--trace` file that is neither `.json`
+    /// nor `.svg` (before anything runs).
+    pub fn run_profiled(
+        &self,
+        workload: Workload,
+    ) -> Result<(Report, Option<Profile>), Box<dyn std::error::Error>> {
+        if let Some(path) = &self.trace {
+            check_trace_path(path)?;
+        }
         let unit = self.unit();
         let label = workload.label();
         if self.serial {
@@ -133,40 +174,102 @@ impl Cli {
             let start = Instant::now();
             let result = workload.serial(unit);
             let wall = start.elapsed();
-            return Ok(Report {
+            let report = Report {
                 workers: 1,
                 cpus,
                 label,
                 result: Some(result),
                 wall,
-            });
+            };
+            return Ok((report, None));
         }
         let executor = self.executor()?;
         let start = Instant::now();
         let g = Graph::new();
         let output = workload.build(&g, unit);
-        let result = if self.lazy {
-            None
+        let options = ComputeOptions::new()
+            .executor(&executor)
+            .progress(self.progress())
+            .profile(self.report || self.trace.is_some());
+        let (result, profile) = if self.lazy {
+            (None, None)
         } else {
-            Some(output.compute_on(&executor)?)
+            let computed = output.compute_with(&options)?;
+            (Some(computed.value), computed.profile)
         };
         let wall = start.elapsed();
         if let Some(path) = &self.visualize {
             output.visualize(path)?;
         }
-        Ok(Report {
+        let report = Report {
             workers: executor.workers(),
             cpus: executor.cpus().to_vec(),
             label,
             result,
             wall,
-        })
+        };
+        Ok((report, profile))
+    }
+
+    /// Whether to show the progress bar (if standard error is a terminal):
+    /// yes, unless `--no-progress` or `DELAYED_PROGRESS=0`.
+    fn progress(&self) -> bool {
+        !self.no_progress && crate::diagnostics::env_switch().unwrap_or(true)
+    }
+
+    /// Prints the efficiency report and what-if table (`--report`) and
+    /// writes the trace (`--trace`) of `profile`.
+    ///
+    /// ```
+    /// use clap::Parser as _;
+    /// use delayed::lesson::{Cli, Workload};
+    ///
+    /// let cli = Cli::try_parse_from(["dask_loop", "--unit-ms", "1", "--report"])?;
+    /// let (_, profile) = cli.run_profiled(Workload::Loop)?;
+    /// let mut out = Vec::new();
+    /// cli.diagnose(profile.as_ref().unwrap(), &mut out)?;
+    /// let text = String::from_utf8(out)?;
+    /// assert!(text.contains("critical path") && text.contains("what if"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// If the trace or `out` cannot be written.
+    pub fn diagnose(
+        &self,
+        profile: &Profile,
+        out: &mut impl std::io::Write,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        if self.report {
+            writeln!(out, "\n{}\n", profile.efficiency())?;
+            writeln!(out, "{}", profile.what_if(&WHAT_IF_WORKERS))?;
+        }
+        if let Some(path) = &self.trace {
+            profile
+                .write_trace(path)
+                .map_err(|e| format!("cannot write the trace to '{}': {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// A `--trace` path must name a format: `.json` or `.svg`.
+fn check_trace_path(path: &Path) -> Result<(), String> {
+    let extension = path.extension().and_then(|e| e.to_str());
+    match extension.map(str::to_ascii_lowercase).as_deref() {
+        Some("json" | "svg") => Ok(()),
+        _ => Err(format!(
+            "--trace '{}': use .json (Chrome trace, for Perfetto or chrome://tracing) \
+             or .svg (timeline)",
+            path.display()
+        )),
     }
 }
 
 /// The `main` of the lesson's example programs: parses the command line,
-/// runs `workload` and prints its [`Report`]; on an error, prints it and
-/// exits with status 1.
+/// runs `workload` and prints its [`Report`], then, as `--report` and
+/// `--trace` ask, the efficiency report and what-if table, and the trace;
+/// on an error, prints it and exits with status 1.
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
@@ -174,11 +277,16 @@ impl Cli {
 /// }
 /// ```
 pub fn main(workload: Workload) -> ExitCode {
-    match Cli::parse().run(workload) {
-        Ok(report) => {
-            println!("{report}");
-            ExitCode::SUCCESS
+    let cli = Cli::parse();
+    let outcome = cli.run_profiled(workload).and_then(|(report, profile)| {
+        println!("{report}");
+        match profile {
+            Some(profile) => cli.diagnose(&profile, &mut std::io::stdout()),
+            None => Ok(()),
         }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
             ExitCode::FAILURE

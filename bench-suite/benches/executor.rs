@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use delayed_bench::executor_jobs::{JobPool, JobSystem, JobWorkload};
 use delayed_bench::machine::worker_counts;
 
@@ -17,7 +19,8 @@ fn executor(c: &mut Criterion) {
     ] {
         let mut group = c.benchmark_group(group_name);
         group
-            .sample_size(20)
+            .sampling_mode(SamplingMode::Flat)
+            .sample_size(10)
             .warm_up_time(Duration::from_secs(1))
             .measurement_time(Duration::from_secs(3))
             .throughput(Throughput::Elements(workload.jobs() as u64));

@@ -26,13 +26,14 @@ fn lesson(c: &mut Criterion) {
     let unit = unit();
     for workload in Workload::ALL {
         let mut group = c.benchmark_group(format!("lesson/{}", workload.name()));
-        // Ten samples of about two iterations each at the serial length.
+        // Ten samples of one iteration each at the serial length, the
+        // longest of the four.
         let longest = workload.ideal(1, unit).max(Duration::from_millis(1));
         group
             .sampling_mode(SamplingMode::Flat)
             .sample_size(10)
             .warm_up_time(longest)
-            .measurement_time(longest * 20);
+            .measurement_time(longest * 10);
         group.bench_function("serial", |b| b.iter(|| workload.serial(unit)));
         for workers in [1, 2, 4] {
             let ex = Executor::builder()

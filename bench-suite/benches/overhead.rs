@@ -12,7 +12,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use delayed_bench::machine::worker_counts;
 use delayed_bench::peers::{no_op, Runner, System};
 use delayed_bench::shapes::Shape;
@@ -30,6 +32,7 @@ fn overhead(c: &mut Criterion) {
         let dag = Arc::new(shape.dag(log2));
         let mut group = c.benchmark_group(format!("overhead/{}", shape.name()));
         group
+            .sampling_mode(SamplingMode::Flat)
             .sample_size(10)
             .warm_up_time(Duration::from_millis(500))
             .measurement_time(Duration::from_secs(3))

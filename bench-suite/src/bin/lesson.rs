@@ -8,7 +8,14 @@
 //! cargo run --release -p delayed-bench --bin lesson                  # 1 s tasks, as the lesson
 //! cargo run --release -p delayed-bench --bin lesson -- --unit-ms 100
 //! cargo run --release -p delayed-bench --bin lesson -- --cpus all
+//! cargo run --release -p delayed-bench --bin lesson -- --report --trace timeline.svg
 //! ```
+//!
+//! `--report` adds, per program, the efficiency report and what-if table of
+//! one profiled run on the most workers asked for, and the what-if
+//! prediction beside each measured row; `--trace FILE` writes that run's
+//! trace (`.json` Chrome trace or `.svg` timeline) to FILE with the program's
+//! name added (`timeline-loop.svg`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -43,6 +50,14 @@ struct Args {
     /// Folder for lesson.md and lesson.csv.
     #[arg(long, default_value = "results")]
     out: PathBuf,
+    /// After the table: per program, the efficiency report and what-if
+    /// table of one profiled run, and the prediction beside each measured row.
+    #[arg(long)]
+    report: bool,
+    /// Write each program's profiled run as a trace: FILE with the program's
+    /// name added; .json (Chrome trace) or .svg (timeline).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// Child mode (internal): the variant to run.
     #[arg(long, hide = true)]
     child_variant: Option<String>,
@@ -212,6 +227,9 @@ fn parent(args: &Args) -> Result<(), String> {
     md.push_str(&md_table.markdown());
     md.push_str(NOTES);
     let _ = writeln!(md, "{}", summary(&measured));
+    if args.report || args.trace.is_some() {
+        md.push_str(&diagnose(args, &measured, &counts, unit)?);
+    }
     std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
     std::fs::write(args.out.join("lesson.md"), &md).map_err(|e| e.to_string())?;
     let csv = machine.csv_comment() + &format!("# unit_ms: {}\n", args.unit_ms) + &csv_table.csv();
@@ -341,4 +359,77 @@ fn summary(measured: &[Measured]) -> String {
         "Largest delayed overhead: first compute {first}; warm {warm}. Target: under 1 ms per compute.\n\n\
          For scale, the serial loop's own lateness over its ideal (sleeps waking late, no scheduler at all): {serial}.\n"
     )
+}
+
+/// `--report` and `--trace`: one profiled run of each program, in this
+/// process, on the most workers asked for; its efficiency report, its what-if
+/// table for the counts asked for, and the prediction beside each measured
+/// row.
+fn diagnose(
+    args: &Args,
+    measured: &[Measured],
+    counts: &[usize],
+    unit: Duration,
+) -> Result<String, String> {
+    let workers = counts.iter().copied().max().unwrap_or(1);
+    let executor = delayed::Executor::builder()
+        .workers(workers)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let options = delayed::ComputeOptions::new()
+        .executor(&executor)
+        .profile(true);
+    let mut md = format!(
+        "\n## Diagnostics: one profiled run per program on {workers} workers\n\n\
+         predicted: the profiled run's task times list-scheduled on the row's workers \
+         (`Profile::what_if`); diff = (measured - predicted) / measured.\n"
+    );
+    for workload in Workload::ALL {
+        let g = delayed::Graph::new();
+        let out = workload
+            .build(&g, unit)
+            .compute_with(&options)
+            .map_err(|e| e.to_string())?;
+        let profile = out.profile.ok_or("no profile")?;
+        if let Some(path) = &args.trace {
+            let path = with_name(path, workload.name());
+            profile.write_trace(&path).map_err(|e| e.to_string())?;
+            eprintln!("wrote {}", path.display());
+        }
+        let what_if = profile.what_if(counts);
+        let _ = write!(
+            md,
+            "\n### {}\n\n```text\n{}\n\n{what_if}\n```\n\n",
+            workload.name(),
+            profile.efficiency()
+        );
+        let mut table = Table::new(["workers", "measured s", "predicted s", "diff %"]);
+        for m in measured
+            .iter()
+            .filter(|m| m.row.workload == workload && m.row.variant == Variant::Delayed)
+        {
+            let first = secs(m.report.walls[0]);
+            let predicted = what_if.predicted(m.row.workers).map(secs);
+            table.push([
+                m.row.workers.to_string(),
+                cell(Some(first), 6),
+                cell(predicted, 6),
+                cell(predicted.map(|p| (first - p) / first * 100.0), 3),
+            ]);
+        }
+        md.push_str(&table.markdown());
+    }
+    Ok(md)
+}
+
+/// `dir/stem.ext` as `dir/stem-name.ext`.
+fn with_name(path: &std::path::Path, name: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or("trace".into(), |s| s.to_string_lossy());
+    let file = match path.extension() {
+        Some(ext) => format!("{stem}-{name}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{name}"),
+    };
+    path.with_file_name(file)
 }

@@ -1,6 +1,8 @@
 //! `overhead`: the executor, DAG-overhead and scaling workloads outside
-//! criterion, in one run; writes `results/overhead.{md,csv}`, `executor.csv`,
-//! `ready-latency.csv`, `scaling.csv`, `overhead.svg` and `scaling.svg`.
+//! criterion, in one run; writes, each section on its own (so that `--only`
+//! reruns one without touching the others): `results/executor.{md,csv}`,
+//! `overhead.{md,csv,svg}` with `ready-latency.csv`, and
+//! `scaling.{md,csv,svg}`.
 //!
 //! ```text
 //! cargo run --release -p delayed-bench --bin overhead
@@ -76,28 +78,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wants = |s| args.only.is_empty() || args.only.contains(&s);
     std::fs::create_dir_all(&args.out)?;
 
-    let mut md = String::new();
-    writeln!(md, "# Overhead, executor and scaling ({label})\n")?;
-    md.push_str(&machine.markdown());
-    writeln!(md, "- load average at start: {}", loadavg())?;
-    writeln!(
-        md,
-        "- runs per measurement: {} (median reported)\n",
-        args.runs
-    )?;
+    let header = |title: &str| {
+        BUSY_STARTS.store(0, Ordering::Relaxed);
+        format!(
+            "# {title} ({label})\n\n{}- load average at start: {}\n- runs per measurement: {} (median reported)\n\n",
+            machine.markdown(),
+            loadavg(),
+            args.runs
+        )
+    };
+    let write_md = |name: &str, mut md: String| -> std::io::Result<()> {
+        md.push_str(&format!("\n- load average at end: {}\n", loadavg()));
+        md.push_str(&format!(
+            "- measurements that started without a quiet moment (90% idle CPUs for 200 ms, waited for up to 10 s each): {}\n",
+            BUSY_STARTS.load(Ordering::Relaxed)
+        ));
+        print!("{md}");
+        std::fs::write(args.out.join(name), md)
+    };
 
     if wants(Section::Executor) {
+        let mut md = header("Executor: ns per job, delayed-executor vs rayon");
         let table = executor_section(&workers, args.runs);
         std::fs::write(
             args.out.join("executor.csv"),
             machine.csv_comment() + &table.csv(),
         )?;
-        writeln!(md, "## Executor: ns per job, delayed-executor vs rayon\n")?;
-        writeln!(md, "Spawn: {} empty jobs spawned from a worker in one scope; ns per job. Join: a binary `join` recursion of 2^20 leaves (2^20 - 1 joins); ns per leaf.\n", delayed_bench::executor_jobs::SPAWN_JOBS)?;
+        writeln!(md, "Spawn: {} empty jobs spawned from a worker in one scope; ns per job. Join: a binary `join` recursion of 2^20 leaves (2^20 - 1 joins); ns per leaf. The two systems alternate run by run.\n", delayed_bench::executor_jobs::SPAWN_JOBS)?;
         md.push_str(&table.markdown());
-        md.push('\n');
+        write_md("executor.md", md)?;
     }
     if wants(Section::Dag) {
+        let mut md = header(&format!(
+            "DAG overhead: no-op tasks, about 2^{} nodes per shape",
+            args.log2
+        ));
         let (table, latency, bars) = dag_section(&workers, args.runs, args.log2);
         std::fs::write(
             args.out.join("overhead.csv"),
@@ -107,50 +122,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.out.join("ready-latency.csv"),
             machine.csv_comment() + &latency.csv(),
         )?;
-        writeln!(
-            md,
-            "## DAG overhead: no-op tasks, about 2^{} nodes per shape\n",
-            args.log2
-        )?;
         writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted).\n")?;
         md.push_str(&table.markdown());
-        writeln!(md, "\n### Ready-to-start latency (ns)\n")?;
+        writeln!(md, "\n## Ready-to-start latency (ns)\n")?;
         writeln!(md, "From each node's last input finishing to the node starting, measured inside the tasks (an upper bound on the scheduler's own latency), one run each.\n")?;
         md.push_str(&latency.markdown());
-        md.push('\n');
         let caption = format!("ns per no-op task, {label}, commit {}", machine.commit);
         plot::overhead_svg(&args.out.join("overhead.svg"), &bars, &caption)?;
+        write_md("overhead.md", md)?;
     }
     if wants(Section::Scaling) {
+        let mut md = header(&format!(
+            "Scaling: {} tasks of about {} µs + a sink",
+            scaling::TASKS,
+            scaling::TASK_TIME.as_micros()
+        ));
         let max = workers.iter().copied().max().unwrap_or(2);
-        let (table, points) = scaling_section(max, args.runs.min(5));
+        let (table, points) = scaling_section(max, args.runs);
         std::fs::write(
             args.out.join("scaling.csv"),
             machine.csv_comment() + &table.csv(),
         )?;
         writeln!(
             md,
-            "## Scaling: {} tasks of about {} µs + a sink\n",
-            scaling::TASKS,
-            scaling::TASK_TIME.as_micros()
-        )?;
-        writeln!(
-            md,
             "Speedup over the sequential loop on the same tasks, from the medians (and from the best runs, the least disturbed by other processes); efficiency = speedup (median) / workers. CPU share: the process's CPU time over (wall time x CPUs), median over the runs; under 1 means other processes held the CPUs during the run (this machine is shared), so the speedup there understates the scheduler.\n"
         )?;
         md.push_str(&table.markdown());
-        md.push('\n');
         let caption = format!("speedup, {label}, commit {}", machine.commit);
         plot::scaling_svg(&args.out.join("scaling.svg"), &points, &caption)?;
+        write_md("scaling.md", md)?;
     }
-    writeln!(md, "- load average at end: {}", loadavg())?;
-    writeln!(
-        md,
-        "- measurements that started without a quiet moment (90% idle CPUs for 200 ms, waited for up to 10 s each): {}",
-        BUSY_STARTS.load(Ordering::Relaxed)
-    )?;
-    std::fs::write(args.out.join("overhead.md"), &md)?;
-    print!("{md}");
     Ok(())
 }
 

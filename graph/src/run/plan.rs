@@ -110,8 +110,7 @@ impl Plan {
             }
             is_target.set(target);
         }
-        let whole =
-            (0..max).all(|id| is_target.get(id) || store.consumers(id, max).next().is_some());
+        let whole = needs_every_node(store, targets, &is_target, max);
         if whole {
             return Plan {
                 len: max + 1,
@@ -194,6 +193,25 @@ impl Plan {
     pub(crate) fn targets(&self) -> &[u32] {
         &self.targets
     }
+}
+
+/// Whether running `targets` (largest `max`) needs every node up to `max`:
+/// each node below `max` is a target or has a consumer up to `max`.
+fn needs_every_node(store: &Store, targets: &[u32], is_target: &Marks, max: u32) -> bool {
+    let (len, sinks) = store.len_and_sinks();
+    if max as usize + 1 == len {
+        // The common case, computing the newest node: every consumer is at
+        // most `max`, so a node below `max` is unneeded exactly when it is a
+        // sink and not a target. `max` is a sink itself (nothing is newer),
+        // so every other sink must be a target. O(targets), not O(nodes).
+        let target_sinks = targets
+            .iter()
+            .filter(|&&t| t != max && !store.has_consumer(t))
+            .count();
+        return sinks == target_sinks + 1;
+    }
+    // Newer nodes exist, whose edges do not count: look at every node.
+    (0..max).all(|id| is_target.get(id) || store.consumers(id, max).next().is_some())
 }
 
 impl Culled {
@@ -341,6 +359,25 @@ mod tests {
         assert_eq!((plan.root(store, 0), plan.root(store, 1)), (0, 1));
         assert_eq!(plan.targets(), &[3, 2]);
         assert_eq!(plan.node_id(3), 3);
+    }
+
+    #[test]
+    fn the_newest_node_is_planned_whole_only_when_no_other_sink_is_left_out() {
+        let g = Graph::new();
+        let a = g.delayed("a", || 1); // 0
+        let b = g.delayed("b", || 2); // 1: a sink unless asked for
+        let c = g.task("c", &a, |x| *x); // 2: the newest node
+        let store = g.store();
+        assert!(Plan::new(store, &[c.id(), b.id()]).culled.is_none());
+        let plan = Plan::new(store, &[c.id()]);
+        assert_eq!(
+            plan.culled.as_ref().map(|c| c.nodes.clone()),
+            Some(vec![0, 2])
+        );
+        // Once `b` has a consumer, computing the newest node needs everything.
+        let d = g.task("d", (&c, &b), |(x, y)| x + y); // 3
+        assert!(Plan::new(g.store(), &[d.id()]).culled.is_none());
+        assert_eq!(d.compute().unwrap(), 3);
     }
 
     #[test]

@@ -37,8 +37,9 @@ pub(crate) struct Edge {
 /// The nodes, one column per field, so that a compute's passes over the
 /// input ids read only those.
 pub(crate) struct Store {
-    /// Serializes appends: the columns grow together.
-    writer: Mutex<()>,
+    /// Serializes appends: the columns grow together. Guards the number of
+    /// nodes without consumers (*sinks*), which grows and shrinks with them.
+    writer: Mutex<usize>,
     names: AppendVec<Cow<'static, str>>,
     inputs: AppendVec<InputIds>,
     /// Per node: its newest out-edge, or `NO_EDGE`. Written by the writer
@@ -55,7 +56,7 @@ pub(crate) struct Store {
 impl Store {
     pub(crate) fn new() -> Store {
         Store {
-            writer: Mutex::new(()),
+            writer: Mutex::new(0),
             names: AppendVec::new(),
             inputs: AppendVec::new(),
             last_edge: AppendVec::new(),
@@ -71,7 +72,7 @@ impl Store {
     /// When the graph already holds `MAX_NODES` nodes, or `u32::MAX - 1` edges.
     pub(crate) fn push(&self, name: Cow<'static, str>, inputs: InputIds, task: TaskFn) -> u32 {
         // Appends cannot leave a column half-written, so a poisoned lock is fine.
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let id = self.tasks.len();
         let edges = self.edges.len() + inputs.as_slice().len();
         if id >= MAX_NODES || edges >= NO_EDGE as usize {
@@ -87,6 +88,10 @@ impl Store {
                 let last = &self.last_edge.get(input as usize).expect("inputs exist");
                 // Relaxed: only writers (serialized by `writer`) store it.
                 let next = last.load(Ordering::Relaxed);
+                if next == NO_EDGE {
+                    // The input gets its first consumer: no longer a sink.
+                    *writer -= 1;
+                }
                 let edge = self.edges.push(Edge { consumer: id, next }) as u32;
                 // Release pairs with the Acquire in `out_edges`: the edge
                 // is published (by its own vector's Release) before this.
@@ -95,10 +100,26 @@ impl Store {
             if inputs.as_slice().is_empty() {
                 self.roots.push(id);
             }
+            // The new node has no consumer yet.
+            *writer += 1;
             self.inputs.push(inputs);
             self.tasks.push(task);
         }
         id
+    }
+
+    /// The number of complete nodes and how many of them have no consumer,
+    /// read together.
+    pub(crate) fn len_and_sinks(&self) -> (usize, usize) {
+        let sinks = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        (self.tasks.len(), *sinks)
+    }
+
+    /// Whether node `id` has at least one consumer.
+    #[inline]
+    pub(crate) fn has_consumer(&self, id: u32) -> bool {
+        // Acquire pairs with the Release in `push`, as in `consumers`.
+        expect_node(self.last_edge.get(id as usize)).load(Ordering::Acquire) != NO_EDGE
     }
 
     /// Number of complete nodes.

@@ -12,8 +12,8 @@ mod zeroed;
 use crate::store::Store;
 use crate::value::Value;
 use crate::{Error, Executor};
-pub(crate) use plan::Plan;
 pub(crate) use observer::{Observer, Unobserved};
+pub(crate) use plan::Plan;
 use state::RunState;
 #[cfg(test)]
 pub(crate) use zeroed::zeroed;

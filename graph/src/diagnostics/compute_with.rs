@@ -225,27 +225,43 @@ pub(crate) fn run_diagnosed(
     if !progress && !profile {
         return Ok((run_with(store, targets, executor, None, None)?, None));
     }
-    // The runner's plan is the same (planning is deterministic, and nodes
-    // added meanwhile come after every target): its size and its local
-    // order are this one's.
-    let plan = Plan::new(store, targets);
-    let ticker = if progress {
-        ProgressTicker::new(plan.len())
-    } else {
-        None
-    };
-    let recorder = profile.then(|| Recorder::new(plan.len()));
+    // A progress bar needs the number of tasks first: the runner's plan
+    // (planning is deterministic, and nodes added meanwhile come after every
+    // target, so its size and local order are the runner's).
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut plan = (progress && terminal).then(|| Plan::new(store, targets));
+    let ticker = plan
+        .as_ref()
+        .and_then(|plan| ProgressTicker::new(plan.len()));
+    // Room for every node up to the last target: a run never has more, and
+    // room it does not use costs nothing (zeroed pages are mapped on use).
+    let max = *targets.iter().max().expect("targets are not empty") as usize;
+    let recorder = profile.then(|| Recorder::new(plan.as_ref().map_or(max + 1, Plan::len)));
     let values = run_with(store, targets, executor, recorder.as_ref(), ticker.as_ref());
     // The profile first: its wall-clock time ends when the run did.
     let workers = executor.map_or(1, Executor::workers);
     let profile = match (&values, recorder) {
-        (Ok(_), Some(recorder)) => Some(recorder.finish(
-            |k| {
-                let id = plan.node_id(k);
-                (store.name(id), id as usize, plan.inputs(store, k))
-            },
-            workers,
-        )),
+        (Ok(_), Some(recorder)) => {
+            let nodes = recorder.started();
+            Some(if nodes == max + 1 {
+                // Every node up to the last target ran: local index = id.
+                recorder.finish(
+                    nodes,
+                    |k| (store.name(k), k as usize, store.inputs(k)),
+                    workers,
+                )
+            } else {
+                let plan = plan.get_or_insert_with(|| Plan::new(store, targets));
+                recorder.finish(
+                    nodes,
+                    |k| {
+                        let id = plan.node_id(k);
+                        (store.name(id), id as usize, plan.inputs(store, k))
+                    },
+                    workers,
+                )
+            })
+        }
         _ => None,
     };
     if let Some(ticker) = ticker {

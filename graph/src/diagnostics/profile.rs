@@ -65,7 +65,15 @@ impl Task<'_> {
     }
 
     /// How long it waited between becoming ready and starting: `start - ready`.
-    /// (Example: see [`duration`](Task::duration).)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = delayed::Task {
+    ///     name: "inc", key: 0, worker: 0, inputs: &[],
+    ///     ready: Duration::from_millis(1), start: Duration::from_millis(4), end: Duration::from_millis(5),
+    /// };
+    /// assert_eq!(t.latency(), Duration::from_millis(3));
+    /// ```
     pub fn latency(&self) -> Duration {
         self.start.saturating_sub(self.ready)
     }
@@ -75,7 +83,7 @@ impl Task<'_> {
 /// worker and name index. The same layout as the recorder's records, which
 /// become the rows in place.
 #[derive(Clone, Copy, Debug)]
-#[repr(C, align(32))]
+#[repr(C)]
 pub(crate) struct Row {
     pub(crate) ready: u64,
     pub(crate) start: u64,
@@ -223,7 +231,12 @@ impl Profile {
         self.rows.len()
     }
 
-    /// Whether no task ran. (Example: see [`len`](Profile::len).)
+    /// Whether no task ran.
+    ///
+    /// ```
+    /// let p = delayed::Profile::from_tasks(2, std::time::Duration::ZERO, []);
+    /// assert!(p.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }

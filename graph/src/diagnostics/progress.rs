@@ -17,7 +17,13 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// The environment variable that turns the bar on for every compute that
 /// does not say otherwise (`1`, `true`, `yes`, `on`; `0`, `false`, `no`,
-/// `off` turn it off).
+/// `off` turn it off). Read once, at the first compute of the process, by
+/// [`compute`](crate::compute); at each call by
+/// [`compute_with`](crate::compute_with) when its options do not say.
+///
+/// ```
+/// assert_eq!(delayed::PROGRESS_ENV, "DELAYED_PROGRESS");
+/// ```
 pub const PROGRESS_ENV: &str = "DELAYED_PROGRESS";
 
 /// How often the bar is redrawn.
@@ -93,6 +99,10 @@ impl ProgressTicker {
                 }
                 bar.set_position(count.load(Ordering::Relaxed));
                 bar.finish();
+                if !bar.is_hidden() {
+                    // Leave the finished bar on its own line, as Dask does.
+                    eprintln!();
+                }
             })
             .ok();
         ProgressTicker {

@@ -23,6 +23,14 @@ use super::profile::Profile;
 pub const WHAT_IF_WORKERS: [usize; 7] = [1, 2, 4, 8, 16, 32, 64];
 
 /// One row of a [`WhatIf`] table.
+///
+/// ```
+/// use std::time::Duration;
+/// let s = Duration::from_secs;
+/// let t = delayed::Task { name: "t", key: 0, worker: 0, ready: s(0), start: s(0), end: s(3), inputs: &[] };
+/// let row = delayed::Profile::from_tasks(1, s(3), [t]).what_if(&[2]).rows()[0];
+/// assert_eq!(row, delayed::WhatIfRow { workers: 2, predicted: s(3), bound: s(3) });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WhatIfRow {
     /// Number of workers `P`.
@@ -63,11 +71,35 @@ pub struct WhatIf {
 
 impl WhatIf {
     /// The rows, in the order asked.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let s = Duration::from_secs;
+    /// # let t = |start: u64, end: u64| delayed::Task {
+    /// #     name: "t", key: 0, worker: 0, ready: s(0), start: s(start), end: s(end), inputs: &[],
+    /// # };
+    /// // Four independent tasks of 1 s, run on one worker.
+    /// let profile = delayed::Profile::from_tasks(1, s(4), [t(0, 1), t(1, 2), t(2, 3), t(3, 4)]);
+    /// let table = profile.what_if(&[1, 2, 4]);
+    /// assert_eq!(table.rows().iter().map(|r| r.predicted).collect::<Vec<_>>(), [s(4), s(2), s(1)]);
+    /// ```
     pub fn rows(&self) -> &[WhatIfRow] {
         &self.rows
     }
 
     /// The predicted time on `workers`, if that row was asked for.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let s = Duration::from_secs;
+    /// # let t = |start: u64, end: u64| delayed::Task {
+    /// #     name: "t", key: 0, worker: 0, ready: s(0), start: s(start), end: s(end), inputs: &[],
+    /// # };
+    /// // Four independent tasks of 1 s, run on one worker.
+    /// let profile = delayed::Profile::from_tasks(1, s(4), [t(0, 1), t(1, 2), t(2, 3), t(3, 4)]);
+    /// let table = profile.what_if(&[1, 2, 4]);
+    /// assert_eq!((table.predicted(2), table.predicted(3)), (Some(s(2)), None));
+    /// ```
     pub fn predicted(&self, workers: usize) -> Option<Duration> {
         self.rows
             .iter()
@@ -76,6 +108,18 @@ impl WhatIf {
     }
 
     /// The run the profile measured: its workers and wall-clock time.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # let s = Duration::from_secs;
+    /// # let t = |start: u64, end: u64| delayed::Task {
+    /// #     name: "t", key: 0, worker: 0, ready: s(0), start: s(start), end: s(end), inputs: &[],
+    /// # };
+    /// // Four independent tasks of 1 s, run on one worker.
+    /// let profile = delayed::Profile::from_tasks(1, s(4), [t(0, 1), t(1, 2), t(2, 3), t(3, 4)]);
+    /// let table = profile.what_if(&[1, 2, 4]);
+    /// assert_eq!(table.measured(), (1, s(4)));
+    /// ```
     pub fn measured(&self) -> (usize, Duration) {
         self.measured
     }

@@ -154,9 +154,16 @@ impl Executor {
         let registry = Arc::clone(&self.inner.registry);
         let job = move || {
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(f)) {
-                if let Some(handler) = &registry.panic_handler {
+                match &registry.panic_handler {
                     // A panicking handler must not unwind into the worker.
-                    let _ = panic::catch_unwind(AssertUnwindSafe(|| handler(payload)));
+                    Some(handler) => {
+                        if let Err(again) =
+                            panic::catch_unwind(AssertUnwindSafe(|| handler(payload)))
+                        {
+                            crate::unwind::drop_payload(again);
+                        }
+                    }
+                    None => crate::unwind::drop_payload(payload),
                 }
             }
         };

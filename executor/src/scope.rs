@@ -97,6 +97,11 @@ impl<'scope> Scope<'scope> {
         let mut slot = self.panic.lock();
         if slot.is_none() {
             *slot = Some(payload);
+        } else {
+            drop(slot);
+            // Only the first panic is raised again; a later payload is
+            // dropped, and its drop must not unwind into the worker.
+            crate::unwind::drop_payload(payload);
         }
     }
 

@@ -20,3 +20,14 @@ impl Drop for AbortOnUnwind {
         std::process::abort();
     }
 }
+
+/// Drops a panic payload whose own `Drop` may panic again (as std does
+/// with the payloads it discards): that second panic is caught and its
+/// payload leaked, so it cannot unwind into the scheduler.
+pub(crate) fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload)))
+    {
+        std::mem::forget(again);
+    }
+}

@@ -325,3 +325,30 @@ fn a_job_can_use_a_different_executor() {
     let r = a.join(|| b.join(|| fib(&b, 10), || a.current_worker_index()), || 1);
     assert_eq!(r, ((55, None), 1));
 }
+
+/// A panic payload whose own drop panics: the executor must drop it
+/// without unwinding into a worker (which would abort).
+struct PanickyPayload;
+
+impl Drop for PanickyPayload {
+    fn drop(&mut self) {
+        panic!("payload drop");
+    }
+}
+
+#[test]
+fn payloads_whose_drop_panics_do_not_take_the_pool_down() {
+    let ex = pool(2);
+    // Spawned without a handler: the payload is dropped by the worker.
+    ex.spawn(|| std::panic::panic_any(PanickyPayload));
+    // Two panicking scope jobs: the second payload is dropped by the scope.
+    let r = panic::catch_unwind(AssertUnwindSafe(|| {
+        ex.scope(|s| {
+            s.spawn(|_| std::panic::panic_any(1u8));
+            s.spawn(|_| std::panic::panic_any(PanickyPayload));
+        })
+    }));
+    // Whichever came first is raised; forget it so its drop cannot panic here.
+    std::mem::forget(r.unwrap_err());
+    assert_eq!(fib(&ex, 15), 610);
+}

@@ -845,15 +845,12 @@ fn a_panicking_drop_of_an_intermediate_is_an_error() {
     no_thread_left("fi-gren-");
 }
 
-/// FINDING (reported, not fixed here: `graph/src/run/` is not ours). A value
-/// whose drop panics, left in its slot because a consumer failed, is
-/// dropped with the run's state on the computing thread (RUN-8, "values
-/// left by a failure"), *outside* `catch_unwind`, against RUN-inv ("User
-/// code (closures, drops of values) runs inside `catch_unwind`"): the panic
-/// escapes `compute_on` instead of its `Err`. Remove the `ignore` once
-/// `RunState` drops leftovers the way `release_inputs` does.
+/// Found by this suite, fixed in `RunState::finish`: a value whose drop
+/// panics, left in its slot because a consumer failed, is dropped on the
+/// computing thread at step 8 ("values left by a failure") inside
+/// `catch_unwind`, as RUN-inv asks ("User code (closures, drops of values)
+/// runs inside `catch_unwind`"), so the compute returns its `Err`.
 #[test]
-#[ignore = "finding: a panicking drop of a value left by a failure escapes compute_on"]
 fn a_panicking_drop_of_a_value_left_by_a_failure_is_not_a_panic() {
     quiet_injected_panics();
     let ex = pool("fi-left-", 2);
@@ -875,12 +872,10 @@ fn a_panicking_drop_of_a_value_left_by_a_failure_is_not_a_panic() {
     no_thread_left("fi-left-");
 }
 
-/// FINDING, the worse form of the one above: *two* such values left by a
-/// failure abort the process ("panic in a destructor during cleanup": the
-/// second drop panics while the first one's panic unwinds through the drop
-/// of the slots). Checked in a child process, which must exit normally.
+/// The worse form of the one above, also fixed: *two* such values left by
+/// a failure used to abort the process ("panic in a destructor during
+/// cleanup"). Checked in a child process, which must exit normally.
 #[test]
-#[ignore = "finding: two panicking drops left by a failure abort the process"]
 fn two_panicking_drops_left_by_a_failure_do_not_abort() {
     const CHILD: &str = "DELAYED_GRENADES_CHILD";
     const TEST: &str = "two_panicking_drops_left_by_a_failure_do_not_abort";

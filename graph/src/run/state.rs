@@ -193,7 +193,19 @@ impl<'a> RunState<'a> {
     pub(crate) fn finish(mut self) -> Result<Vec<Value>, Error> {
         let failure = self.failure.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(error) = failure.take() {
-            // The values still in slots are dropped with the state.
+            // Outputs whose consumers never ran are still in their slots.
+            // Drop each under `catch_unwind`, as step 6 does: a panicking
+            // drop must not turn the compute's `Err` into a panic (or, with
+            // two of them, an abort); the first failure is what is reported.
+            for slot in self.slots.iter() {
+                // SAFETY: every job has finished (the caller waited), so
+                // this thread alone touches the slots.
+                if let Some(value) = unsafe { slot.take() } {
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+                        drop_quietly(payload);
+                    }
+                }
+            }
             return Err(error);
         }
         let mut slots = std::mem::take(&mut self.slots);

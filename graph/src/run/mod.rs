@@ -9,6 +9,9 @@ mod state;
 mod sync;
 mod zeroed;
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 use crate::store::Store;
 use crate::value::Value;
 use crate::{Error, Executor};

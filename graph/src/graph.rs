@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::args::{Args, BoxError, TaskFn};
 use crate::delayed::Delayed;
@@ -28,9 +28,67 @@ use crate::value::Value;
 /// assert_eq!(z.compute()?, 5);
 /// # Ok::<(), delayed::Error>(())
 /// ```
+///
+/// # Reference cycles
+///
+/// The graph owns its tasks' closures. A closure that captures the `Graph`
+/// itself, or a [`Delayed`] of it (to grow or compute its own graph from
+/// inside a task), makes a cycle, as with `Rc`: the graph, and whatever its
+/// closures hold (an [`Executor`](crate::Executor) handle, say), is never
+/// freed. Capture a [`WeakGraph`] instead and upgrade it in the task:
+///
+/// ```
+/// let g = delayed::Graph::new();
+/// let weak = g.downgrade();
+/// let grows = g.delayed("grows", move || {
+///     let g = weak.upgrade().expect("the graph is alive while it computes");
+///     g.delayed("inner", || 20).compute().unwrap() + 1
+/// });
+/// assert_eq!(grows.compute()?, 21);
+/// let gone = g.downgrade();
+/// drop((g, grows));
+/// assert!(gone.upgrade().is_none(), "no cycle: the graph was freed");
+/// # Ok::<(), delayed::Error>(())
+/// ```
 #[derive(Clone)]
 pub struct Graph {
     store: Arc<Store>,
+}
+
+/// A handle to a [`Graph`] that does not keep it alive, made by
+/// [`Graph::downgrade`]: what a task captures to reach its own graph
+/// without a reference cycle.
+///
+/// ```
+/// let g = delayed::Graph::new();
+/// let weak = g.downgrade();
+/// assert!(weak.upgrade().is_some());
+/// drop(g);
+/// assert!(weak.upgrade().is_none());
+/// ```
+#[derive(Clone)]
+pub struct WeakGraph {
+    store: Weak<Store>,
+}
+
+impl WeakGraph {
+    /// The graph, if some `Graph` or `Delayed` handle still keeps it alive.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// assert_eq!(g.downgrade().upgrade().map(|g| g.len()), Some(0));
+    /// ```
+    pub fn upgrade(&self) -> Option<Graph> {
+        self.store.upgrade().map(|store| Graph { store })
+    }
+}
+
+impl fmt::Debug for WeakGraph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakGraph")
+            .field("alive", &(self.store.strong_count() > 0))
+            .finish()
+    }
 }
 
 impl Graph {
@@ -43,6 +101,21 @@ impl Graph {
     pub fn new() -> Graph {
         Graph {
             store: Arc::new(Store::new()),
+        }
+    }
+
+    /// A handle that does not keep the graph alive (see "Reference
+    /// cycles" above).
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let weak = g.downgrade();
+    /// weak.upgrade().unwrap().delayed("added through the weak handle", || 1);
+    /// assert_eq!(g.len(), 1);
+    /// ```
+    pub fn downgrade(&self) -> WeakGraph {
+        WeakGraph {
+            store: Arc::downgrade(&self.store),
         }
     }
 

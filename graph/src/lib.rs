@@ -74,6 +74,6 @@ pub use crate::diagnostics::{
     VisualizeOptions, WhatIf, WhatIfRow, PROGRESS_ENV, WHAT_IF_WORKERS,
 };
 pub use crate::error::Error;
-pub use crate::graph::Graph;
+pub use crate::graph::{Graph, WeakGraph};
 pub use crate::inputs::{Inputs, Values};
 pub use delayed_executor::{BuildError, Executor, ExecutorBuilder};

@@ -19,9 +19,7 @@
 //! thread-local, instead of reading the clock again; only the roots, made
 //! ready before anything ended, read it. Two clock reads per task.
 
-use std::alloc::{self, Layout};
 use std::cell::Cell;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::clock::Clock;
@@ -36,6 +34,9 @@ struct Record {
     end: AtomicU64,
     worker: AtomicU64,
 }
+
+// SAFETY: four atomic integers, for which zero is valid.
+unsafe impl crate::run::Zeroable for Record {}
 
 /// Numbers recorders, so that a thread's last end is only reused by its own.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -57,7 +58,7 @@ impl Recorder {
     /// room costs no memory until touched); the clock starts now.
     pub(crate) fn new(nodes: usize) -> Recorder {
         Recorder {
-            records: zeroed_records(nodes),
+            records: crate::run::zeroed(nodes),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             clock: Clock::start(),
         }
@@ -157,26 +158,6 @@ fn into_rows(records: Box<[Record]>) -> Box<[Row]> {
     // `AtomicU64` has the same in-memory representation as a `u64`; the box
     // is owned, so nothing else accesses the atomics any more.
     unsafe { Box::from_raw(raw) }
-}
-
-/// `len` zeroed records without an initializing pass: the pages of a large
-/// allocation are only touched when a node runs.
-fn zeroed_records(len: usize) -> Box<[Record]> {
-    let layout = Layout::array::<Record>(len).expect("delayed: profile too large");
-    if layout.size() == 0 {
-        let empty = NonNull::<Record>::dangling().as_ptr();
-        // SAFETY: a zero-sized slice needs no allocation, only an aligned
-        // non-null pointer, which `Box` then does not free.
-        return unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(empty, len)) };
-    }
-    // SAFETY: the layout has a non-zero size.
-    let data = unsafe { alloc::alloc_zeroed(layout) }.cast::<Record>();
-    if data.is_null() {
-        alloc::handle_alloc_error(layout);
-    }
-    // SAFETY: `data` is a fresh allocation of `layout` (what `Box<[Record]>`
-    // frees with) holding `len` records of zeroed atomics, which are valid.
-    unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }
 }
 
 #[cfg(test)]

@@ -18,9 +18,7 @@ use crate::{Error, Executor};
 pub(crate) use observer::{Observer, Unobserved};
 pub(crate) use plan::Plan;
 use state::RunState;
-#[cfg(test)]
-pub(crate) use zeroed::zeroed;
-pub(crate) use zeroed::Zeroable;
+pub(crate) use zeroed::{zeroed, Zeroable};
 
 /// Where a run executes its tasks.
 pub(crate) enum Mode<'e> {

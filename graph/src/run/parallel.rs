@@ -132,10 +132,16 @@ impl<O: Observer> Parallel<'_, O> {
             for successor in state.successors(k) {
                 if state.input_done(successor) {
                     self.observer.ready(successor);
-                    if next.is_none() {
-                        next = Some(successor);
-                    } else {
-                        self.spawn(successor);
+                    // Continue with the oldest ready successor (the
+                    // smallest index: nearest in memory to what just ran,
+                    // e.g. the next cell of a wavefront's row), push the rest.
+                    match next {
+                        Some(kept) if kept < successor => self.spawn(successor),
+                        Some(kept) => {
+                            self.spawn(kept);
+                            next = Some(successor);
+                        }
+                        None => next = Some(successor),
                     }
                 }
             }

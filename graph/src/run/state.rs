@@ -29,18 +29,25 @@ pub(crate) struct RunState<'a> {
     failure: Mutex<Option<Error>>,
 }
 
-/// Both counters start at zero, so the array comes from zeroed memory.
+/// Both counters start at zero, so the array comes from zeroed memory
+/// (then `inputs` is filled in).
 struct Counters {
     /// Inputs (edges) finished so far: the node is ready when this reaches
     /// its number of inputs.
     done: AtomicU32,
+    /// Number of inputs (edges), copied from the plan when the run starts:
+    /// `input_done` reads it beside `done`, on the same cache line, instead
+    /// of the node's input list (a cache miss per edge on trees and random
+    /// DAGs, whose consumers lie far from their producers). Written before
+    /// the first job is pushed, read-only afterwards.
+    inputs: u32,
     /// Reads of the output still to come: set by the node's own runner before
     /// any consumer can start (one per out-edge, plus one if the node is a
     /// target: the caller's read at the end), then counted down.
     consumers: AtomicU32,
 }
 
-// SAFETY: two atomic integers, for which zero is valid.
+// SAFETY: atomic and plain integers, for which zero is valid.
 unsafe impl Zeroable for Counters {}
 
 /// Counts one more of `total` parties done on `counter` (counting up from
@@ -72,7 +79,13 @@ impl<'a> RunState<'a> {
         RunState {
             store,
             plan,
-            counters: zeroed(plan.len()),
+            counters: {
+                let mut counters: Box<[Counters]> = zeroed(plan.len());
+                for (k, c) in counters.iter_mut().enumerate() {
+                    c.inputs = plan.inputs(store, k as u32).len() as u32;
+                }
+                counters
+            },
             slots: zeroed(plan.len()),
             cancelled: AtomicBool::new(false),
             failure: Mutex::new(None),
@@ -151,10 +164,10 @@ impl<'a> RunState<'a> {
     /// when that was the last, so the node is ready and the caller must run it.
     #[inline]
     pub(crate) fn input_done(&self, successor: u32) -> bool {
-        let inputs = self.plan.inputs(self.store, successor).len() as u32;
+        let counters = &self.counters[successor as usize];
         // Our output and consumer count are published by the Release of
         // `count_up`; whoever counts the last input sees every input's.
-        count_up(&self.counters[successor as usize].done, inputs)
+        count_up(&counters.done, counters.inputs)
     }
 
     /// Step 6: local node `k` has finished reading its inputs; the last

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `count_up`, `count_down` | `state.rs`, `count_up`, `count_down`: an Acquire load that sees the last count skips the read-modify-write; else an AcqRel RMW |
 //! | `Run::execute` | `state.rs`, `RunState::execute` (step 4; `cancelled` Relaxed) |
-//! | `Run::count_consumers` | `state.rs`, `RunState::count_consumers` (the consumer count, a Relaxed store before the successors are counted) |
+//! | `Run::new` | `state.rs`, `RunState::new` (step 2: each node's consumer count, out-edges + targets, set before the first job starts) |
 //! | `Run::input_done` | `state.rs`, `RunState::input_done` (step 5; `count_up` on the node's `done`, from zero to its number of input edges) |
 //! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs` (step 6; `count_down` on `consumers`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
@@ -147,18 +147,24 @@ struct Run {
 }
 
 impl Run {
-    /// Step 2 (`RunState::new`: zeroed counters, empty slots) and the start
+    /// Step 2 (`RunState::new`: counters, consumer counts, empty slots) and the start
     /// of step 3 (`parallel::run`: `active` starts at the number of roots).
     fn new(spec: Spec, orderings: Orderings) -> Run {
         let n = spec.len();
         let successors: Vec<Vec<u32>> = (0..n as u32).map(|k| spec.successors(k)).collect();
         let roots = spec.roots();
+        let consumers = (0..n as u32)
+            .map(|k| {
+                let targets = spec.targets.iter().filter(|&&t| t == k).count();
+                AtomicU32::new((successors[k as usize].len() + targets) as u32)
+            })
+            .collect();
         Run {
             active: CountLatch::new(roots.len()),
             successors,
             roots,
             done: (0..n).map(|_| AtomicU32::new(0)).collect(),
-            consumers: (0..n).map(|_| AtomicU32::new(0)).collect(),
+            consumers,
             slots: (0..n).map(|_| UnsafeCell::new(None)).collect(),
             cancelled: AtomicBool::new(false),
             failure: Mutex::new(None),
@@ -203,13 +209,6 @@ impl Run {
             assert!(old.is_none(), "a slot is written once");
         });
         true
-    }
-
-    /// `RunState::count_consumers`: out-edges, plus one if `k` is a target.
-    fn count_consumers(&self, k: u32) {
-        let targets = self.spec.targets.iter().filter(|&&t| t == k).count();
-        let count = (self.successors[k as usize].len() + targets) as u32;
-        self.consumers[k as usize].store(count, Ordering::Relaxed);
     }
 
     /// `RunState::input_done` (step 5).
@@ -302,7 +301,6 @@ fn run_from(run: &Arc<Run>, mut k: u32) {
         if !run.execute(k) {
             return;
         }
-        run.count_consumers(k);
         let mut next = None;
         for &successor in &run.successors[k as usize] {
             if run.input_done(successor) {

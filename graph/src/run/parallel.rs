@@ -127,7 +127,6 @@ impl<O: Observer> Parallel<'_, O> {
             if !ok {
                 return;
             }
-            state.count_consumers(k);
             let mut next = None;
             for successor in state.successors(k) {
                 if state.input_done(successor) {

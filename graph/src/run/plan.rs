@@ -40,8 +40,6 @@ pub(crate) struct Plan {
     culled: Option<Culled>,
     /// Local index of each target, in the order asked.
     targets: Vec<u32>,
-    /// The targets again, one bit per local index.
-    is_target: Marks,
 }
 
 struct Culled {
@@ -116,7 +114,6 @@ impl Plan {
                 len: max + 1,
                 culled: None,
                 targets: targets.to_vec(),
-                is_target,
             };
         }
         let culled = Culled::new(store, &is_target, max);
@@ -124,15 +121,10 @@ impl Plan {
             .iter()
             .map(|t| culled.nodes.partition_point(|id| id < t) as u32)
             .collect();
-        let mut is_target = Marks::new(culled.nodes.len());
-        for &target in &targets {
-            is_target.set(target);
-        }
         Plan {
             len: culled.nodes.len() as u32,
             culled: Some(culled),
             targets,
-            is_target,
         }
     }
 
@@ -182,12 +174,6 @@ impl Plan {
             Some(culled) => culled.roots[i],
             None => store.root(i),
         }
-    }
-
-    /// Whether local node `k` is a target.
-    #[inline]
-    pub(crate) fn is_target(&self, k: u32) -> bool {
-        self.is_target.get(k)
     }
 
     pub(crate) fn targets(&self) -> &[u32] {
@@ -332,7 +318,6 @@ mod tests {
         assert_eq!(successors(&plan, store, 2), Vec::<u32>::new());
         assert_eq!((plan.roots(store), plan.root(store, 0)), (1, 0));
         assert_eq!(plan.targets(), &[2, 1]);
-        assert!(plan.is_target(1) && plan.is_target(2) && !plan.is_target(0));
         assert_eq!(plan.node_id(2), 3);
     }
 

@@ -41,9 +41,9 @@ struct Counters {
     /// DAGs, whose consumers lie far from their producers). Written before
     /// the first job is pushed, read-only afterwards.
     inputs: u32,
-    /// Reads of the output still to come: set by the node's own runner before
-    /// any consumer can start (one per out-edge, plus one if the node is a
-    /// target: the caller's read at the end), then counted down.
+    /// Reads of the output still to come: set before the first job is pushed
+    /// (one per out-edge in this run, plus one if the node is a target: the
+    /// caller's read at the end), then counted down by the consumers.
     consumers: AtomicU32,
 }
 
@@ -74,15 +74,23 @@ fn count_down(counter: &AtomicU32) -> bool {
 }
 
 impl<'a> RunState<'a> {
-    /// Step 2: zeroed counters and empty slots for every node of `plan`.
+    /// Step 2: counters (input counts, consumer counts) and empty slots for
+    /// every node of `plan`, in one pass over the input lists.
     pub(crate) fn new(store: &'a Store, plan: &'a Plan) -> RunState<'a> {
         RunState {
             store,
             plan,
             counters: {
                 let mut counters: Box<[Counters]> = zeroed(plan.len());
-                for (k, c) in counters.iter_mut().enumerate() {
-                    c.inputs = plan.inputs(store, k as u32).len() as u32;
+                for k in 0..plan.len() as u32 {
+                    let inputs = plan.inputs(store, k);
+                    counters[k as usize].inputs = inputs.len() as u32;
+                    for &input in inputs {
+                        *counters[input as usize].consumers.get_mut() += 1;
+                    }
+                }
+                for &target in plan.targets() {
+                    *counters[target as usize].consumers.get_mut() += 1;
                 }
                 counters
             },
@@ -147,26 +155,13 @@ impl<'a> RunState<'a> {
         }
     }
 
-    /// Step 5a: sets the consumer count of local node `k`, which has just
-    /// stored its output. Must run before any of `k`'s consumers can start
-    /// (before `input_done` for them), which orders this store before their
-    /// reads of it.
-    #[inline]
-    pub(crate) fn count_consumers(&self, k: u32) {
-        let count = self.successors(k).count() as u32 + u32::from(self.plan.is_target(k));
-        // Relaxed: published by the Release of the following `input_done`s.
-        self.counters[k as usize]
-            .consumers
-            .store(count, Ordering::Relaxed);
-    }
-
     /// Step 5b: counts one finished input of local node `successor`; `true`
     /// when that was the last, so the node is ready and the caller must run it.
     #[inline]
     pub(crate) fn input_done(&self, successor: u32) -> bool {
         let counters = &self.counters[successor as usize];
-        // Our output and consumer count are published by the Release of
-        // `count_up`; whoever counts the last input sees every input's.
+        // Our output is published by the Release of `count_up`; whoever
+        // counts the last input sees every input's.
         count_up(&counters.done, counters.inputs)
     }
 

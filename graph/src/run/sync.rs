@@ -22,7 +22,6 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, observer: &O) {
         }
         // The input counters are not needed in this order; the consumer
         // counts still free each output after its last consumer.
-        state.count_consumers(k);
         state.release_inputs(k);
     }
 }

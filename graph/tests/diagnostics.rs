@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use delayed::{Color, ComputeOptions, Executor, Graph, Profile, Task, VisualizeOptions};
 
+mod support;
+use support::example;
+
 fn s(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
 }
@@ -483,13 +486,6 @@ fn pictures_are_coloured_by_worker_or_duration() {
         .unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), by_worker);
     std::fs::remove_file(&path).unwrap();
-}
-
-/// The example binaries, which `cargo test` builds next to the test binaries.
-fn example(name: &str) -> Option<PathBuf> {
-    let deps = std::env::current_exe().ok()?.parent()?.to_path_buf();
-    let path = deps.parent()?.join("examples").join(name);
-    path.exists().then_some(path)
 }
 
 #[test]

@@ -7,6 +7,9 @@ use std::time::Duration;
 use clap::Parser as _;
 use delayed::lesson::{Cli, Workload};
 
+mod support;
+use support::example;
+
 #[test]
 fn every_workload_computes_the_lessons_result_in_each_mode() {
     for workload in Workload::ALL {
@@ -91,13 +94,6 @@ fn visualize_writes_the_picture_after_the_timing() {
     assert_eq!(dot.matches("label=\"double\"").count(), 5);
     assert_eq!(dot.matches("label=\"inc\"").count(), 5);
     std::fs::remove_file(&path).unwrap();
-}
-
-/// The example binaries, which `cargo test` builds next to the test binaries.
-fn example(name: &str) -> Option<PathBuf> {
-    let deps = std::env::current_exe().ok()?.parent()?.to_path_buf();
-    let path = deps.parent()?.join("examples").join(name);
-    path.exists().then_some(path)
 }
 
 #[test]

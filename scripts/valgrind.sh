@@ -108,6 +108,7 @@ G_NESTED=$(binary nested delayed)
 G_DROPS=$(binary drops delayed)
 G_SYNC=$(binary sync_mode delayed)
 G_FAULTS=$(binary fault_injection delayed)
+G_FAULTS2=$(binary fault_pools_and_drops delayed)
 
 echo "memcheck ($MODE)"
 # The executor: fork-join, scopes, panics, shutdown with queued work, a
@@ -133,8 +134,10 @@ run memcheck graph-drops "$G_DROPS" \
     a_shared_value_lives_until every_value_is_dropped_after_a_failure \
     targets_are_moved_not_dropped
 run memcheck graph-faults "$G_FAULTS" \
-    an_executor_dropped_while tasks_computing_graphs_on_a_different_executor \
-    a_pool_whose_threads_cannot_start a_panicking_drop_of_an_intermediate
+    an_executor_dropped_while tasks_computing_graphs_on_a_different_executor
+run memcheck graph-faults-drops "$G_FAULTS2" \
+    a_pool_whose_threads_cannot_start a_panicking_drop_of_an_intermediate \
+    a_panicking_drop_of_a_value_left_by_a_failure
 if [ "$MODE" = full ]; then
     # These two binaries hold tests whose tasks capture a handle to their own
     # graph (tasks_may_grow_the_graph_they_run_in, nested_compute_of_the_same_graph):
@@ -146,7 +149,8 @@ if [ "$MODE" = full ]; then
     run memcheck graph-nested-all "$G_NESTED"
     run memcheck graph-drops-all "$G_DROPS" --skip a_long_chain
     run memcheck graph-sync "$G_SYNC"
-    run memcheck graph-faults-all "$G_FAULTS" --skip second_thread_cannot_start
+    run memcheck graph-faults-all "$G_FAULTS"
+    run memcheck graph-faults-drops-all "$G_FAULTS2" --skip second_thread_cannot_start
 fi
 
 echo "drd ($MODE)"

@@ -33,74 +33,28 @@
 //! Invariants exercised: `graph/src/run/README.md` (steps 1 to 8 and its
 //! "Invariants") and `executor/src/sleep/README.md` (I1..I5).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write as _;
 use std::panic;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use delayed::{Delayed, Executor, Graph};
+use delayed_bench::alloc_counter::CountingAlloc;
 
 // ---------------------------------------------------------------------------
 // Counting allocator
 
-/// Counts live heap allocations and bytes of the whole process.
-struct Counting;
-
-static LIVE_ALLOCS: AtomicI64 = AtomicI64::new(0);
-static LIVE_BYTES: AtomicI64 = AtomicI64::new(0);
-
-// SAFETY: forwards every call to `System` unchanged; the counting touches
-// only atomics and never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract, forwarded.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            LIVE_ALLOCS.fetch_add(1, Ordering::Relaxed);
-            LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract, forwarded.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            LIVE_ALLOCS.fetch_add(1, Ordering::Relaxed);
-            LIVE_BYTES.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE_ALLOCS.fetch_sub(1, Ordering::Relaxed);
-        LIVE_BYTES.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's contract, forwarded.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract, forwarded.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            LIVE_BYTES.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        }
-        new
-    }
-}
-
+/// Counts live heap allocations and bytes of the whole process (from the
+/// start of `main`).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc::new();
 
 fn live() -> (i64, i64) {
-    (
-        LIVE_ALLOCS.load(Ordering::Relaxed),
-        LIVE_BYTES.load(Ordering::Relaxed),
-    )
+    let (allocs, bytes) = GLOBAL.live();
+    (allocs as i64, bytes as i64)
 }
 
 // ---------------------------------------------------------------------------
@@ -608,6 +562,7 @@ impl Window {
 }
 
 fn main() {
+    GLOBAL.start();
     let args = Args::parse();
     let default_hook = panic::take_hook();
     panic::set_hook(Box::new(move |info| {

@@ -10,6 +10,7 @@
 //! - [`ready_latency`] and [`alloc_counter`]: what the overhead binary
 //!   measures besides time.
 //! - [`lesson_child`]: one row of the `lesson` table, in a child process.
+//! - [`soak_dag`]: the random faulty DAGs of the `soak` binary (issue 7).
 //! - [`affinity`], [`machine`], [`published`], [`table`], [`plot`],
 //!   [`timing`]: running children on a CPU subset and writing `results/`.
 
@@ -26,6 +27,7 @@ pub mod published;
 pub mod ready_latency;
 pub mod scaling;
 pub mod shapes;
+pub mod soak_dag;
 pub mod spin;
 pub mod table;
 pub mod timing;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 
-use crate::{Error, Executor, Graph};
+use crate::{Error, Executor, Graph, WeakGraph};
 
 /// The future result of a task in a [`Graph`]: nothing runs until it is
 /// computed.
@@ -26,6 +26,58 @@ pub struct Delayed<T> {
     graph: Graph,
     id: u32,
     _output: PhantomData<fn() -> T>,
+}
+
+/// A [`Delayed`] that does not keep its graph alive, made by
+/// [`Delayed::downgrade`].
+///
+/// ```
+/// let g = delayed::Graph::new();
+/// let x = g.delayed("x", || 1);
+/// let weak = x.downgrade();
+/// assert_eq!(weak.upgrade().map(|x| x.key()), Some(0));
+/// drop((g, x));
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakDelayed<T> {
+    graph: WeakGraph,
+    id: u32,
+    _output: PhantomData<fn() -> T>,
+}
+
+impl<T> WeakDelayed<T> {
+    /// The handle, if its graph is still alive.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let weak = g.delayed("x", || 1).downgrade();
+    /// assert_eq!(weak.upgrade().unwrap().compute()?, 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn upgrade(&self) -> Option<Delayed<T>> {
+        self.graph
+            .upgrade()
+            .map(|graph| Delayed::new(graph, self.id))
+    }
+}
+
+impl<T> Clone for WeakDelayed<T> {
+    fn clone(&self) -> Self {
+        WeakDelayed {
+            graph: self.graph.clone(),
+            id: self.id,
+            _output: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakDelayed<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakDelayed")
+            .field("key", &self.id)
+            .field("graph", &self.graph)
+            .finish()
+    }
 }
 
 impl<T> Delayed<T> {
@@ -52,6 +104,33 @@ impl<T> Delayed<T> {
     /// ```
     pub fn graph(&self) -> &Graph {
         &self.graph
+    }
+
+    /// A handle that does not keep the graph alive: what a task of the same
+    /// graph captures to compute this result without a reference cycle (see
+    /// [`Graph`]'s "Reference cycles").
+    ///
+    /// ```
+    /// let ex = delayed::Executor::builder().workers(1).build()?;
+    /// let g = delayed::Graph::new();
+    /// let base = g.delayed("base", || 10);
+    /// let weak = base.downgrade();
+    /// let outer = g.delayed("outer", move || {
+    ///     let base = weak.upgrade().expect("alive while the graph computes");
+    ///     base.compute().unwrap() + 1
+    /// });
+    /// assert_eq!(outer.compute_on(&ex)?, 11);
+    /// let gone = g.downgrade();
+    /// drop((g, base, outer));
+    /// assert!(gone.upgrade().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn downgrade(&self) -> WeakDelayed<T> {
+        WeakDelayed {
+            graph: self.graph.downgrade(),
+            id: self.id,
+            _output: PhantomData,
+        }
     }
 
     /// The task's key: its index in the graph, in the order tasks were added.

@@ -35,7 +35,8 @@ use crate::value::Value;
 /// itself, or a [`Delayed`] of it (to grow or compute its own graph from
 /// inside a task), makes a cycle, as with `Rc`: the graph, and whatever its
 /// closures hold (an [`Executor`](crate::Executor) handle, say), is never
-/// freed. Capture a [`WeakGraph`] instead and upgrade it in the task:
+/// freed. Capture a [`WeakGraph`] (or a [`WeakDelayed`](crate::WeakDelayed),
+/// from [`Delayed::downgrade`]) instead and upgrade it in the task:
 ///
 /// ```
 /// let g = delayed::Graph::new();

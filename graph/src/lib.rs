@@ -68,7 +68,7 @@ mod value;
 mod visualize;
 
 pub use crate::compute::{compute, compute_on, compute_sync, Targets};
-pub use crate::delayed::Delayed;
+pub use crate::delayed::{Delayed, WeakDelayed};
 pub use crate::diagnostics::{
     compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
     VisualizeOptions, WhatIf, WhatIfRow, PROGRESS_ENV, WHAT_IF_WORKERS,

@@ -237,15 +237,21 @@ fn many_threads_compute_on_one_executor_at_once() -> Result<(), Box<dyn std::err
 fn tasks_may_grow_the_graph_they_run_in() -> Result<(), Box<dyn std::error::Error>> {
     let ex = Executor::builder().workers(2).build()?;
     let g = Graph::new();
-    let inner = g.clone();
+    // A weak handle: a `Graph` captured by its own task would be a cycle.
+    let inner = g.downgrade();
     let x = g.delayed("grow", move || {
         // A task adds tasks to its own graph and computes them.
+        let inner = inner.upgrade().expect("the graph is alive while it runs");
         let base = inner.delayed("base", || 20);
         let more = inner.task("more", &base, |v| v + 1);
         more.compute().unwrap() * 2
     });
     assert_eq!(x.compute_on(&ex)?, 42);
     assert_eq!(g.len(), 3);
+    // No cycle: dropping the handles frees the graph.
+    let gone = g.downgrade();
+    drop((g, x));
+    assert!(gone.upgrade().is_none(), "the graph leaked");
     Ok(())
 }
 

@@ -64,11 +64,19 @@ fn nested_compute_of_the_same_graph() {
     let ex = Executor::builder().workers(1).build().unwrap();
     let g = Graph::new();
     let base = g.delayed("base", || 10);
-    let base_again = base.clone();
+    // Weak handles: a `Delayed` or `Executor` captured by a task of its own
+    // graph would be a cycle (the graph, and that pool's threads, leaked).
+    let base_again = base.downgrade();
     let inner_ex = ex.clone();
     let outer = g.delayed("outer", move || {
-        base_again.compute_on(&inner_ex).unwrap() + 1
+        let base = base_again
+            .upgrade()
+            .expect("alive while the graph computes");
+        base.compute_on(&inner_ex).unwrap() + 1
     });
     let both = g.task("both", (&base, &outer), |(b, o)| b + o);
     assert_eq!(both.compute_on(&ex).unwrap(), 21);
+    let gone = g.downgrade();
+    drop((g, base, outer, both));
+    assert!(gone.upgrade().is_none(), "the graph leaked");
 }

@@ -23,6 +23,17 @@ struct Model {
 }
 
 impl Model {
+    /// `workers` workers, nothing queued yet, done after `jobs` jobs ran.
+    fn new(workers: usize, jobs: usize) -> Model {
+        Model {
+            sleep: Sleep::new(workers),
+            queued: AtomicUsize::new(0),
+            ran: AtomicUsize::new(0),
+            done: AtomicBool::new(false),
+            jobs,
+        }
+    }
+
     fn take(&self) -> bool {
         let mut n = self.queued.load(Ordering::Acquire);
         while n > 0 {
@@ -91,13 +102,7 @@ impl Model {
 #[test]
 fn loom_no_lost_wakeup_with_two_workers_and_an_outside_submitter() {
     loom::model(|| {
-        let model = Arc::new(Model {
-            sleep: Sleep::new(2),
-            queued: AtomicUsize::new(0),
-            ran: AtomicUsize::new(0),
-            done: AtomicBool::new(false),
-            jobs: 2,
-        });
+        let model = Arc::new(Model::new(2, 2));
         let workers: Vec<_> = (0..2)
             .map(|i| {
                 let m = Arc::clone(&model);
@@ -120,13 +125,7 @@ fn loom_no_lost_wakeup_with_two_workers_and_an_outside_submitter() {
 #[test]
 fn loom_no_lost_wakeup_for_a_push_from_a_worker() {
     loom::model(|| {
-        let model = Arc::new(Model {
-            sleep: Sleep::new(2),
-            queued: AtomicUsize::new(0),
-            ran: AtomicUsize::new(0),
-            done: AtomicBool::new(false),
-            jobs: 1,
-        });
+        let model = Arc::new(Model::new(2, 1));
         let m = Arc::clone(&model);
         let sleeper = thread::spawn(move || m.worker(1));
         // Worker 0 pushes from inside a job and then itself idles.

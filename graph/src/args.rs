@@ -6,14 +6,10 @@
 //! gets `Args`, a view of its input slots that hands out `&A` for the
 //! duration of the call.
 
-use crate::value::{Slot, Value};
+use crate::run::NodeState;
 
 /// The error a `try_task` closure returns, boxed.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// A node's closure with its types erased: reads its inputs from `Args`,
-/// returns its output.
-pub(crate) type TaskFn = Box<dyn Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync>;
 
 /// The input values of one running task: its input ids (as indices into the
 /// run's slots), in the order they were given to `Graph::task`.
@@ -23,15 +19,15 @@ pub(crate) type TaskFn = Box<dyn Fn(Args<'_>) -> Result<Value, BoxError> + Send 
 #[doc(hidden)]
 #[derive(Clone, Copy)]
 pub struct Args<'a> {
-    slots: &'a [Slot],
+    nodes: &'a [NodeState],
     inputs: &'a [u32],
 }
 
 impl<'a> Args<'a> {
     /// # Safety
     /// Every slot named in `inputs` is full, and stays full and unwritten for `'a`.
-    pub(crate) unsafe fn new(slots: &'a [Slot], inputs: &'a [u32]) -> Args<'a> {
-        Args { slots, inputs }
+    pub(crate) unsafe fn new(nodes: &'a [NodeState], inputs: &'a [u32]) -> Args<'a> {
+        Args { nodes, inputs }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -44,7 +40,7 @@ impl<'a> Args<'a> {
     /// If `k` is out of range (an internal error).
     #[inline]
     pub(crate) fn get<A: Send + Sync + 'static>(&self, k: usize) -> &'a A {
-        let slot = &self.slots[self.inputs[k] as usize];
+        let slot = self.nodes[self.inputs[k] as usize].slot();
         // SAFETY: the slot is full and unwritten for 'a (`Args::new`).
         unsafe { slot.get::<A>() }
     }

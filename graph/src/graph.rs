@@ -4,10 +4,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::args::{Args, BoxError, TaskFn};
+use crate::args::{Args, BoxError};
 use crate::delayed::Delayed;
 use crate::inputs::{Inputs, Refs, Shape};
 use crate::store::{InputIds, Store};
+use crate::task_fn::TaskFn;
 use crate::value::Value;
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
@@ -274,7 +275,7 @@ impl Graph {
     where
         F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
     {
-        let id = self.store.push(name, inputs, Box::new(task) as TaskFn);
+        let id = self.store.push(name, inputs, TaskFn::new(task));
         Delayed::new(self.clone(), id)
     }
 

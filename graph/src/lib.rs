@@ -64,6 +64,7 @@ pub mod inputs;
 pub mod lesson;
 mod run;
 mod store;
+mod task_fn;
 mod value;
 mod visualize;
 

@@ -7,11 +7,11 @@
 //!
 //! | model | mirrors |
 //! |---|---|
-//! | `count_up`, `count_down` | `state.rs`, `count_up`, `count_down`: an Acquire load that sees the last count skips the read-modify-write; else an AcqRel RMW |
+//! | `count_down` | `node_state.rs`, `count_down`: an Acquire load that sees the last count skips the read-modify-write; else an AcqRel RMW |
 //! | `Run::execute` | `state.rs`, `RunState::execute` (step 4; `cancelled` Relaxed) |
-//! | `Run::new` | `state.rs`, `RunState::new` (step 2: each node's consumer count, out-edges + targets, set before the first job starts) |
-//! | `Run::input_done` | `state.rs`, `RunState::input_done` (step 5; `count_up` on the node's `done`, from zero to its number of input edges) |
-//! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs` (step 6; `count_down` on `consumers`) |
+//! | `Run::new` | `state.rs`, `RunState::new` (step 2: each node's pending count, its input edges, and consumer count, out-edges + targets, set before the first job starts) |
+//! | `Run::input_done` | `node_state.rs`, `NodeState::input_done` (step 5; `count_down` on the node's `pending`, from its number of input edges) |
+//! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::consumer_done` (step 6; `count_down` on `consumers`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
 //! | `Run::finish` | `state.rs`, `RunState::finish` and the drop of the state (step 8) |
 //! | `job`, `seed`, `run_from`, `spawn` | `parallel.rs`, `execute`, `Parallel::seed`, `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
@@ -29,13 +29,12 @@
 //! ready; emptied only after its last read was counted (or after every job
 //! ended)"): a missing happens-before edge is reported as a causality
 //! violation. The `loom_the_model_catches_*` tests show that it does: weaken
-//! any of the four orderings of `count_up`/`count_down` to Relaxed and loom
+//! any of the four orderings of `count_down` (two per counter) to Relaxed and loom
 //! reports the race.
 //!
 //! If the counters or orderings in `state.rs` or `parallel.rs` change,
 //! change them here (this mirrors the working tree of the graph crate as of
-//! the "count up from zeroed memory, consumer count set by the producer"
-//! version).
+//! the "both counters count down, set in one pass before the run" version).
 
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -100,31 +99,26 @@ impl Spec {
     }
 }
 
-/// The orderings of `count_up` and `count_down`, as in the code; the
-/// sensitivity tests weaken one of them at a time.
+/// The orderings of `count_down` on each counter, as in the code (the same
+/// function serves both); the sensitivity tests weaken one at a time.
 #[derive(Clone, Copy)]
 struct Orderings {
-    up_load: Ordering,
-    up_rmw: Ordering,
-    down_load: Ordering,
-    down_rmw: Ordering,
+    pending_load: Ordering,
+    pending_rmw: Ordering,
+    consumers_load: Ordering,
+    consumers_rmw: Ordering,
 }
 
 const REAL: Orderings = Orderings {
-    up_load: Ordering::Acquire,
-    up_rmw: Ordering::AcqRel,
-    down_load: Ordering::Acquire,
-    down_rmw: Ordering::AcqRel,
+    pending_load: Ordering::Acquire,
+    pending_rmw: Ordering::AcqRel,
+    consumers_load: Ordering::Acquire,
+    consumers_rmw: Ordering::AcqRel,
 };
 
-/// `state.rs`, `count_up`: one more of `total` parties done; the last?
-fn count_up(counter: &AtomicU32, total: u32, o: Orderings) -> bool {
-    counter.load(o.up_load) == total - 1 || counter.fetch_add(1, o.up_rmw) == total - 1
-}
-
-/// `state.rs`, `count_down`: one party done, counting down; the last?
-fn count_down(counter: &AtomicU32, o: Orderings) -> bool {
-    counter.load(o.down_load) == 1 || counter.fetch_sub(1, o.down_rmw) == 1
+/// `node_state.rs`, `count_down`: one party done, counting down; the last?
+fn count_down(counter: &AtomicU32, load: Ordering, rmw: Ordering) -> bool {
+    counter.load(load) == 1 || counter.fetch_sub(1, rmw) == 1
 }
 
 /// One run: `RunState` plus `Parallel`, and the model's own counters.
@@ -133,8 +127,8 @@ struct Run {
     orderings: Orderings,
     successors: Vec<Vec<u32>>,
     roots: Vec<u32>,
-    /// Per node: inputs (edges) finished so far, from zero.
-    done: Vec<AtomicU32>,
+    /// Per node: inputs (edges) not finished yet, from its number of inputs.
+    pending: Vec<AtomicU32>,
     /// Per node: reads of its output still to come, set by its runner.
     consumers: Vec<AtomicU32>,
     slots: Vec<UnsafeCell<Option<Out>>>,
@@ -163,7 +157,9 @@ impl Run {
             active: CountLatch::new(roots.len()),
             successors,
             roots,
-            done: (0..n).map(|_| AtomicU32::new(0)).collect(),
+            pending: (0..n)
+                .map(|k| AtomicU32::new(spec.inputs[k].len() as u32))
+                .collect(),
             consumers,
             slots: (0..n).map(|_| UnsafeCell::new(None)).collect(),
             cancelled: AtomicBool::new(false),
@@ -213,14 +209,15 @@ impl Run {
 
     /// `RunState::input_done` (step 5).
     fn input_done(&self, successor: u32) -> bool {
-        let inputs = self.spec.inputs[successor as usize].len() as u32;
-        count_up(&self.done[successor as usize], inputs, self.orderings)
+        let o = self.orderings;
+        count_down(&self.pending[successor as usize], o.pending_load, o.pending_rmw)
     }
 
     /// `RunState::release_inputs` (step 6).
     fn release_inputs(&self, k: u32) {
         for &input in &self.spec.inputs[k as usize] {
-            if count_down(&self.consumers[input as usize], self.orderings) {
+            let o = self.orderings;
+            if count_down(&self.consumers[input as usize], o.consumers_load, o.consumers_rmw) {
                 // `Slot::take`: every consumer has finished reading.
                 let value = self.slots[input as usize].with_mut(|slot| {
                     // SAFETY: exclusive, as loom checks.
@@ -381,7 +378,7 @@ fn model(spec: impl Fn() -> Spec + Sync + Send + 'static) {
 
 /// Two roots `a`, `b` feeding `c`: the seed runs `a` while `b` runs on
 /// another thread; their counts of `c`'s inputs race (either may take the
-/// load shortcut of `count_up`), and exactly one of them runs `c`
+/// load shortcut of `count_down`), and exactly one of them runs `c`
 /// (Invariants: "A node runs at most once per run"), which sees both
 /// outputs (step 5); `active` starts at 2 (step 3) and the computing thread
 /// reads `c` only after both jobs ended (step 7).
@@ -420,7 +417,7 @@ fn loom_two_consumers_that_never_meet_drop_their_input_once() {
 
 /// Duplicate edges (`c` takes `a` twice and `b` once): the thread that ran
 /// `a` counts two of `c`'s three inputs, and releases `a` twice, so the
-/// load shortcut of `count_up`/`count_down` meets a count it moved itself
+/// load shortcut of `count_down` meets a count it moved itself
 /// (Plan: "one entry per edge, duplicate inputs kept").
 #[test]
 fn loom_duplicate_edges_count_once_each() {
@@ -457,8 +454,8 @@ fn loom_a_failure_cancels_and_every_value_is_still_dropped_once() {
     });
 }
 
-/// The model is not vacuous: weaken one ordering of `count_up` or
-/// `count_down` to Relaxed and loom finds a slot access with no
+/// The model is not vacuous: weaken one ordering of `count_down` on
+/// either counter to Relaxed and loom finds a slot access with no
 /// happens-before edge to the access it conflicts with.
 fn weakened(orderings: Orderings, spec: fn() -> Spec) {
     let mut builder = loom::model::Builder::new();
@@ -490,31 +487,31 @@ fn diamond() -> Spec {
     }
 }
 
-/// The last input seen by `count_up`'s load without Acquire: the consumer
+/// The last input seen by `pending`'s load without Acquire: the consumer
 /// reads the other input's slot unordered after its write.
 #[test]
 #[should_panic(expected = "Causality violation")]
-fn loom_the_model_catches_a_relaxed_count_up_load() {
+fn loom_the_model_catches_a_relaxed_pending_load() {
     let o = Orderings {
-        up_load: Ordering::Relaxed,
+        pending_load: Ordering::Relaxed,
         ..REAL
     };
     weakened(o, two_roots);
 }
 
-/// `count_up`'s increment without Release: the input's output is not
+/// `pending`'s decrement without Release: the input's output is not
 /// published to the thread that counts the last input.
 #[test]
 #[should_panic(expected = "Causality violation")]
-fn loom_the_model_catches_a_relaxed_count_up_increment() {
+fn loom_the_model_catches_a_relaxed_pending_decrement() {
     let o = Orderings {
-        up_rmw: Ordering::Relaxed,
+        pending_rmw: Ordering::Relaxed,
         ..REAL
     };
     weakened(o, two_roots);
 }
 
-/// `count_down`'s load without Acquire: the last consumer of the fork's `r`
+/// `consumers`' load without Acquire: the last consumer of the fork's `r`
 /// drops it unordered after the other consumer's read. (In the diamond loom
 /// does not find this one: there the two consumers also count `z`'s
 /// inputs, and loom, which does not explore every execution that Relaxed
@@ -524,21 +521,21 @@ fn loom_the_model_catches_a_relaxed_count_up_increment() {
 /// does catch.)
 #[test]
 #[should_panic(expected = "Causality violation")]
-fn loom_the_model_catches_a_relaxed_count_down_load() {
+fn loom_the_model_catches_a_relaxed_consumers_load() {
     let o = Orderings {
-        down_load: Ordering::Relaxed,
+        consumers_load: Ordering::Relaxed,
         ..REAL
     };
     weakened(o, fork);
 }
 
-/// `count_down`'s decrement without Release: a consumer's read of `r` is not
+/// `consumers`' decrement without Release: a consumer's read of `r` is not
 /// ordered before the drop by the other.
 #[test]
 #[should_panic(expected = "Causality violation")]
-fn loom_the_model_catches_a_relaxed_count_down_decrement() {
+fn loom_the_model_catches_a_relaxed_consumers_decrement() {
     let o = Orderings {
-        down_rmw: Ordering::Relaxed,
+        consumers_rmw: Ordering::Relaxed,
         ..REAL
     };
     weakened(o, diamond);

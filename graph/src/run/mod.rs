@@ -2,6 +2,7 @@
 //! runner. The protocol (lifecycle, counters, who frees what) is written down
 //! once, in `README.md` beside this file.
 
+mod node_state;
 mod observer;
 mod parallel;
 mod plan;
@@ -15,6 +16,7 @@ mod loom_tests;
 use crate::store::Store;
 use crate::value::Value;
 use crate::{Error, Executor};
+pub(crate) use node_state::NodeState;
 pub(crate) use observer::{Observer, Unobserved};
 pub(crate) use plan::Plan;
 use state::RunState;

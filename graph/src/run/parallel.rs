@@ -131,6 +131,7 @@ impl<O: Observer> Parallel<'_, O> {
             for successor in state.successors(k) {
                 if state.input_done(successor) {
                     self.observer.ready(successor);
+                    state.prefetch(successor);
                     // Continue with the oldest ready successor (the
                     // smallest index: nearest in memory to what just ran,
                     // e.g. the next cell of a wavefront's row), push the rest.

@@ -5,72 +5,26 @@
 
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use super::node_state::NodeState;
 use super::plan::{Plan, Successors};
-use super::zeroed::{zeroed, Zeroable};
+use super::zeroed::zeroed;
 use crate::args::Args;
 use crate::error::{panic_message, Error};
 use crate::store::Store;
-use crate::value::{Slot, Value};
+use crate::value::Value;
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
     plan: &'a Plan,
-    /// Per local node, side by side so that one cache line serves both.
-    counters: Box<[Counters]>,
-    /// Per local node: its output, from its task's return until its last
-    /// consumer has finished.
-    slots: Box<[Slot]>,
+    /// Per local node: its counters and output slot.
+    nodes: Box<[NodeState]>,
     /// Set by the first failure: tasks not started yet are skipped.
     cancelled: AtomicBool,
     /// The first failure.
     failure: Mutex<Option<Error>>,
-}
-
-/// Both counters start at zero, so the array comes from zeroed memory
-/// (then `inputs` is filled in).
-struct Counters {
-    /// Inputs (edges) finished so far: the node is ready when this reaches
-    /// its number of inputs.
-    done: AtomicU32,
-    /// Number of inputs (edges), copied from the plan when the run starts:
-    /// `input_done` reads it beside `done`, on the same cache line, instead
-    /// of the node's input list (a cache miss per edge on trees and random
-    /// DAGs, whose consumers lie far from their producers). Written before
-    /// the first job is pushed, read-only afterwards.
-    inputs: u32,
-    /// Reads of the output still to come: set before the first job is pushed
-    /// (one per out-edge in this run, plus one if the node is a target: the
-    /// caller's read at the end), then counted down by the consumers.
-    consumers: AtomicU32,
-}
-
-// SAFETY: atomic and plain integers, for which zero is valid.
-unsafe impl Zeroable for Counters {}
-
-/// Counts one more of `total` parties done on `counter` (counting up from
-/// zero) and says whether it was the last. Each party counts once, so a
-/// count already at `total - 1`, seen with Acquire (which pairs with the
-/// other parties' Release), means every other party is done: the last one
-/// needs no read-modify-write, which saves an atomic instruction per node on
-/// chains and trees (one input each).
-#[inline]
-fn count_up(counter: &AtomicU32, total: u32) -> bool {
-    // Acquire pairs with the AcqRel increments of the other parties.
-    // AcqRel: the Release publishes what this party did before; the Acquire
-    // of the last increment sees what every other party did.
-    counter.load(Ordering::Acquire) == total - 1
-        || counter.fetch_add(1, Ordering::AcqRel) == total - 1
-}
-
-/// Counts one party done on `counter` (counting down to zero, as `count_up`
-/// counts up) and says whether it was the last.
-#[inline]
-fn count_down(counter: &AtomicU32) -> bool {
-    // Orderings as in `count_up`.
-    counter.load(Ordering::Acquire) == 1 || counter.fetch_sub(1, Ordering::AcqRel) == 1
 }
 
 impl<'a> RunState<'a> {
@@ -80,21 +34,19 @@ impl<'a> RunState<'a> {
         RunState {
             store,
             plan,
-            counters: {
-                let mut counters: Box<[Counters]> = zeroed(plan.len());
+            nodes: {
+                let mut nodes: Box<[NodeState]> = zeroed(plan.len());
                 for k in 0..plan.len() as u32 {
-                    let inputs = plan.inputs(store, k);
-                    counters[k as usize].inputs = inputs.len() as u32;
-                    for &input in inputs {
-                        *counters[input as usize].consumers.get_mut() += 1;
+                    for &input in plan.inputs(store, k) {
+                        nodes[k as usize].add_input();
+                        nodes[input as usize].add_consumer();
                     }
                 }
                 for &target in plan.targets() {
-                    *counters[target as usize].consumers.get_mut() += 1;
+                    nodes[target as usize].add_consumer();
                 }
-                counters
+                nodes
             },
-            slots: zeroed(plan.len()),
             cancelled: AtomicBool::new(false),
             failure: Mutex::new(None),
         }
@@ -112,6 +64,12 @@ impl<'a> RunState<'a> {
     #[inline]
     pub(crate) fn successors(&self, k: u32) -> Successors<'a> {
         self.plan.successors(self.store, k)
+    }
+
+    /// Starts bringing what running local node `k` reads into the cache.
+    #[inline]
+    pub(crate) fn prefetch(&self, k: u32) {
+        self.store.prefetch(self.plan.node_id(k));
     }
 
     /// Step 4: runs the task of local node `k`, whose inputs have all
@@ -134,12 +92,12 @@ impl<'a> RunState<'a> {
         let task = self.store.task(id);
         // SAFETY: every input slot is full and stays so until `k` releases
         // its inputs (the caller's contract), after this call.
-        let args = unsafe { Args::new(&self.slots, self.plan.inputs(self.store, k)) };
-        match catch_unwind(AssertUnwindSafe(|| task(args))) {
+        let args = unsafe { Args::new(&self.nodes, self.plan.inputs(self.store, k)) };
+        match catch_unwind(AssertUnwindSafe(|| task.call(args))) {
             Ok(Ok(value)) => {
                 // SAFETY: only `k`'s runner (us) touches `k`'s slot until it
                 // decrements its successors' counters (step 5).
-                unsafe { self.slots[k as usize].put(value) };
+                unsafe { self.nodes[k as usize].slot().put(value) };
                 true
             }
             Ok(Err(error)) => {
@@ -159,23 +117,21 @@ impl<'a> RunState<'a> {
     /// when that was the last, so the node is ready and the caller must run it.
     #[inline]
     pub(crate) fn input_done(&self, successor: u32) -> bool {
-        let counters = &self.counters[successor as usize];
-        // Our output is published by the Release of `count_up`; whoever
-        // counts the last input sees every input's.
-        count_up(&counters.done, counters.inputs)
+        self.nodes[successor as usize].input_done()
     }
 
     /// Step 6: local node `k` has finished reading its inputs; the last
     /// consumer of each input drops that input's output.
     pub(crate) fn release_inputs(&self, k: u32) {
         for &input in self.plan.inputs(self.store, k) {
-            // `count_down` orders our reads of the input before the drop by
-            // the last consumer, whichever it is.
-            if count_down(&self.counters[input as usize].consumers) {
+            let node = &self.nodes[input as usize];
+            // `consumer_done` orders our reads of the input before the drop
+            // by the last consumer, whichever it is.
+            if node.consumer_done() {
                 // SAFETY: every consumer has finished reading (the count is
                 // zero), the producer finished before any of them started,
                 // and the targets' extra count keeps their slots full.
-                let value = unsafe { self.slots[input as usize].take() };
+                let value = unsafe { node.slot().take() };
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
                     let id = self.plan.node_id(input);
                     let message =
@@ -205,10 +161,10 @@ impl<'a> RunState<'a> {
             // Drop each under `catch_unwind`, as step 6 does: a panicking
             // drop must not turn the compute's `Err` into a panic (or, with
             // two of them, an abort); the first failure is what is reported.
-            for slot in self.slots.iter() {
+            for node in self.nodes.iter() {
                 // SAFETY: every job has finished (the caller waited), so
                 // this thread alone touches the slots.
-                if let Some(value) = unsafe { slot.take() } {
+                if let Some(value) = unsafe { node.slot().take() } {
                     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
                         drop_quietly(payload);
                     }
@@ -216,21 +172,22 @@ impl<'a> RunState<'a> {
             }
             return Err(error);
         }
-        let mut slots = std::mem::take(&mut self.slots);
+        let mut nodes = std::mem::take(&mut self.nodes);
         let outputs = self.plan.targets().iter().map(|&target| {
             // SAFETY: every job has finished (the caller waited), so this
             // thread alone touches the slots.
-            unsafe { slots[target as usize].take() }
+            unsafe { nodes[target as usize].slot().take() }
                 .expect("delayed: internal error: a target has no output")
         });
         let outputs = outputs.collect();
         // Every other output was dropped by its last consumer (step 6), so
         // the slots are empty: free them without a pass over a million.
-        debug_assert!(slots.iter_mut().all(Slot::is_empty));
-        let slots = Box::into_raw(slots) as *mut [ManuallyDrop<Slot>];
-        // SAFETY: `ManuallyDrop<Slot>` has the layout of `Slot`, and the
-        // pointer comes from `Box::into_raw`; nothing in the slots needs a drop.
-        drop(unsafe { Box::from_raw(slots) });
+        debug_assert!(nodes.iter_mut().all(|node| node.slot_mut().is_empty()));
+        let nodes = Box::into_raw(nodes) as *mut [ManuallyDrop<NodeState>];
+        // SAFETY: `ManuallyDrop<NodeState>` has the layout of `NodeState`,
+        // and the pointer comes from `Box::into_raw`; nothing in the slots
+        // needs a drop.
+        drop(unsafe { Box::from_raw(nodes) });
         Ok(outputs)
     }
 }

@@ -31,7 +31,35 @@ pub(crate) fn zeroed<T: Zeroable>(len: usize) -> Box<[T]> {
     if data.is_null() {
         alloc::handle_alloc_error(layout);
     }
+    advise_huge_pages(data.cast(), layout.size());
     // SAFETY: `data` is a fresh allocation of `layout` (what `Box<[T]>` frees
     // with), holding `len` zeroed, hence valid (`Zeroable`), `T`s.
     unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }
+}
+
+/// Arrays from this size on ask for transparent huge pages.
+const HUGE: usize = 4 << 20;
+
+/// Asks Linux to back the 2 MiB-aligned part of a large fresh allocation
+/// with transparent huge pages (where THP is in `madvise` mode, as on
+/// Debian and Ubuntu). A million-node run allocates tens of megabytes of
+/// zeroed state; faulting it in 4 KiB pages cost more than the run itself
+/// on a chain (a page fault per 128 nodes), 2 MiB pages cost a fault per
+/// 65,536. Only advice: it changes no byte, and a kernel without THP, or
+/// memory the allocator reused, just ignores it.
+fn advise_huge_pages(data: *mut u8, size: usize) {
+    #[cfg(target_os = "linux")]
+    if size >= HUGE {
+        const PAGE: usize = 2 << 20;
+        let start = (data as usize).next_multiple_of(PAGE);
+        let end = (data as usize + size) / PAGE * PAGE;
+        if start < end {
+            // SAFETY: the range lies inside one live allocation of ours, and
+            // MADV_HUGEPAGE only changes how the kernel backs it, never
+            // its contents; a failure (e.g. no THP) leaves things as they were.
+            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (data, size, HUGE);
 }

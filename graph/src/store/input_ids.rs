@@ -8,20 +8,58 @@
 const INLINE: usize = 3;
 
 /// Opaque outside the crate: it appears in `Inputs`, a public trait.
+///
+/// Sixteen bytes, the size of a boxed slice: the length, then either the
+/// ids themselves (up to `INLINE`, in `head` and `tail.ids`, which lie side
+/// by side) or a pointer to a boxed slice of `len` ids.
 #[doc(hidden)]
-pub struct InputIds(Repr);
-
-enum Repr {
-    Inline { len: u8, ids: [u32; INLINE] },
-    Heap(Box<[u32]>),
+#[repr(C)]
+pub struct InputIds {
+    len: u32,
+    head: u32,
+    tail: Tail,
 }
 
+#[repr(C)]
+union Tail {
+    ids: [u32; INLINE - 1],
+    heap: *mut u32,
+}
+
+// SAFETY: `InputIds` owns its boxed ids (if any) as a `Box<[u32]>` would,
+// and only hands out shared `&[u32]`.
+unsafe impl Send for InputIds {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for InputIds {}
+
 impl InputIds {
+    /// The ids, in the order given.
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u32] {
-        match &self.0 {
-            Repr::Inline { len, ids } => &ids[..usize::from(*len)],
-            Repr::Heap(ids) => ids,
+        let len = self.len as usize;
+        let data = if len <= INLINE {
+            // `head` and `tail.ids` are contiguous (`repr(C)`: a `u32` at
+            // offset 4, the union at offset 8), so the inline ids start at
+            // `head`; the pointer is derived from the whole struct, so it
+            // may cover all three.
+            std::ptr::from_ref(self).cast::<u32>().wrapping_add(1)
+        } else {
+            // SAFETY: with more than `INLINE` ids, `heap` is the live field.
+            unsafe { self.tail.heap }.cast_const()
+        };
+        // SAFETY: `data` points to `len` initialized ids that live as long
+        // as `self` (inline: inside it; boxed: owned by it).
+        unsafe { std::slice::from_raw_parts(data, len) }
+    }
+}
+
+impl Drop for InputIds {
+    fn drop(&mut self) {
+        let len = self.len as usize;
+        if len > INLINE {
+            // SAFETY: `heap` is the live field and came from
+            // `Box::<[u32]>::into_raw` with this length (`from_iter`).
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.tail.heap, len)) });
         }
     }
 }
@@ -39,30 +77,44 @@ impl FromIterator<u32> for InputIds {
         for (len, slot) in inline.iter_mut().enumerate() {
             match iter.next() {
                 Some(id) => *slot = id,
-                None => {
-                    return InputIds(Repr::Inline {
-                        len: len as u8,
-                        ids: inline,
-                    })
-                }
+                None => return InputIds::inline(len, inline),
             }
         }
         match iter.next() {
-            None => InputIds(Repr::Inline {
-                len: INLINE as u8,
-                ids: inline,
-            }),
+            None => InputIds::inline(INLINE, inline),
             Some(next) => {
                 let rest = iter.size_hint().0;
                 let mut ids = Vec::with_capacity(INLINE + 1 + rest);
                 ids.extend_from_slice(&inline);
                 ids.push(next);
                 ids.extend(iter);
-                InputIds(Repr::Heap(ids.into_boxed_slice()))
+                let len = u32::try_from(ids.len())
+                    .expect("delayed: a task takes at most u32::MAX inputs");
+                InputIds {
+                    len,
+                    head: 0,
+                    tail: Tail {
+                        heap: Box::into_raw(ids.into_boxed_slice()).cast::<u32>(),
+                    },
+                }
             }
         }
     }
 }
+
+impl InputIds {
+    fn inline(len: usize, ids: [u32; INLINE]) -> InputIds {
+        InputIds {
+            len: len as u32,
+            head: ids[0],
+            tail: Tail {
+                ids: [ids[1], ids[2]],
+            },
+        }
+    }
+}
+
+const _: () = assert!(size_of::<InputIds>() == 16);
 
 #[cfg(test)]
 mod tests {
@@ -74,10 +126,10 @@ mod tests {
             let ids: Vec<u32> = (0..n).map(|i| i * 7).collect();
             let stored = InputIds::from(&ids[..]);
             assert_eq!(stored.as_slice(), &ids[..]);
-            assert_eq!(
-                matches!(stored.0, Repr::Inline { .. }),
-                n as usize <= INLINE
-            );
+            let start = std::ptr::from_ref(&stored) as usize;
+            let inside = (start..start + size_of::<InputIds>())
+                .contains(&(stored.as_slice().as_ptr() as usize));
+            assert_eq!(inside, n as usize <= INLINE, "{n} ids");
         }
     }
 }

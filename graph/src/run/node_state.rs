@@ -1,0 +1,93 @@
+//! `NodeState`: everything one run keeps for one node, in one record: the
+//! counters of steps 2, 5 and 6 (`README.md`) and the output slot.
+//!
+//! Side by side because they are touched together. Counting a successor's
+//! input (`done`) brings in the line its runner then writes its output to;
+//! releasing an input (`consumers`) touches the line a consumer read that
+//! input from. Separate arrays cost a cache miss each on trees and random
+//! DAGs, whose consumers lie far from their producers.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::zeroed::Zeroable;
+use crate::value::Slot;
+
+/// One node's state in one run. All-zero is the state before step 2 fills
+/// in `pending` and `consumers`: an empty slot.
+pub(crate) struct NodeState {
+    /// Inputs (edges) not finished yet: set before the first job is pushed
+    /// (the number of input edges), then counted down by the inputs' runners;
+    /// the node is ready when it reaches zero.
+    pending: AtomicU32,
+    /// Reads of the output still to come: set before the first job is pushed
+    /// (one per out-edge in this run, plus one if the node is a target: the
+    /// caller's read at the end), then counted down by the consumers.
+    consumers: AtomicU32,
+    /// The node's output, from its task's return until its last consumer
+    /// has finished.
+    slot: Slot,
+}
+
+// SAFETY: atomic and plain integers, for which zero is valid, and a `Slot`,
+// whose all-zero bytes are an empty slot (`Slot`'s own `Zeroable`).
+unsafe impl Zeroable for NodeState {}
+
+impl NodeState {
+    /// Step 2: one more input edge (before the run starts).
+    #[inline]
+    pub(crate) fn add_input(&mut self) {
+        *self.pending.get_mut() += 1;
+    }
+
+    /// Step 2: one more read of the output to come (before the run starts).
+    #[inline]
+    pub(crate) fn add_consumer(&mut self) {
+        *self.consumers.get_mut() += 1;
+    }
+
+    /// Step 5: counts one finished input; `true` when it was the last, so
+    /// the node is ready and the caller must run it.
+    #[inline]
+    pub(crate) fn input_done(&self) -> bool {
+        // The producer's output is published by the Release of
+        // `count_down`; whoever counts the last input sees every input's.
+        count_down(&self.pending)
+    }
+
+    /// Step 6: counts one consumer done reading; `true` when it was the
+    /// last, so the caller must empty the slot.
+    #[inline]
+    pub(crate) fn consumer_done(&self) -> bool {
+        // The Release orders this consumer's reads before the drop; the last
+        // one's Acquire sees all reads done.
+        count_down(&self.consumers)
+    }
+
+    /// The output slot.
+    #[inline]
+    pub(crate) fn slot(&self) -> &Slot {
+        &self.slot
+    }
+
+    /// The output slot, with nobody else looking.
+    pub(crate) fn slot_mut(&mut self) -> &mut Slot {
+        &mut self.slot
+    }
+}
+
+/// Counts one party done on `counter`, which holds the number of parties
+/// not done yet, and says whether it was the last. Each party counts once,
+/// so a count already at 1, seen with Acquire (which pairs with the other
+/// parties' Release), means every other party is done: the last one needs no
+/// read-modify-write, which saves an atomic instruction per node on chains
+/// and trees (one input, one consumer each).
+#[inline]
+fn count_down(counter: &AtomicU32) -> bool {
+    // Acquire pairs with the AcqRel decrements of the other parties.
+    // AcqRel: the Release publishes what this party did before; the Acquire
+    // of the last decrement sees what every other party did.
+    counter.load(Ordering::Acquire) == 1 || counter.fetch_sub(1, Ordering::AcqRel) == 1
+}
+
+// Two counters and a slot: 8 + 24 bytes, two nodes to a cache line.
+const _: () = assert!(size_of::<NodeState>() == 32);

@@ -1,0 +1,161 @@
+//! `TaskFn`: a node's closure with its types erased, kept inline when small.
+//!
+//! Every node has a closure, and running a node calls it. A
+//! `Box<dyn Fn>` puts each closure in its own heap block, so running a node
+//! far from the last one waited on two cache misses: the node's record, then
+//! its closure. Most closures capture a few words or nothing (a function, an
+//! index, a constant), so a closure of up to two words lives in the node's
+//! record itself; larger ones are boxed, as before.
+
+use std::mem::{ManuallyDrop, MaybeUninit};
+use std::ptr;
+
+use crate::args::{Args, BoxError};
+use crate::value::Value;
+
+/// Two words: room for a small closure, or the pointer to a boxed one.
+type Storage = MaybeUninit<[usize; 2]>;
+
+/// What a `TaskFn` can do with its storage, per closure type.
+struct VTable {
+    call: unsafe fn(*const Storage, Args<'_>) -> Result<Value, BoxError>,
+    drop: unsafe fn(*mut Storage),
+}
+
+/// A closure from `Args` to a type-erased result: what a node runs.
+pub(crate) struct TaskFn {
+    vtable: &'static VTable,
+    storage: Storage,
+}
+
+// SAFETY: a `TaskFn` is only made from `F: Send + Sync` (`TaskFn::new`) and
+// owns that `F` as a `Box<F>` would.
+unsafe impl Send for TaskFn {}
+// SAFETY: as for `Send`; `&TaskFn` only calls `F` through `&F`.
+unsafe impl Sync for TaskFn {}
+
+/// Closures of this type, erased.
+trait Erase: Sized {
+    /// Whether an `F` fits the storage (size and alignment), so needs no box.
+    const INLINE: bool =
+        size_of::<Self>() <= size_of::<Storage>() && align_of::<Self>() <= align_of::<Storage>();
+}
+
+impl<F> Erase for F {}
+
+impl TaskFn {
+    /// Erases `f`, inline if it fits in two words.
+    pub(crate) fn new<F>(f: F) -> TaskFn
+    where
+        F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
+    {
+        let mut storage = Storage::uninit();
+        if F::INLINE {
+            // SAFETY: `INLINE` checked that an `F` fits the storage's size
+            // and alignment.
+            unsafe { storage.as_mut_ptr().cast::<F>().write(f) };
+        } else {
+            let boxed = Box::into_raw(Box::new(f));
+            // SAFETY: a pointer fits in two words, which are word-aligned.
+            unsafe { storage.as_mut_ptr().cast::<*mut F>().write(boxed) };
+        }
+        TaskFn {
+            vtable: &VTableOf::<F>::VTABLE,
+            storage,
+        }
+    }
+
+    /// Calls the closure.
+    #[inline]
+    pub(crate) fn call(&self, args: Args<'_>) -> Result<Value, BoxError> {
+        // SAFETY: the storage holds the `F` this vtable was made for
+        // (`new`), alive until `drop`, which needs `&mut self`.
+        unsafe { (self.vtable.call)(&self.storage, args) }
+    }
+}
+
+impl Drop for TaskFn {
+    fn drop(&mut self) {
+        // SAFETY: the storage holds the live `F` this vtable was made for;
+        // this runs once.
+        unsafe { (self.vtable.drop)(&mut self.storage) }
+    }
+}
+
+/// The vtable of closure type `F`, as a constant (promoted to `'static`).
+struct VTableOf<F>(ManuallyDrop<F>);
+
+impl<F> VTableOf<F>
+where
+    F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
+{
+    const VTABLE: VTable = VTable {
+        call: call::<F>,
+        drop: drop_task::<F>,
+    };
+}
+
+/// # Safety
+/// `storage` holds a live `F`, inline or boxed as `F::INLINE` says.
+unsafe fn call<F>(storage: *const Storage, args: Args<'_>) -> Result<Value, BoxError>
+where
+    F: Fn(Args<'_>) -> Result<Value, BoxError>,
+{
+    // SAFETY: the caller's contract.
+    let f = unsafe {
+        if F::INLINE {
+            &*storage.cast::<F>()
+        } else {
+            &**storage.cast::<*const F>()
+        }
+    };
+    f(args)
+}
+
+/// # Safety
+/// `storage` holds a live `F`, inline or boxed as `F::INLINE` says, which
+/// nobody uses afterwards.
+unsafe fn drop_task<F>(storage: *mut Storage) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        if F::INLINE {
+            ptr::drop_in_place(storage.cast::<F>());
+        } else {
+            drop(Box::from_raw(storage.cast::<*mut F>().read()));
+        }
+    }
+}
+
+// A vtable reference and two words.
+const _: () = assert!(size_of::<TaskFn>() == 3 * size_of::<usize>());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn args() -> Args<'static> {
+        // SAFETY: no inputs, so no slot is read.
+        unsafe { Args::new(&[], &[]) }
+    }
+
+    #[test]
+    fn small_and_large_closures_run_and_drop_once() {
+        let marker = Arc::new(());
+        let small = {
+            let m = Arc::clone(&marker);
+            TaskFn::new(move |_| Ok(Value::new(Arc::strong_count(&m))))
+        };
+        let big = {
+            let m = Arc::clone(&marker);
+            let pad = [7u64; 6];
+            TaskFn::new(move |_| Ok(Value::new(Arc::strong_count(&m) as u64 + pad[5])))
+        };
+        assert!(small.call(args()).unwrap().take::<usize>() >= 2);
+        assert_eq!(big.call(args()).unwrap().take::<u64>(), 3 + 7);
+        drop(small);
+        assert_eq!(Arc::strong_count(&marker), 2);
+        drop(big);
+        assert_eq!(Arc::strong_count(&marker), 1);
+    }
+}

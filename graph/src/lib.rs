@@ -62,6 +62,7 @@ mod error;
 mod graph;
 pub mod inputs;
 pub mod lesson;
+mod prefetch;
 mod run;
 mod store;
 mod task_fn;

@@ -3,9 +3,9 @@
 //! Every node has a closure, and running a node calls it. A
 //! `Box<dyn Fn>` puts each closure in its own heap block, so running a node
 //! far from the last one waited on two cache misses: the node's record, then
-//! its closure. Most closures capture a few words or nothing (a function, an
-//! index, a constant), so a closure of up to two words lives in the node's
-//! record itself; larger ones are boxed, as before.
+//! its closure. Many closures capture a word or nothing (a function, an
+//! index, a constant, an `Arc`), so a closure of up to one word lives in the
+//! node's record itself; larger ones are boxed, as before.
 
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr;
@@ -13,8 +13,8 @@ use std::ptr;
 use crate::args::{Args, BoxError};
 use crate::value::Value;
 
-/// Two words: room for a small closure, or the pointer to a boxed one.
-type Storage = MaybeUninit<[usize; 2]>;
+/// One word: room for a small closure, or the pointer to a boxed one.
+type Storage = MaybeUninit<[usize; 1]>;
 
 /// What a `TaskFn` can do with its storage, per closure type.
 struct VTable {
@@ -44,7 +44,7 @@ trait Erase: Sized {
 impl<F> Erase for F {}
 
 impl TaskFn {
-    /// Erases `f`, inline if it fits in two words.
+    /// Erases `f`, inline if it fits in a word.
     pub(crate) fn new<F>(f: F) -> TaskFn
     where
         F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
@@ -56,7 +56,7 @@ impl TaskFn {
             unsafe { storage.as_mut_ptr().cast::<F>().write(f) };
         } else {
             let boxed = Box::into_raw(Box::new(f));
-            // SAFETY: a pointer fits in two words, which are word-aligned.
+            // SAFETY: a pointer fits in a word, which is word-aligned.
             unsafe { storage.as_mut_ptr().cast::<*mut F>().write(boxed) };
         }
         TaskFn {
@@ -126,8 +126,8 @@ unsafe fn drop_task<F>(storage: *mut Storage) {
     }
 }
 
-// A vtable reference and two words.
-const _: () = assert!(size_of::<TaskFn>() == 3 * size_of::<usize>());
+// A vtable reference and a word.
+const _: () = assert!(size_of::<TaskFn>() == 2 * size_of::<usize>());
 
 #[cfg(test)]
 mod tests {

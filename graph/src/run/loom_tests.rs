@@ -210,14 +210,22 @@ impl Run {
     /// `RunState::input_done` (step 5).
     fn input_done(&self, successor: u32) -> bool {
         let o = self.orderings;
-        count_down(&self.pending[successor as usize], o.pending_load, o.pending_rmw)
+        count_down(
+            &self.pending[successor as usize],
+            o.pending_load,
+            o.pending_rmw,
+        )
     }
 
     /// `RunState::release_inputs` (step 6).
     fn release_inputs(&self, k: u32) {
         for &input in &self.spec.inputs[k as usize] {
             let o = self.orderings;
-            if count_down(&self.consumers[input as usize], o.consumers_load, o.consumers_rmw) {
+            if count_down(
+                &self.consumers[input as usize],
+                o.consumers_load,
+                o.consumers_rmw,
+            ) {
                 // `Slot::take`: every consumer has finished reading.
                 let value = self.slots[input as usize].with_mut(|slot| {
                     // SAFETY: exclusive, as loom checks.

@@ -89,5 +89,5 @@ fn count_down(counter: &AtomicU32) -> bool {
     counter.load(Ordering::Acquire) == 1 || counter.fetch_sub(1, Ordering::AcqRel) == 1
 }
 
-// Two counters and a slot: 8 + 24 bytes, two nodes to a cache line.
-const _: () = assert!(size_of::<NodeState>() == 32);
+// Two counters and a slot: 8 + 16 bytes.
+const _: () = assert!(size_of::<NodeState>() == 24);

@@ -140,18 +140,9 @@ impl<T> AppendVec<T> {
     /// a hint for an element about to be read, which costs no wait now.
     #[inline]
     pub(crate) fn prefetch(&self, index: usize) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(element) = self.get(index) {
-            // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has;
-            // a prefetch reads nothing the program sees and cannot fault.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    std::ptr::from_ref(element).cast(),
-                )
-            };
+            crate::prefetch::prefetch(element);
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = index;
     }
 }
 

@@ -316,6 +316,6 @@ fn expect_node<T>(column: Option<T>) -> T {
     column.expect("delayed: internal error: unknown node id")
 }
 
-// A node's record is its closure (24 bytes), its input ids (16) and its
-// first consumers (12): 56 bytes with padding, plus its name (24) apart.
-const _: () = assert!(size_of::<Node>() == 56);
+// A node's record is its closure (16 bytes), its input ids (16), its first
+// consumers (12) and its name's index (4): 48 bytes.
+const _: () = assert!(size_of::<Node>() == 48);

@@ -143,6 +143,8 @@ impl<O: Observer> Parallel<'_, O> {
                         }
                         None => next = Some(successor),
                     }
+                } else {
+                    state.prefetch(successor);
                 }
             }
             state.release_inputs(k);

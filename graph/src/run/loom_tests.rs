@@ -14,7 +14,7 @@
 //! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::consumer_done` (step 6; `count_down` on `consumers`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
 //! | `Run::finish` | `state.rs`, `RunState::finish` and the drop of the state (step 8) |
-//! | `job`, `seed`, `run_from`, `spawn` | `parallel.rs`, `execute`, `Parallel::seed`, `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
+//! | `execute`, `run_roots`, `run_from`, `spawn` | `parallel.rs`, `execute`/`execute_range`, `Parallel::run_roots` (at grain 1, what graphs this small get), `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
 //! | `Run::active` | the real `delayed_executor::raw::CountLatch` (loom-built with the executor) |
 //!
 //! A push followed by a steal is modelled as a new loom thread per job: the
@@ -142,7 +142,7 @@ struct Run {
 
 impl Run {
     /// Step 2 (`RunState::new`: counters, consumer counts, empty slots) and the start
-    /// of step 3 (`parallel::run`: `active` starts at the number of roots).
+    /// of step 3 (`parallel::run`: `active` counts the first root range).
     fn new(spec: Spec, orderings: Orderings) -> Run {
         let n = spec.len();
         let successors: Vec<Vec<u32>> = (0..n as u32).map(|k| spec.successors(k)).collect();
@@ -154,7 +154,7 @@ impl Run {
             })
             .collect();
         Run {
-            active: CountLatch::new(roots.len()),
+            active: CountLatch::new(1),
             successors,
             roots,
             pending: (0..n)
@@ -172,7 +172,7 @@ impl Run {
     }
 
     /// `RunState::execute` (step 4). The caller owns `k` (counted its last
-    /// input, or `k` is a root run by the seed).
+    /// input, or `k` is a root run by its range job).
     fn execute(&self, k: u32) -> bool {
         if self.cancelled.load(Ordering::Relaxed) {
             return false;
@@ -286,18 +286,25 @@ impl Run {
     }
 }
 
-/// `Parallel::seed` (step 3): push roots 1.. (counted already), run root 0.
-fn seed(run: &Arc<Run>) {
-    for &root in &run.roots[1..] {
-        push(run, root);
+/// `Parallel::run_roots` (step 3) with the grain of a graph this small
+/// (one root): halve the range, counting and pushing the upper half, then
+/// run the one root left.
+fn run_roots(run: &Arc<Run>, start: usize, mut end: usize) {
+    while end - start > 1 {
+        let mid = start + (end - start) / 2;
+        run.active.increment();
+        push(run, Job::Roots(mid, end));
+        end = mid;
     }
-    run_from(run, run.roots[0]);
+    for i in start..end {
+        run_from(run, run.roots[i]);
+    }
 }
 
 /// `Parallel::spawn` (step 5): count, then push.
 fn spawn(run: &Arc<Run>, k: u32) {
     run.active.increment();
-    push(run, k);
+    push(run, Job::Node(k));
 }
 
 /// `Parallel::run_from` (steps 4 to 6 along ready successors).
@@ -324,24 +331,30 @@ fn run_from(run: &Arc<Run>, mut k: u32) {
     }
 }
 
-/// `Registry::push` followed by a steal: the job runs on another thread.
-fn push(run: &Arc<Run>, k: u32) {
-    let run = Arc::clone(run);
-    thread::spawn(move || job(&run, k));
+/// A job: a node's, or a range of roots (start..end in root order).
+#[derive(Clone, Copy)]
+enum Job {
+    Node(u32),
+    Roots(usize, usize),
 }
 
-/// `parallel::execute`: the seed or a node, then step 7's decrement as the
-/// job's last access to the run.
-fn job(run: &Arc<Run>, index: u32) {
-    if index == run.spec.len() as u32 {
-        seed(run);
-    } else {
-        run_from(run, index);
+/// `Registry::push` followed by a steal: the job runs on another thread.
+fn push(run: &Arc<Run>, job: Job) {
+    let run = Arc::clone(run);
+    thread::spawn(move || execute(&run, job));
+}
+
+/// `parallel::execute` and `parallel::execute_range`: a node or a range of
+/// roots, then step 7's decrement as the job's last access to the run.
+fn execute(run: &Arc<Run>, job: Job) {
+    match job {
+        Job::Node(k) => run_from(run, k),
+        Job::Roots(start, end) => run_roots(run, start, end),
     }
     run.active.decrement();
 }
 
-/// `parallel::run` and `run::run`: push the seed, wait for `active`, finish.
+/// `parallel::run` and `run::run`: push the first root range, wait for `active`, finish.
 /// Then checks, after every job ended: each node ran at most once (exactly
 /// once after a success), each value made was dropped exactly once, and
 /// the results are right.
@@ -350,8 +363,9 @@ fn check(spec: Spec, orderings: Orderings) {
     let n = spec.len();
     let expected: Vec<u64> = spec.targets.iter().map(|&t| spec.expected(t)).collect();
     let run = Arc::new(Run::new(spec, orderings));
-    // The seed's own count is root 0's, already in `active` (step 3).
-    push(&run, n as u32);
+    // The first range's count is already in `active` (step 3).
+    let roots = run.roots.len();
+    push(&run, Job::Roots(0, roots));
     run.active.wait();
     let result = run.finish();
     let made: Vec<usize> = (0..n)
@@ -384,7 +398,7 @@ fn model(spec: impl Fn() -> Spec + Sync + Send + 'static) {
     builder.check(move || check(spec(), REAL));
 }
 
-/// Two roots `a`, `b` feeding `c`: the seed runs `a` while `b` runs on
+/// Two roots `a`, `b` feeding `c`: the first range job runs `a` while `b`'s range runs on
 /// another thread; their counts of `c`'s inputs race (either may take the
 /// load shortcut of `count_down`), and exactly one of them runs `c`
 /// (Invariants: "A node runs at most once per run"), which sees both

@@ -12,6 +12,9 @@
 /// node at that moment; `ready` before `start`, `start` before `end`, and a
 /// node's `end` before the `ready` of any of its consumers.
 pub(crate) trait Observer: Sync {
+    /// Whether the hooks do anything: a loop that only feeds them (the
+    /// roots' `ready` at the start) is skipped when they do not.
+    const ACTIVE: bool = true;
     /// Node `k` became ready: its last input finished (or it is a root and
     /// the run started).
     #[inline(always)]
@@ -27,4 +30,6 @@ pub(crate) trait Observer: Sync {
 /// The observer of a compute without diagnostics.
 pub(crate) struct Unobserved;
 
-impl Observer for Unobserved {}
+impl Observer for Unobserved {
+    const ACTIVE: bool = false;
+}

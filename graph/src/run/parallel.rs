@@ -1,16 +1,17 @@
 //! The parallel runner: one job record per node, scheduled on the executor
-//! without allocating, continuing inline along ready successors.
+//! without allocating, continuing inline along ready successors; the roots
+//! handed out in ranges that split in halves.
 //!
 //! The numbered steps referred to here are those of `README.md`.
 
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
 use delayed_executor::raw::{CountLatch, JobRef};
 use delayed_executor::Executor;
 
 use super::observer::Observer;
 use super::state::RunState;
-use super::zeroed::zeroed;
+use super::zeroed::{zeroed, Zeroable};
 
 /// What every job of one run shares. Lives on the stack of the computing
 /// thread, which does not return before every job has finished.
@@ -21,31 +22,71 @@ struct Parallel<'a, O> {
     /// Counts jobs pushed and not finished (step 3); the computing thread
     /// waits for zero.
     active: CountLatch,
-    /// The job records: what a `JobRef` points at. Record `k` is node `k`'s
-    /// (its index is the node's local index), record `n` the seed's, which
-    /// starts the run at its roots. A record holds a pointer to this
-    /// `Parallel`, written just before its one push; the table starts zeroed,
-    /// so it costs no pass over the nodes.
+    /// The node job records: what a node's `JobRef` points at. Record `k`
+    /// is node `k`'s (its index is the node's local index). A record holds a
+    /// pointer to this `Parallel`, written just before its one push; the
+    /// table starts zeroed, so it costs no pass over the nodes.
     jobs: Box<[AtomicPtr<()>]>,
+    /// The root-range job records, numbered as a binary heap: range 0 is
+    /// every root, and range `r` splits into `2r + 1` (kept) and `2r + 2`
+    /// (pushed). Sized for the deepest split (`split_depth`).
+    ranges: Box<[RangeRecord]>,
+    /// A range of at most this many roots runs them in turn, unsplit.
+    grain: u32,
+}
+
+/// A pushed range of roots, `start..end` in the plan's root order.
+struct RangeRecord {
+    /// The `Parallel`, as in `Parallel::jobs`.
+    run: AtomicPtr<()>,
+    start: AtomicU32,
+    end: AtomicU32,
+}
+
+// SAFETY: a null pointer and zeros are valid atomics.
+unsafe impl Zeroable for RangeRecord {}
+
+/// Ranges per worker that the roots are cut into at most: enough for idle
+/// workers to find work to steal, few enough that a million roots are not
+/// a million deque operations.
+const RANGES_PER_WORKER: usize = 64;
+
+/// How many times a range of `roots` roots halves before it has at most
+/// `grain` roots (the larger half of an odd range has `len.div_ceil(2)`).
+fn split_depth(mut roots: usize, grain: usize) -> u32 {
+    let mut depth = 0;
+    while roots > grain {
+        roots = roots.div_ceil(2);
+        depth += 1;
+    }
+    depth
 }
 
 /// Steps 3 to 7: runs every node of `state` on `executor` and returns when
 /// all jobs have finished (also after a failure).
 pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observer: &O) {
-    let n = state.plan().len();
-    let roots = state.plan().roots(state.store());
+    let (plan, store) = (state.plan(), state.store());
+    let roots = plan.roots(store);
     // A plan of a non-empty target list has a root: a DAG has a source.
     debug_assert!(roots > 0);
-    // The seed carries the count of root 0, which it runs itself; the other
-    // roots are counted here, before the seed pushes them.
+    if O::ACTIVE {
+        for i in 0..roots {
+            observer.ready(plan.root(store, i));
+        }
+    }
+    let grain = roots.div_ceil(executor.workers() * RANGES_PER_WORKER);
+    let heap = (1usize << (split_depth(roots, grain) + 1)) - 1;
+    // `active` counts the first range, pushed below.
     let parallel = Parallel {
         state,
         observer,
         executor,
-        active: CountLatch::new(roots),
-        jobs: zeroed(n + 1),
+        active: CountLatch::new(1),
+        jobs: zeroed(plan.len()),
+        ranges: zeroed(heap),
+        grain: grain as u32,
     };
-    parallel.push(n as u32);
+    parallel.push_range(0, 0, roots as u32);
     parallel.active.wait();
 }
 
@@ -66,27 +107,77 @@ unsafe fn execute<O: Observer>(data: *const ()) {
     let parallel = unsafe { &*parallel };
     let offset = record as *const AtomicPtr<()> as usize - parallel.jobs.as_ptr() as usize;
     let index = (offset / size_of::<AtomicPtr<()>>()) as u32;
-    if index as usize == parallel.state.plan().len() {
-        parallel.seed();
-    } else {
-        parallel.run_from(index);
-    }
+    parallel.run_from(index);
     // Step 7: this job's last access to the run. Once the count reaches zero
     // the computing thread may return and free everything.
     parallel.active.decrement();
 }
 
+/// The entry point of every root-range job.
+///
+/// # Safety
+/// `data` is a range record of a `Parallel` whose run is still waiting for it.
+unsafe fn execute_range<O: Observer>(data: *const ()) {
+    // SAFETY: the caller's contract.
+    let record = unsafe { &*data.cast::<RangeRecord>() };
+    // Relaxed: the executor's push and pop order the writes in
+    // `push_range` before.
+    let parallel = record
+        .run
+        .load(Ordering::Relaxed)
+        .cast_const()
+        .cast::<Parallel<'_, O>>();
+    // SAFETY: as in `execute`.
+    let parallel = unsafe { &*parallel };
+    let offset = record as *const RangeRecord as usize - parallel.ranges.as_ptr() as usize;
+    let range = offset / size_of::<RangeRecord>();
+    let start = record.start.load(Ordering::Relaxed);
+    let end = record.end.load(Ordering::Relaxed);
+    parallel.run_roots(range, start, end);
+    // Step 7, as in `execute`.
+    parallel.active.decrement();
+}
+
 impl<O: Observer> Parallel<'_, O> {
-    /// Step 3: pushes roots 1.. (already counted), then runs root 0 here.
-    fn seed(&self) {
+    /// Step 3: runs roots `start..end` (range `range` of the heap): halves
+    /// the range, pushing the upper half, until at most `grain` roots are
+    /// left, then runs those in turn. A worker thus starts at the lowest
+    /// roots (nearest in memory to each other and, on trees, to their
+    /// consumers), the deque holds a few ranges instead of a job per root,
+    /// and thieves take the largest ranges, the oldest in the deque.
+    fn run_roots(&self, mut range: usize, start: u32, mut end: u32) {
+        while end - start > self.grain {
+            let mid = start + (end - start) / 2;
+            self.active.increment();
+            self.push_range(2 * range + 2, mid, end);
+            range = 2 * range + 1;
+            end = mid;
+        }
         let (plan, store) = (self.state.plan(), self.state.store());
-        for i in 0..plan.roots(store) {
-            self.observer.ready(plan.root(store, i));
+        for i in start..end {
+            self.run_from(plan.root(store, i as usize));
         }
-        for i in 1..plan.roots(store) {
-            self.push(plan.root(store, i));
+    }
+
+    /// Queues range record `range` for roots `start..end`, already counted
+    /// in `active`.
+    fn push_range(&self, range: usize, start: u32, end: u32) {
+        let record = &self.ranges[range];
+        // Relaxed: the push below publishes them to whoever runs the job.
+        record.start.store(start, Ordering::Relaxed);
+        record.end.store(end, Ordering::Relaxed);
+        record.run.store(
+            (self as *const Parallel<'_, O>).cast_mut().cast(),
+            Ordering::Relaxed,
+        );
+        // SAFETY: the record and this `Parallel` outlive every job counted in
+        // `active`, which this one is (`run` waits for them);
+        // `execute_range` does not unwind; each range record is pushed once
+        // (a heap index names one range).
+        unsafe {
+            let job = JobRef::new((record as *const RangeRecord).cast(), execute_range::<O>);
+            self.executor.push(job);
         }
-        self.run_from(plan.root(store, 0));
     }
 
     /// Step 5 for one of several ready successors: counts it, then queues it

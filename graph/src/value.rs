@@ -27,8 +27,9 @@ struct VTable {
     type_name: fn() -> &'static str,
     /// Whether the value lives in the storage itself (else the storage holds a `Box<T>`).
     inline: bool,
-    /// Drops the value in the storage, inline or boxed.
-    drop: unsafe fn(*mut Storage),
+    /// Drops the value in the storage, inline or boxed; `None` for an
+    /// inline type without drop glue (numbers, `()`), which needs nothing.
+    drop: Option<unsafe fn(*mut Storage)>,
 }
 
 /// Gives each output type its `VTable` as a promoted `'static` constant.
@@ -39,7 +40,11 @@ trait Erase: Sized + Send + Sync + 'static {
         type_id: TypeId::of::<Self>,
         type_name: type_name::<Self>,
         inline: Self::INLINE,
-        drop: drop_value::<Self>,
+        drop: if Self::INLINE && !mem::needs_drop::<Self>() {
+            None
+        } else {
+            Some(drop_value::<Self>)
+        },
     };
 }
 
@@ -218,11 +223,23 @@ fn check_type<T: Send + Sync + 'static>(vtable: &'static VTable) {
     }
 }
 
+impl Value {
+    /// Whether dropping the value runs any code (a boxed value, or a type
+    /// with drop glue): callers that guard drops against panics skip the
+    /// guard when it does not.
+    #[inline]
+    pub(crate) fn needs_drop(&self) -> bool {
+        self.vtable.drop.is_some()
+    }
+}
+
 impl Drop for Value {
     fn drop(&mut self) {
-        // SAFETY: the storage holds the live value this vtable was made for;
-        // `take` skips this drop, so it runs once.
-        unsafe { (self.vtable.drop)(&mut self.storage) }
+        if let Some(drop) = self.vtable.drop {
+            // SAFETY: the storage holds the live value this vtable was made
+            // for; `take` skips this drop, so it runs once.
+            unsafe { drop(&mut self.storage) }
+        }
     }
 }
 

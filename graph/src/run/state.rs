@@ -132,6 +132,10 @@ impl<'a> RunState<'a> {
                 // zero), the producer finished before any of them started,
                 // and the targets' extra count keeps their slots full.
                 let value = unsafe { node.slot().take() };
+                // A value without drop glue (a number) needs no guard.
+                let Some(value) = value.filter(Value::needs_drop) else {
+                    continue;
+                };
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
                     let id = self.plan.node_id(input);
                     let message =

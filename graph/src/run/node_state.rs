@@ -33,10 +33,10 @@ pub(crate) struct NodeState {
 unsafe impl Zeroable for NodeState {}
 
 impl NodeState {
-    /// Step 2: one more input edge (before the run starts).
+    /// Step 2: the number of input edges (before the run starts).
     #[inline]
-    pub(crate) fn add_input(&mut self) {
-        *self.pending.get_mut() += 1;
+    pub(crate) fn set_inputs(&mut self, inputs: u32) {
+        *self.pending.get_mut() = inputs;
     }
 
     /// Step 2: one more read of the output to come (before the run starts).

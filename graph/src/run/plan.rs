@@ -151,6 +151,19 @@ impl Plan {
         }
     }
 
+    /// Calls `f(k, inputs of k)` for every local node `k`, in order.
+    pub(crate) fn for_each_inputs(&self, store: &Store, mut f: impl FnMut(u32, &[u32])) {
+        match &self.culled {
+            Some(culled) => (0..self.len).for_each(|k| f(k, culled.inputs.list(k))),
+            None => {
+                let lists = store.inputs_of_first(self.len as usize);
+                (0..self.len)
+                    .zip(lists)
+                    .for_each(|(k, inputs)| f(k, inputs));
+            }
+        }
+    }
+
     /// Consumers of local node `k`, as local indices, once per edge.
     #[inline]
     pub(crate) fn successors<'s>(&'s self, store: &'s Store, k: u32) -> Successors<'s> {

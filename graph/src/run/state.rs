@@ -36,12 +36,12 @@ impl<'a> RunState<'a> {
             plan,
             nodes: {
                 let mut nodes: Box<[NodeState]> = zeroed(plan.len());
-                for k in 0..plan.len() as u32 {
-                    for &input in plan.inputs(store, k) {
-                        nodes[k as usize].add_input();
+                plan.for_each_inputs(store, |k, inputs| {
+                    nodes[k as usize].set_inputs(inputs.len() as u32);
+                    for &input in inputs {
                         nodes[input as usize].add_consumer();
                     }
-                }
+                });
                 for &target in plan.targets() {
                     nodes[target as usize].add_consumer();
                 }

@@ -119,6 +119,31 @@ impl<T> AppendVec<T> {
         index
     }
 
+    /// The first `len` elements, in order, a segment at a time: a pass over
+    /// many elements without locating each one.
+    ///
+    /// # Panics
+    /// If fewer than `len` elements are published.
+    pub(crate) fn prefix(&self, len: usize) -> impl Iterator<Item = &T> {
+        assert!(len <= self.len(), "AppendVec::prefix past the end");
+        let mut left = len;
+        (0..SEGMENTS)
+            .map_while(move |segment| {
+                if left == 0 {
+                    return None;
+                }
+                let count = left.min(segment_size(segment));
+                left -= count;
+                // Relaxed: `len()`'s Acquire above made the pointer visible.
+                let base = self.segments[segment].load(Ordering::Relaxed);
+                // SAFETY: the segment's first `count` elements are below the
+                // published length, so written and never written again, and
+                // live as long as `&self` (see `get`).
+                Some(unsafe { std::slice::from_raw_parts(base, count) })
+            })
+            .flatten()
+    }
+
     /// The element at `index`, if it is published.
     #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&T> {
@@ -198,6 +223,29 @@ mod tests {
             assert_eq!(v.get(i), Some(&(i as u64 * 3)));
         }
         assert_eq!(v.get(1000), None);
+    }
+
+    #[test]
+    fn prefix_walks_the_segments_in_order() {
+        let v = AppendVec::new();
+        for i in 0..1000u64 {
+            // SAFETY: one writer.
+            unsafe { v.push(i) };
+        }
+        // Lengths at, inside and across segment boundaries (64, 128, 256...).
+        for len in [0, 1, 63, 64, 65, 128, 129, 383, 384, 999, 1000] {
+            let seen: Vec<u64> = v.prefix(len).copied().collect();
+            assert_eq!(seen, (0..len as u64).collect::<Vec<_>>(), "len {len}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "past the end")]
+    fn prefix_past_the_end_panics() {
+        let v = AppendVec::new();
+        // SAFETY: one writer.
+        unsafe { v.push(1u8) };
+        v.prefix(2).count();
     }
 
     #[test]

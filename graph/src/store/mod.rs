@@ -212,6 +212,11 @@ impl Store {
         expect_node(self.nodes.get(id as usize)).inputs.as_slice()
     }
 
+    /// The input ids of nodes `0..len`, in order.
+    pub(crate) fn inputs_of_first(&self, len: usize) -> impl Iterator<Item = &[u32]> {
+        self.nodes.prefix(len).map(|node| node.inputs.as_slice())
+    }
+
     #[inline]
     pub(crate) fn task(&self, id: u32) -> &TaskFn {
         &expect_node(self.nodes.get(id as usize)).task

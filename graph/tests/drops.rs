@@ -146,3 +146,56 @@ fn targets_are_moved_not_dropped_and_intermediates_are_freed() {
         assert_eq!(census.live.load(Ordering::SeqCst), 2, "b was freed");
     }
 }
+
+/// A sink with thousands of inputs: their counts are deferred by the jobs
+/// that ran them (`run/README.md`, step 5) and added up when each job ends.
+/// The sink still sees every value, runs once, and every value is dropped
+/// once; also when one input fails, and then the sink never runs.
+#[test]
+fn a_sink_of_many_inputs_sees_each_once_and_frees_them() {
+    const N: u64 = 5_000;
+    for ex in runners() {
+        for round in 0..10 {
+            let census = Arc::new(Census::default());
+            let sink_runs = Arc::new(AtomicUsize::new(0));
+            let g = Graph::new();
+            let failing = (round % 2 == 1).then_some(round * 397 % N);
+            let leaves: Vec<_> = (0..N)
+                .map(|i| {
+                    let c = Arc::clone(&census);
+                    g.try_delayed("leaf", move || {
+                        if Some(i) == failing {
+                            Err("this leaf fails")
+                        } else {
+                            Ok(Tracked::new(&c, i))
+                        }
+                    })
+                })
+                .collect();
+            let runs = Arc::clone(&sink_runs);
+            let sum = g.task("sum", &leaves, move |values| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                values.into_iter().map(|t| t.value).sum::<u64>()
+            });
+            // A lost deferred count would hang the compute: fail instead.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let on = ex.clone();
+            std::thread::spawn(move || tx.send(compute(&sum, &on)));
+            let result = rx
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("the compute never ended: a deferred count was lost");
+            match failing {
+                None => {
+                    assert_eq!(result.unwrap(), N * (N - 1) / 2);
+                    assert_eq!(census.made.load(Ordering::SeqCst), N as usize);
+                    assert_eq!(sink_runs.load(Ordering::SeqCst), 1);
+                }
+                Some(_) => {
+                    assert!(result.unwrap_err().to_string().contains("this leaf fails"));
+                    assert_eq!(sink_runs.load(Ordering::SeqCst), 0);
+                }
+            }
+            assert_eq!(census.live.load(Ordering::SeqCst), 0, "round {round}");
+        }
+    }
+}

@@ -14,6 +14,7 @@
 //! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::consumer_done` (step 6; `count_down` on `consumers`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
 //! | `Run::finish` | `state.rs`, `RunState::finish` and the drop of the state (step 8) |
+//! | `count_input`, `flush`, `finish_deferred`, `Run::inputs_done` | `parallel.rs`, `Parallel::count_input`/`defer`, `flush`, `finish_deferred`, and `NodeState::inputs_done` (step 5's deferred counts of shared successors; the `model_deferred` models treat every multi-input node as shared) |
 //! | `execute`, `run_roots`, `run_from`, `spawn` | `parallel.rs`, `execute`/`execute_range`, `Parallel::run_roots` (at grain 1, what graphs this small get), `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
 //! | `Run::active` | the real `delayed_executor::raw::CountLatch` (loom-built with the executor) |
 //!
@@ -135,6 +136,10 @@ struct Run {
     cancelled: AtomicBool,
     failure: Mutex<Option<u32>>,
     active: CountLatch,
+    /// `parallel.rs`'s `SHARED`: a successor with more inputs than this
+    /// left has its counts deferred. The code's 64 never applies to graphs
+    /// this small; the deferral models use 1 (every multi-input node).
+    shared: u32,
     /// The model's: how many times each node's task started.
     runs: Vec<AtomicUsize>,
     drops: Arc<Vec<AtomicUsize>>,
@@ -143,7 +148,7 @@ struct Run {
 impl Run {
     /// Step 2 (`RunState::new`: counters, consumer counts, empty slots) and the start
     /// of step 3 (`parallel::run`: `active` counts the first root range).
-    fn new(spec: Spec, orderings: Orderings) -> Run {
+    fn new(spec: Spec, orderings: Orderings, shared: u32) -> Run {
         let n = spec.len();
         let successors: Vec<Vec<u32>> = (0..n as u32).map(|k| spec.successors(k)).collect();
         let roots = spec.roots();
@@ -168,6 +173,7 @@ impl Run {
             drops: Arc::new((0..n).map(|_| AtomicUsize::new(0)).collect()),
             spec,
             orderings,
+            shared,
         }
     }
 
@@ -207,14 +213,11 @@ impl Run {
         true
     }
 
-    /// `RunState::input_done` (step 5).
-    fn input_done(&self, successor: u32) -> bool {
+    /// `NodeState::inputs_done` (step 5): `count` inputs at once.
+    fn inputs_done(&self, successor: u32, count: u32) -> bool {
         let o = self.orderings;
-        count_down(
-            &self.pending[successor as usize],
-            o.pending_load,
-            o.pending_rmw,
-        )
+        let pending = &self.pending[successor as usize];
+        pending.load(o.pending_load) == count || pending.fetch_sub(count, o.pending_rmw) == count
     }
 
     /// `RunState::release_inputs` (step 6).
@@ -289,7 +292,7 @@ impl Run {
 /// `Parallel::run_roots` (step 3) with the grain of a graph this small
 /// (one root): halve the range, counting and pushing the upper half, then
 /// run the one root left.
-fn run_roots(run: &Arc<Run>, start: usize, mut end: usize) {
+fn run_roots(run: &Arc<Run>, start: usize, mut end: usize, deferred: &mut Deferred) {
     while end - start > 1 {
         let mid = start + (end - start) / 2;
         run.active.increment();
@@ -297,7 +300,43 @@ fn run_roots(run: &Arc<Run>, start: usize, mut end: usize) {
         end = mid;
     }
     for i in start..end {
-        run_from(run, run.roots[i]);
+        run_from(run, run.roots[i], deferred);
+    }
+}
+
+/// `parallel.rs`, `Deferred`: (node, inputs run and not counted yet).
+type Deferred = (u32, u32);
+
+/// `Parallel::count_input` and `Parallel::defer` (step 5).
+fn count_input(run: &Arc<Run>, successor: u32, deferred: &mut Deferred) -> bool {
+    if deferred.1 > 0 && deferred.0 == successor {
+        deferred.1 += 1;
+        return false;
+    }
+    let pending = run.pending[successor as usize].load(run.orderings.pending_load);
+    if pending == 1 {
+        true
+    } else if pending > run.shared {
+        if let Some(ready) = flush(run, deferred) {
+            spawn(run, ready);
+        }
+        *deferred = (successor, 1);
+        false
+    } else {
+        run.inputs_done(successor, 1)
+    }
+}
+
+/// `Parallel::flush`.
+fn flush(run: &Arc<Run>, deferred: &mut Deferred) -> Option<u32> {
+    let (node, count) = std::mem::take(deferred);
+    (count > 0 && run.inputs_done(node, count)).then_some(node)
+}
+
+/// `Parallel::finish_deferred`.
+fn finish_deferred(run: &Arc<Run>, deferred: &mut Deferred) {
+    while let Some(ready) = flush(run, deferred) {
+        run_from(run, ready, deferred);
     }
 }
 
@@ -308,14 +347,14 @@ fn spawn(run: &Arc<Run>, k: u32) {
 }
 
 /// `Parallel::run_from` (steps 4 to 6 along ready successors).
-fn run_from(run: &Arc<Run>, mut k: u32) {
+fn run_from(run: &Arc<Run>, mut k: u32, deferred: &mut Deferred) {
     loop {
         if !run.execute(k) {
             return;
         }
         let mut next = None;
         for &successor in &run.successors[k as usize] {
-            if run.input_done(successor) {
+            if count_input(run, successor, deferred) {
                 if next.is_none() {
                     next = Some(successor);
                 } else {
@@ -347,10 +386,12 @@ fn push(run: &Arc<Run>, job: Job) {
 /// `parallel::execute` and `parallel::execute_range`: a node or a range of
 /// roots, then step 7's decrement as the job's last access to the run.
 fn execute(run: &Arc<Run>, job: Job) {
+    let mut deferred = (0, 0);
     match job {
-        Job::Node(k) => run_from(run, k),
-        Job::Roots(start, end) => run_roots(run, start, end),
+        Job::Node(k) => run_from(run, k, &mut deferred),
+        Job::Roots(start, end) => run_roots(run, start, end, &mut deferred),
     }
+    finish_deferred(run, &mut deferred);
     run.active.decrement();
 }
 
@@ -359,10 +400,15 @@ fn execute(run: &Arc<Run>, job: Job) {
 /// once after a success), each value made was dropped exactly once, and
 /// the results are right.
 fn check(spec: Spec, orderings: Orderings) {
+    check_with(spec, orderings, 64);
+}
+
+/// `check` with the threshold of shared successors set to `shared`.
+fn check_with(spec: Spec, orderings: Orderings, shared: u32) {
     let failing = spec.failing;
     let n = spec.len();
     let expected: Vec<u64> = spec.targets.iter().map(|&t| spec.expected(t)).collect();
-    let run = Arc::new(Run::new(spec, orderings));
+    let run = Arc::new(Run::new(spec, orderings, shared));
     // The first range's count is already in `active` (step 3).
     let roots = run.roots.len();
     push(&run, Job::Roots(0, roots));
@@ -474,6 +520,67 @@ fn loom_a_failure_cancels_and_every_value_is_still_dropped_once() {
         targets: vec![3],
         failing: Some(1),
     });
+}
+
+/// `model` with every multi-input node *shared*: each input count is
+/// deferred by the job that ran the input and added at the job's end
+/// (`Parallel::count_input`, `flush`, `finish_deferred`).
+fn model_deferred(spec: impl Fn() -> Spec + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(move || check_with(spec(), REAL, 1));
+}
+
+/// Three roots feeding one sink, each root in its own job, every input
+/// count deferred: the three flushes race (one may take the load shortcut
+/// for its whole count), exactly one runs the sink, which sees all three
+/// outputs.
+#[test]
+fn loom_deferred_counts_of_a_shared_sink_run_it_once() {
+    model_deferred(|| Spec {
+        inputs: vec![vec![], vec![], vec![], vec![0, 1, 2]],
+        targets: vec![3],
+        failing: None,
+    });
+}
+
+/// A root feeding a shared node twice and another node once (`c` takes
+/// `a` twice): the job defers two counts of `c` together, and the flush of
+/// `c` when `a`'s job ends meets `b`'s flush.
+#[test]
+fn loom_deferred_counts_add_up_duplicate_edges() {
+    model_deferred(|| Spec {
+        inputs: vec![vec![], vec![], vec![0, 0, 1]],
+        targets: vec![2],
+        failing: None,
+    });
+}
+
+/// The diamond with deferred counts and a failure on one side: the run
+/// still ends and every value is dropped once.
+#[test]
+fn loom_deferred_counts_with_a_failure_still_end_the_run() {
+    model_deferred(|| Spec {
+        inputs: vec![vec![], vec![0], vec![0], vec![1, 2]],
+        targets: vec![3],
+        failing: Some(2),
+    });
+}
+
+/// Deferred counts without Release: the flush of one input does not
+/// publish its output to the thread that runs the sink.
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn loom_the_model_catches_a_relaxed_deferred_count() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    let o = Orderings {
+        pending_rmw: Ordering::Relaxed,
+        ..REAL
+    };
+    builder.check(move || check_with(two_roots(), o, 1));
 }
 
 /// The model is not vacuous: weaken one ordering of `count_down` on

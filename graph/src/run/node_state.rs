@@ -45,13 +45,24 @@ impl NodeState {
         *self.consumers.get_mut() += 1;
     }
 
-    /// Step 5: counts one finished input; `true` when it was the last, so
-    /// the node is ready and the caller must run it.
+    /// Step 5: counts `count` finished inputs, all run by the calling
+    /// thread; `true` when they were the last, so the node is ready and the
+    /// caller must run it.
     #[inline]
-    pub(crate) fn input_done(&self) -> bool {
-        // The producer's output is published by the Release of
-        // `count_down`; whoever counts the last input sees every input's.
-        count_down(&self.pending)
+    pub(crate) fn inputs_done(&self, count: u32) -> bool {
+        // As `count_down`, for `count` parties at once: a count already at
+        // `count`, seen with Acquire, means every other input is counted;
+        // the Release of the subtraction publishes the outputs of all
+        // `count` producers, which this thread ran.
+        self.pending.load(Ordering::Acquire) == count
+            || self.pending.fetch_sub(count, Ordering::AcqRel) == count
+    }
+
+    /// Step 5: inputs not counted yet (Acquire, as `count_down`'s load).
+    /// One means that the caller's input is the last.
+    #[inline]
+    pub(crate) fn pending(&self) -> u32 {
+        self.pending.load(Ordering::Acquire)
     }
 
     /// Step 6: counts one consumer done reading; `true` when it was the

@@ -47,6 +47,10 @@ struct Parallel<'a, O> {
 /// stack (more go to the deque).
 const KEPT: usize = 64;
 
+/// A successor with more inputs than this left is *shared*: its input
+/// counts are deferred (`Deferred`).
+const SHARED: u32 = 64;
+
 /// A pushed range of roots, `start..end` in the plan's root order.
 struct RangeRecord {
     /// The `Parallel`, as in `Parallel::jobs`.
@@ -120,7 +124,9 @@ unsafe fn execute<O: Observer>(data: *const ()) {
     let parallel = unsafe { &*parallel };
     let offset = record as *const AtomicPtr<()> as usize - parallel.jobs.as_ptr() as usize;
     let index = (offset / size_of::<AtomicPtr<()>>()) as u32;
-    parallel.run_from(index);
+    let mut deferred = Deferred::EMPTY;
+    parallel.run_from(index, &mut deferred);
+    parallel.finish_deferred(&mut deferred);
     // Step 7: this job's last access to the run. Once the count reaches zero
     // the computing thread may return and free everything.
     parallel.active.decrement();
@@ -167,9 +173,72 @@ impl<O: Observer> Parallel<'_, O> {
             end = mid;
         }
         let (plan, store) = (self.state.plan(), self.state.store());
+        let mut deferred = Deferred::EMPTY;
         for i in start..end {
-            self.run_from(plan.root(store, i as usize));
+            self.run_from(plan.root(store, i as usize), &mut deferred);
         }
+        self.finish_deferred(&mut deferred);
+    }
+
+    /// Counts the inputs this job deferred, and runs their node here if
+    /// they were its last; again for what that run defers. Every job does
+    /// this before it ends, so no count is lost.
+    fn finish_deferred(&self, deferred: &mut Deferred) {
+        while let Some(ready) = self.flush(deferred) {
+            self.observer.ready(ready);
+            self.run_from(ready, deferred);
+        }
+    }
+
+    /// Counts the inputs held in `deferred` (emptying it); the node, if they
+    /// were its last.
+    fn flush(&self, deferred: &mut Deferred) -> Option<u32> {
+        let Deferred { node, count } = std::mem::replace(deferred, Deferred::EMPTY);
+        (count > 0 && self.state.inputs_done(node, count)).then_some(node)
+    }
+
+    /// Step 5 for one out-edge `k → successor` of a node this thread ran:
+    /// counts it, and returns `successor` if that was its last input. The
+    /// count of a shared successor (`SHARED`) is deferred: kept in
+    /// `deferred` and added up with this job's later inputs of the same
+    /// node, then counted at once (`flush`), so that a million tasks feeding
+    /// one sink do not each write its counter from two cores. Deferring a
+    /// new node flushes the old one, which may then be ready: it is handed
+    /// on (`hand_on`) at once.
+    #[inline]
+    fn count_input(&self, successor: u32, deferred: &mut Deferred, kept: &mut Kept) -> bool {
+        let state = self.state;
+        if deferred.count > 0 && deferred.node == successor {
+            deferred.count += 1;
+            return false;
+        }
+        match state.pending(successor) {
+            // The last input: no read-modify-write (`count_down`).
+            1 => true,
+            pending if pending > SHARED => {
+                self.defer(successor, deferred, kept);
+                false
+            }
+            _ if state.inputs_done(successor, 1) => true,
+            _ => {
+                state.prefetch(successor);
+                false
+            }
+        }
+    }
+
+    /// `count_input`'s rare case: defers an input of `successor`, flushing
+    /// what `deferred` held before.
+    #[cold]
+    fn defer(&self, successor: u32, deferred: &mut Deferred, kept: &mut Kept) {
+        if let Some(ready) = self.flush(deferred) {
+            self.observer.ready(ready);
+            self.hand_on(kept, ready);
+        }
+        *deferred = Deferred {
+            node: successor,
+            count: 1,
+        };
     }
 
     /// Queues range record `range` for roots `start..end`, already counted
@@ -234,7 +303,7 @@ impl<O: Observer> Parallel<'_, O> {
     /// the nodes are such successors: 10% of the run). With more workers
     /// they go to the deque at once: a successor kept back while this
     /// thread runs a long task would leave an idle worker waiting.
-    fn run_from(&self, mut k: u32) {
+    fn run_from(&self, mut k: u32, deferred: &mut Deferred) {
         let state = self.state;
         let mut kept = Kept::new();
         loop {
@@ -249,22 +318,21 @@ impl<O: Observer> Parallel<'_, O> {
             }
             let mut next = None;
             for successor in state.successors(k) {
-                if state.input_done(successor) {
-                    self.observer.ready(successor);
-                    state.prefetch(successor);
+                if self.count_input(successor, deferred, &mut kept) {
+                    let ready = successor;
+                    self.observer.ready(ready);
+                    state.prefetch(ready);
                     // Continue with the oldest ready successor (the
                     // smallest index: nearest in memory to what just ran,
                     // e.g. the next cell of a wavefront's row), push the rest.
                     match next {
-                        Some(oldest) if oldest < successor => self.hand_on(&mut kept, successor),
+                        Some(oldest) if oldest < ready => self.hand_on(&mut kept, ready),
                         Some(oldest) => {
                             self.hand_on(&mut kept, oldest);
-                            next = Some(successor);
+                            next = Some(ready);
                         }
-                        None => next = Some(successor),
+                        None => next = Some(ready),
                     }
-                } else {
-                    state.prefetch(successor);
                 }
             }
             state.release_inputs(k);
@@ -310,4 +378,15 @@ impl Kept {
         self.len = self.len.checked_sub(1)?;
         Some(self.ids[self.len])
     }
+}
+
+/// Inputs of one shared node that this job ran and has not counted yet
+/// (`Parallel::count_input`).
+struct Deferred {
+    node: u32,
+    count: u32,
+}
+
+impl Deferred {
+    const EMPTY: Deferred = Deferred { node: 0, count: 0 };
 }

@@ -113,11 +113,18 @@ impl<'a> RunState<'a> {
         }
     }
 
-    /// Step 5b: counts one finished input of local node `successor`; `true`
-    /// when that was the last, so the node is ready and the caller must run it.
+    /// Step 5b: counts `count` finished inputs of local node `successor`,
+    /// all run by the calling thread; `true` when they were the last, so the
+    /// node is ready and the caller must run it.
     #[inline]
-    pub(crate) fn input_done(&self, successor: u32) -> bool {
-        self.nodes[successor as usize].input_done()
+    pub(crate) fn inputs_done(&self, successor: u32, count: u32) -> bool {
+        self.nodes[successor as usize].inputs_done(count)
+    }
+
+    /// Step 5b: the inputs of local node `k` not counted yet.
+    #[inline]
+    pub(crate) fn pending(&self, k: u32) -> u32 {
+        self.nodes[k as usize].pending()
     }
 
     /// Step 6: local node `k` has finished reading its inputs; the last

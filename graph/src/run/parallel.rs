@@ -308,16 +308,18 @@ impl<O: Observer> Parallel<'_, O> {
         let mut kept = Kept::new();
         loop {
             self.observer.start(k);
+            let view = state.view(k);
             // SAFETY: `k` is ready: its last input was counted with an
             // Acquire (or it is a root), so its inputs are stored and
             // visible; it is run once, by whoever counted that last input.
-            let ok = unsafe { state.execute(k) };
+            let ok = unsafe { state.execute(k, view.id, view.task, view.inputs) };
             self.observer.end(k, ok);
             if !ok {
                 return;
             }
             let mut next = None;
-            for successor in state.successors(k) {
+            let inputs = view.inputs;
+            for successor in view.successors {
                 if self.count_input(successor, deferred, &mut kept) {
                     let ready = successor;
                     self.observer.ready(ready);
@@ -335,7 +337,7 @@ impl<O: Observer> Parallel<'_, O> {
                     }
                 }
             }
-            state.release_inputs(k);
+            state.release_inputs(inputs);
             match next {
                 Some(successor) => k = successor,
                 None => match kept.pop() {

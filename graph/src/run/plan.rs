@@ -17,6 +17,7 @@
 //! number of allocations whatever the graph's size.
 
 use crate::store::{Consumers, Store};
+use crate::task_fn::TaskFn;
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.
@@ -55,6 +56,17 @@ struct Culled {
 }
 
 /// The consumers of a node in a run, once per edge.
+/// What running one local node reads (`Plan::view`).
+pub(crate) struct View<'a> {
+    /// The node's id in the graph.
+    pub(crate) id: u32,
+    pub(crate) task: &'a TaskFn,
+    /// Its inputs, as local indices, once per edge.
+    pub(crate) inputs: &'a [u32],
+    /// Its consumers in this run, as local indices, once per edge.
+    pub(crate) successors: Successors<'a>,
+}
+
 pub(crate) enum Successors<'a> {
     Whole(Consumers<'a>),
     Culled(std::slice::Iter<'a, u32>),
@@ -164,12 +176,29 @@ impl Plan {
         }
     }
 
-    /// Consumers of local node `k`, as local indices, once per edge.
+    /// What running local node `k` reads, looked up once: its node id,
+    /// closure, inputs and consumers (as local indices, once per edge).
     #[inline]
-    pub(crate) fn successors<'s>(&'s self, store: &'s Store, k: u32) -> Successors<'s> {
+    pub(crate) fn view<'s>(&'s self, store: &'s Store, k: u32) -> View<'s> {
         match &self.culled {
-            Some(culled) => Successors::Culled(culled.successors.list(k).iter()),
-            None => Successors::Whole(store.consumers(k, self.len - 1)),
+            Some(culled) => {
+                let id = culled.nodes[k as usize];
+                View {
+                    id,
+                    task: store.task(id),
+                    inputs: culled.inputs.list(k),
+                    successors: Successors::Culled(culled.successors.list(k).iter()),
+                }
+            }
+            None => {
+                let node = store.node(k);
+                View {
+                    id: k,
+                    task: node.task(),
+                    inputs: node.inputs(),
+                    successors: Successors::Whole(store.consumers_of(node, self.len - 1)),
+                }
+            }
         }
     }
 
@@ -302,7 +331,7 @@ mod tests {
     use crate::Graph;
 
     fn successors(plan: &Plan, store: &Store, k: u32) -> Vec<u32> {
-        let mut list: Vec<u32> = plan.successors(store, k).collect();
+        let mut list: Vec<u32> = plan.view(store, k).successors.collect();
         list.sort_unstable();
         list
     }

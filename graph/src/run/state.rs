@@ -9,11 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::node_state::NodeState;
-use super::plan::{Plan, Successors};
+use super::plan::{Plan, View};
 use super::zeroed::zeroed;
 use crate::args::Args;
 use crate::error::{panic_message, Error};
 use crate::store::Store;
+use crate::task_fn::TaskFn;
 use crate::value::Value;
 
 pub(crate) struct RunState<'a> {
@@ -60,10 +61,10 @@ impl<'a> RunState<'a> {
         self.store
     }
 
-    /// Consumers of local node `k` in this run, once per edge.
+    /// What running local node `k` reads, looked up once.
     #[inline]
-    pub(crate) fn successors(&self, k: u32) -> Successors<'a> {
-        self.plan.successors(self.store, k)
+    pub(crate) fn view(&self, k: u32) -> View<'a> {
+        self.plan.view(self.store, k)
     }
 
     /// Starts bringing what running local node `k` reads into the cache.
@@ -75,24 +76,26 @@ impl<'a> RunState<'a> {
     /// Step 4: runs the task of local node `k`, whose inputs have all
     /// finished, and stores its output. Returns `false`, running nothing,
     /// when the run is cancelled, and `false` when the task fails (which
-    /// cancels the run).
+    /// cancels the run). `id`, `task` and `inputs` are `k`'s, from
+    /// `view(k)`: looked up once per node, and inlined into the runner's
+    /// loop (passing the view through memory to an outlined call cost 10-20%
+    /// on chains and wavefronts).
     ///
     /// # Safety
     /// Every input of `k` has finished (its output is stored and visible to
     /// this thread), `k` has not released its inputs, and nobody else runs
     /// `k` in this run.
-    pub(crate) unsafe fn execute(&self, k: u32) -> bool {
+    #[inline(always)]
+    pub(crate) unsafe fn execute(&self, k: u32, id: u32, task: &TaskFn, inputs: &[u32]) -> bool {
         // Relaxed: cancellation is advisory; a task that starts just after
         // the failure is harmless, and the failure itself is published by
         // the mutex.
         if self.cancelled.load(Ordering::Relaxed) {
             return false;
         }
-        let id = self.plan.node_id(k);
-        let task = self.store.task(id);
         // SAFETY: every input slot is full and stays so until `k` releases
         // its inputs (the caller's contract), after this call.
-        let args = unsafe { Args::new(&self.nodes, self.plan.inputs(self.store, k)) };
+        let args = unsafe { Args::new(&self.nodes, inputs) };
         match catch_unwind(AssertUnwindSafe(|| task.call(args))) {
             Ok(Ok(value)) => {
                 // SAFETY: only `k`'s runner (us) touches `k`'s slot until it
@@ -129,8 +132,8 @@ impl<'a> RunState<'a> {
 
     /// Step 6: local node `k` has finished reading its inputs; the last
     /// consumer of each input drops that input's output.
-    pub(crate) fn release_inputs(&self, k: u32) {
-        for &input in self.plan.inputs(self.store, k) {
+    pub(crate) fn release_inputs(&self, inputs: &[u32]) {
+        for &input in inputs {
             let node = &self.nodes[input as usize];
             // `consumer_done` orders our reads of the input before the drop
             // by the last consumer, whichever it is.

@@ -12,16 +12,17 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, observer: &O) {
     for k in 0..plan.len() as u32 {
         observer.ready(k);
         observer.start(k);
+        let view = state.view(k);
         // SAFETY: local indices are topological, so every input of `k` ran
         // (in this thread) before it, and has not released its output: `k`
         // itself is one of its consumers, not yet done.
-        let ok = unsafe { state.execute(k) };
+        let ok = unsafe { state.execute(k, view.id, view.task, view.inputs) };
         observer.end(k, ok);
         if !ok {
             return;
         }
         // The input counters are not needed in this order; the consumer
         // counts still free each output after its last consumer.
-        state.release_inputs(k);
+        state.release_inputs(view.inputs);
     }
 }

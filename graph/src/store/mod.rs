@@ -71,6 +71,20 @@ struct Writer {
     last_name: Option<((usize, usize), u32)>,
 }
 
+impl Node {
+    /// The node's closure.
+    #[inline]
+    pub(crate) fn task(&self) -> &TaskFn {
+        &self.task
+    }
+
+    /// The node's input ids, in the order given to `Graph::task`.
+    #[inline]
+    pub(crate) fn inputs(&self) -> &[u32] {
+        self.inputs.as_slice()
+    }
+}
+
 /// The nodes, and beside them their names, their further out-edges and the
 /// roots.
 pub(crate) struct Store {
@@ -243,13 +257,25 @@ impl Store {
     /// the oldest `FIRST`, then the others newest first.
     #[inline]
     pub(crate) fn consumers(&self, id: u32, max: u32) -> Consumers<'_> {
+        self.consumers_of(self.node(id), max)
+    }
+
+    /// `consumers` of a node record already at hand.
+    #[inline]
+    pub(crate) fn consumers_of<'s>(&'s self, node: &'s Node, max: u32) -> Consumers<'s> {
         Consumers {
             store: self,
-            node: expect_node(self.nodes.get(id as usize)),
+            node,
             taken: 0,
             next: NO_EDGE,
             max,
         }
+    }
+
+    /// Node `id`'s record: what running it reads.
+    #[inline]
+    pub(crate) fn node(&self, id: u32) -> &Node {
+        expect_node(self.nodes.get(id as usize))
     }
 
     /// Number of nodes without inputs among the first `len` nodes.

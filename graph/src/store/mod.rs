@@ -216,7 +216,7 @@ impl Store {
     #[inline]
     pub(crate) fn has_consumer(&self, id: u32) -> bool {
         // Acquire pairs with the Release in `add_consumer`, as in `consumers`.
-        expect_node(self.nodes.get(id as usize)).first[0].load(Ordering::Acquire) != NO_EDGE
+        self.node(id).first[0].load(Ordering::Acquire) != NO_EDGE
     }
 
     /// Number of complete nodes.
@@ -232,7 +232,7 @@ impl Store {
     /// Input ids of node `id`, in the order given to `Graph::task`.
     #[inline]
     pub(crate) fn inputs(&self, id: u32) -> &[u32] {
-        expect_node(self.nodes.get(id as usize)).inputs.as_slice()
+        self.node(id).inputs()
     }
 
     /// The input ids of nodes `0..len`, in order.
@@ -242,7 +242,7 @@ impl Store {
 
     #[inline]
     pub(crate) fn task(&self, id: u32) -> &TaskFn {
-        &expect_node(self.nodes.get(id as usize)).task
+        self.node(id).task()
     }
 
     /// Starts bringing node `id`'s record into the cache: the node is about

@@ -323,7 +323,8 @@ fn count_input(run: &Arc<Run>, successor: u32, deferred: &mut Deferred) -> bool 
         *deferred = (successor, 1);
         false
     } else {
-        run.inputs_done(successor, 1)
+        // `NodeState::subtract_inputs`: the look above was not the last.
+        run.pending[successor as usize].fetch_sub(1, run.orderings.pending_rmw) == 1
     }
 }
 

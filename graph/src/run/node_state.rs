@@ -50,12 +50,16 @@ impl NodeState {
     /// caller must run it.
     #[inline]
     pub(crate) fn inputs_done(&self, count: u32) -> bool {
-        // As `count_down`, for `count` parties at once: a count already at
-        // `count`, seen with Acquire, means every other input is counted;
-        // the Release of the subtraction publishes the outputs of all
-        // `count` producers, which this thread ran.
-        self.pending.load(Ordering::Acquire) == count
-            || self.pending.fetch_sub(count, Ordering::AcqRel) == count
+        // The Release publishes the outputs of all `count` producers, which
+        // this thread ran; whoever counts the last input sees every input's.
+        count_down(&self.pending, count)
+    }
+
+    /// Step 5: `inputs_done(count)` for a caller that has just looked at
+    /// `pending()` and seen more than `count`: only the subtraction is left.
+    #[inline]
+    pub(crate) fn subtract_inputs(&self, count: u32) -> bool {
+        subtract(&self.pending, count)
     }
 
     /// Step 5: inputs not counted yet (Acquire, as `count_down`'s load).
@@ -71,7 +75,7 @@ impl NodeState {
     pub(crate) fn consumer_done(&self) -> bool {
         // The Release orders this consumer's reads before the drop; the last
         // one's Acquire sees all reads done.
-        count_down(&self.consumers)
+        count_down(&self.consumers, 1)
     }
 
     /// The output slot.
@@ -86,18 +90,24 @@ impl NodeState {
     }
 }
 
-/// Counts one party done on `counter`, which holds the number of parties
-/// not done yet, and says whether it was the last. Each party counts once,
-/// so a count already at 1, seen with Acquire (which pairs with the other
-/// parties' Release), means every other party is done: the last one needs no
-/// read-modify-write, which saves an atomic instruction per node on chains
-/// and trees (one input, one consumer each).
+/// Counts `parties` parties done on `counter`, which holds the number of
+/// parties not done yet, and says whether they were the last. Each party
+/// counts once, so a count already at `parties`, seen with Acquire (which
+/// pairs with the other parties' Release), means every other party is done:
+/// the last ones need no read-modify-write, which saves an atomic
+/// instruction per node on chains and trees (one input, one consumer each).
 #[inline]
-fn count_down(counter: &AtomicU32) -> bool {
+fn count_down(counter: &AtomicU32, parties: u32) -> bool {
     // Acquire pairs with the AcqRel decrements of the other parties.
-    // AcqRel: the Release publishes what this party did before; the Acquire
-    // of the last decrement sees what every other party did.
-    counter.load(Ordering::Acquire) == 1 || counter.fetch_sub(1, Ordering::AcqRel) == 1
+    counter.load(Ordering::Acquire) == parties || subtract(counter, parties)
+}
+
+/// `count_down` without the look first.
+#[inline]
+fn subtract(counter: &AtomicU32, parties: u32) -> bool {
+    // AcqRel: the Release publishes what these parties did before; the
+    // Acquire of the last decrement sees what every other party did.
+    counter.fetch_sub(parties, Ordering::AcqRel) == parties
 }
 
 // Two counters and a slot: 8 + 16 bytes.

@@ -219,7 +219,8 @@ impl<O: Observer> Parallel<'_, O> {
                 self.defer(successor, deferred, kept);
                 false
             }
-            _ if state.inputs_done(successor, 1) => true,
+            // Not the last by that look: no second look before subtracting.
+            _ if state.subtract_inputs(successor, 1) => true,
             _ => {
                 state.prefetch(successor);
                 false

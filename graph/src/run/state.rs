@@ -124,6 +124,13 @@ impl<'a> RunState<'a> {
         self.nodes[successor as usize].inputs_done(count)
     }
 
+    /// Step 5b: `inputs_done(successor, count)` after `pending(successor)`
+    /// was seen above `count`.
+    #[inline]
+    pub(crate) fn subtract_inputs(&self, successor: u32, count: u32) -> bool {
+        self.nodes[successor as usize].subtract_inputs(count)
+    }
+
     /// Step 5b: the inputs of local node `k` not counted yet.
     #[inline]
     pub(crate) fn pending(&self, k: u32) -> u32 {

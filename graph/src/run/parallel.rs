@@ -114,16 +114,10 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
 unsafe fn execute<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
     let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
-    // Relaxed: the executor's push and pop order the write in `push` before.
-    let parallel = record
-        .load(Ordering::Relaxed)
-        .cast_const()
-        .cast::<Parallel<'_, O>>();
-    // SAFETY: the pointer was written by `Parallel::push`, and the run waits
-    // for this job (step 7), so the `Parallel` is alive.
-    let parallel = unsafe { &*parallel };
-    let offset = record as *const AtomicPtr<()> as usize - parallel.jobs.as_ptr() as usize;
-    let index = (offset / size_of::<AtomicPtr<()>>()) as u32;
+    // SAFETY: `Parallel::push` linked the record to its run, which waits for
+    // this job.
+    let parallel = unsafe { linked::<O>(record) };
+    let index = position(&parallel.jobs, record) as u32;
     let mut deferred = Deferred::EMPTY;
     parallel.run_from(index, &mut deferred);
     parallel.finish_deferred(&mut deferred);
@@ -139,22 +133,35 @@ unsafe fn execute<O: Observer>(data: *const ()) {
 unsafe fn execute_range<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
     let record = unsafe { &*data.cast::<RangeRecord>() };
+    // SAFETY: `Parallel::push_range` linked the record to its run, which
+    // waits for this job.
+    let parallel = unsafe { linked::<O>(&record.run) };
+    let range = position(&parallel.ranges, record);
     // Relaxed: the executor's push and pop order the writes in
     // `push_range` before.
-    let parallel = record
-        .run
-        .load(Ordering::Relaxed)
-        .cast_const()
-        .cast::<Parallel<'_, O>>();
-    // SAFETY: as in `execute`.
-    let parallel = unsafe { &*parallel };
-    let offset = record as *const RangeRecord as usize - parallel.ranges.as_ptr() as usize;
-    let range = offset / size_of::<RangeRecord>();
     let start = record.start.load(Ordering::Relaxed);
     let end = record.end.load(Ordering::Relaxed);
     parallel.run_roots(range, start, end);
     // Step 7, as in `execute`.
     parallel.active.decrement();
+}
+
+/// The run a job record belongs to: the pointer `Parallel::queue` wrote.
+///
+/// # Safety
+/// `run` was written by `Parallel::<O>::queue` of a run that still waits for
+/// the job.
+unsafe fn linked<'r, O: Observer>(run: &'r AtomicPtr<()>) -> &'r Parallel<'r, O> {
+    // Relaxed: the executor's push and pop order the write in `queue` before.
+    let parallel = run.load(Ordering::Relaxed).cast_const();
+    // SAFETY: the caller's contract: the pointer is a live `Parallel<O>`
+    // (the run waits for this job, step 7).
+    unsafe { &*parallel.cast::<Parallel<'r, O>>() }
+}
+
+/// The index of `record` in `table`, where it lies.
+fn position<T>(table: &[T], record: &T) -> usize {
+    (std::ptr::from_ref(record) as usize - table.as_ptr() as usize) / size_of::<T>()
 }
 
 impl<O: Observer> Parallel<'_, O> {
@@ -249,18 +256,34 @@ impl<O: Observer> Parallel<'_, O> {
         // Relaxed: the push below publishes them to whoever runs the job.
         record.start.store(start, Ordering::Relaxed);
         record.end.store(end, Ordering::Relaxed);
-        record.run.store(
-            (self as *const Parallel<'_, O>).cast_mut().cast(),
+        // SAFETY: `execute_range` is a range record's entry point; the job is
+        // counted in `active`; each range record is pushed once (a heap index
+        // names one range).
+        unsafe {
+            self.queue(
+                &record.run,
+                std::ptr::from_ref(record).cast(),
+                execute_range::<O>,
+            )
+        };
+    }
+
+    /// Links a job record (whose run pointer is `run`) to this run, then
+    /// pushes its job: `execute(data)`.
+    ///
+    /// # Safety
+    /// `data` is the record holding `run`, in one of this run's tables;
+    /// `execute` is that table's entry point (it does not unwind); the job
+    /// is counted in `active`, and the record is pushed at most once.
+    unsafe fn queue(&self, run: &AtomicPtr<()>, data: *const (), execute: unsafe fn(*const ())) {
+        // Relaxed: the push below publishes it to whoever runs the job.
+        run.store(
+            std::ptr::from_ref(self).cast_mut().cast(),
             Ordering::Relaxed,
         );
         // SAFETY: the record and this `Parallel` outlive every job counted in
-        // `active`, which this one is (`run` waits for them);
-        // `execute_range` does not unwind; each range record is pushed once
-        // (a heap index names one range).
-        unsafe {
-            let job = JobRef::new((record as *const RangeRecord).cast(), execute_range::<O>);
-            self.executor.push(job);
-        }
+        // `active` (`run` waits for them); the rest is the caller's contract.
+        unsafe { self.executor.push(JobRef::new(data, execute)) };
     }
 
     /// Step 5 for one of several ready successors: counts it, then queues it
@@ -281,18 +304,9 @@ impl<O: Observer> Parallel<'_, O> {
     /// Queues job record `k`, already counted in `active`.
     fn push(&self, k: u32) {
         let record = &self.jobs[k as usize];
-        // Relaxed: the push below publishes it to whoever runs the job.
-        record.store(
-            (self as *const Parallel<'_, O>).cast_mut().cast(),
-            Ordering::Relaxed,
-        );
-        // SAFETY: the record and this `Parallel` outlive every job counted in
-        // `active`, which `k` is (`run` waits for them); `execute` does not
-        // unwind; each record is pushed once (a node is ready once).
-        unsafe {
-            let job = JobRef::new((record as *const AtomicPtr<()>).cast(), execute::<O>);
-            self.executor.push(job);
-        }
+        // SAFETY: `execute` is a node record's entry point; `k` is counted in
+        // `active`; each node record is pushed once (a node is ready once).
+        unsafe { self.queue(record, std::ptr::from_ref(record).cast(), execute::<O>) };
     }
 
     /// Steps 4 to 6 for local node `k` (ready), then for one ready successor

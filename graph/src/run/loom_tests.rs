@@ -117,6 +117,9 @@ const REAL: Orderings = Orderings {
     consumers_rmw: Ordering::AcqRel,
 };
 
+/// `parallel.rs`'s `SHARED`, which graphs this small never reach.
+const SHARED: u32 = 64;
+
 /// `node_state.rs`, `count_down`: one party done, counting down; the last?
 fn count_down(counter: &AtomicU32, load: Ordering, rmw: Ordering) -> bool {
     counter.load(load) == 1 || counter.fetch_sub(1, rmw) == 1
@@ -399,13 +402,9 @@ fn execute(run: &Arc<Run>, job: Job) {
 /// `parallel::run` and `run::run`: push the first root range, wait for `active`, finish.
 /// Then checks, after every job ended: each node ran at most once (exactly
 /// once after a success), each value made was dropped exactly once, and
-/// the results are right.
-fn check(spec: Spec, orderings: Orderings) {
-    check_with(spec, orderings, 64);
-}
-
-/// `check` with the threshold of shared successors set to `shared`.
-fn check_with(spec: Spec, orderings: Orderings, shared: u32) {
+/// the results are right. `shared` is the threshold of shared successors
+/// (`SHARED` in the code; 1 in the deferral models).
+fn check(spec: Spec, orderings: Orderings, shared: u32) {
     let failing = spec.failing;
     let n = spec.len();
     let expected: Vec<u64> = spec.targets.iter().map(|&t| spec.expected(t)).collect();
@@ -437,12 +436,17 @@ fn check_with(spec: Spec, orderings: Orderings, shared: u32) {
 }
 
 fn model(spec: impl Fn() -> Spec + Sync + Send + 'static) {
+    model_with(spec, SHARED);
+}
+
+/// `model` with the threshold of shared successors set to `shared`.
+fn model_with(spec: impl Fn() -> Spec + Sync + Send + 'static, shared: u32) {
     let mut builder = loom::model::Builder::new();
     // Bounded so each model finishes in seconds even without the variable.
     if builder.preemption_bound.is_none() {
         builder.preemption_bound = Some(2);
     }
-    builder.check(move || check(spec(), REAL));
+    builder.check(move || check(spec(), REAL, shared));
 }
 
 /// Two roots `a`, `b` feeding `c`: the first range job runs `a` while `b`'s range runs on
@@ -527,11 +531,7 @@ fn loom_a_failure_cancels_and_every_value_is_still_dropped_once() {
 /// deferred by the job that ran the input and added at the job's end
 /// (`Parallel::count_input`, `flush`, `finish_deferred`).
 fn model_deferred(spec: impl Fn() -> Spec + Sync + Send + 'static) {
-    let mut builder = loom::model::Builder::new();
-    if builder.preemption_bound.is_none() {
-        builder.preemption_bound = Some(2);
-    }
-    builder.check(move || check_with(spec(), REAL, 1));
+    model_with(spec, 1);
 }
 
 /// Three roots feeding one sink, each root in its own job, every input
@@ -575,22 +575,25 @@ fn loom_deferred_counts_with_a_failure_still_end_the_run() {
 #[test]
 #[should_panic(expected = "Causality violation")]
 fn loom_the_model_catches_a_relaxed_deferred_count() {
-    let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(2);
     let o = Orderings {
         pending_rmw: Ordering::Relaxed,
         ..REAL
     };
-    builder.check(move || check_with(two_roots(), o, 1));
+    weakened_with(o, two_roots, 1);
 }
 
 /// The model is not vacuous: weaken one ordering of `count_down` on
 /// either counter to Relaxed and loom finds a slot access with no
 /// happens-before edge to the access it conflicts with.
 fn weakened(orderings: Orderings, spec: fn() -> Spec) {
+    weakened_with(orderings, spec, SHARED);
+}
+
+/// `weakened` with the threshold of shared successors set to `shared`.
+fn weakened_with(orderings: Orderings, spec: fn() -> Spec, shared: u32) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(2);
-    builder.check(move || check(spec(), orderings));
+    builder.check(move || check(spec(), orderings, shared));
 }
 
 fn two_roots() -> Spec {

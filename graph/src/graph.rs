@@ -233,7 +233,7 @@ impl Graph {
         F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
         T: Send + Sync + 'static,
     {
-        let ids = inputs.input_ids(self);
+        let ids = input_ids(self, &inputs);
         self.push(name.into(), ids, move |args: Args<'_>| {
             Ok(Value::new(f(I::Shape::refs(args))))
         })
@@ -265,12 +265,14 @@ impl Graph {
         T: Send + Sync + 'static,
         E: Into<BoxError>,
     {
-        let ids = inputs.input_ids(self);
+        let ids = input_ids(self, &inputs);
         self.push(name.into(), ids, move |args: Args<'_>| {
             f(I::Shape::refs(args)).map(Value::new).map_err(Into::into)
         })
     }
 
+    /// Stores a node running `task` on `inputs` (ids marked with
+    /// `InputIds::with_values_to_drop`).
     fn push<T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
     where
         F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
@@ -299,4 +301,12 @@ impl fmt::Debug for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Graph").field("len", &self.len()).finish()
     }
+}
+
+/// The ids of `inputs`, marked with whether their values may have something
+/// to drop.
+fn input_ids<I: Inputs>(graph: &Graph, inputs: &I) -> InputIds {
+    inputs
+        .input_ids(graph)
+        .with_values_to_drop(<I::Shape as Shape>::VALUES_TO_DROP)
 }

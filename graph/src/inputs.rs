@@ -29,6 +29,7 @@ use std::marker::PhantomData;
 use crate::args::Args;
 use crate::delayed::Delayed;
 use crate::store::InputIds;
+use crate::value::has_drop;
 use crate::Graph;
 
 mod sealed {
@@ -62,6 +63,11 @@ pub trait Shape: sealed::Shape + 'static {
     /// Reads the argument from the task's input values.
     #[doc(hidden)]
     fn refs(args: Args<'_>) -> Self::Refs<'_>;
+
+    /// Whether an input's value may have something to drop, which a run
+    /// must count its consumers for.
+    #[doc(hidden)]
+    const VALUES_TO_DROP: bool;
 }
 
 /// The argument a task's closure receives for inputs `I`, borrowed for `'a`.
@@ -99,6 +105,8 @@ impl<A: Send + Sync + 'static> Shape for One<A> {
     fn refs(args: Args<'_>) -> &A {
         args.get(0)
     }
+
+    const VALUES_TO_DROP: bool = has_drop::<A>();
 }
 
 impl<A> sealed::Inputs for &Delayed<A> {}
@@ -123,6 +131,8 @@ impl<A: Send + Sync + 'static> Shape for List<A> {
             _values: PhantomData,
         }
     }
+
+    const VALUES_TO_DROP: bool = has_drop::<A>();
 }
 
 impl<A> sealed::Inputs for &[Delayed<A>] {}
@@ -163,6 +173,8 @@ macro_rules! tuple_inputs {
             fn refs(args: Args<'_>) -> Self::Refs<'_> {
                 ($(args.get::<$A>($k),)+)
             }
+
+            const VALUES_TO_DROP: bool = false $(|| has_drop::<$A>())+;
         }
 
         impl<$($A),+> sealed::Inputs for ($(&Delayed<$A>,)+) {}

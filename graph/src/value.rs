@@ -62,6 +62,13 @@ unsafe fn drop_value<T: Erase>(storage: *mut Storage) {
     }
 }
 
+/// Whether a `Value` holding a `T` has something to drop: a boxed value, or
+/// a type with drop glue. Fixed by the type, so a task's input types say it
+/// for all its inputs when it is built (`InputIds::to_drop`).
+pub(crate) const fn has_drop<T: Send + Sync + 'static>() -> bool {
+    <T as Erase>::VTABLE.drop.is_some()
+}
+
 /// A value of some `Send + Sync + 'static` type, known only at run time.
 pub(crate) struct Value {
     vtable: &'static VTable,
@@ -196,9 +203,25 @@ impl Slot {
 }
 
 impl Slot {
-    /// Whether the slot holds no value (read only when nobody writes it).
-    pub(crate) fn is_empty(&mut self) -> bool {
-        self.0.get_mut().vtable.is_none()
+    /// Whether the slot holds a value whose drop runs code (a boxed value,
+    /// or a type with drop glue).
+    ///
+    /// # Safety
+    /// The slot is full, and nobody calls `put` or `take` during the call.
+    #[inline]
+    pub(crate) unsafe fn needs_drop(&self) -> bool {
+        // SAFETY: no writer during the call, by the caller's contract.
+        let raw = unsafe { &*self.0.get() };
+        raw.vtable.is_some_and(|vtable| vtable.drop.is_some())
+    }
+
+    /// Whether freeing the slot without a drop loses nothing: it is empty,
+    /// or its value has nothing to drop (read only when nobody writes it).
+    pub(crate) fn holds_nothing_to_drop(&mut self) -> bool {
+        self.0
+            .get_mut()
+            .vtable
+            .map_or(true, |vtable| vtable.drop.is_none())
     }
 }
 
@@ -220,16 +243,6 @@ fn check_type<T: Send + Sync + 'static>(vtable: &'static VTable) {
             (vtable.type_name)(),
             type_name::<T>()
         )
-    }
-}
-
-impl Value {
-    /// Whether dropping the value runs any code (a boxed value, or a type
-    /// with drop glue): callers that guard drops against panics skip the
-    /// guard when it does not.
-    #[inline]
-    pub(crate) fn needs_drop(&self) -> bool {
-        self.vtable.drop.is_some()
     }
 }
 

@@ -108,6 +108,33 @@ fn a_shared_value_lives_until_its_last_consumer() {
     }
 }
 
+/// A number has nothing to drop, so a run does not count its consumers;
+/// one of them also reading a value that it must free (and so counting its
+/// reads) must still leave the number for the others. In the sync runner
+/// the mixed consumer runs first, so a number it wrongly emptied would be
+/// missing for every later reader.
+#[test]
+fn numbers_beside_freed_values_reach_every_consumer() {
+    for ex in runners() {
+        let census = Arc::new(Census::default());
+        let g = Graph::new();
+        let number = g.delayed("number", || 5u64);
+        let c = Arc::clone(&census);
+        let tracked = g.delayed("tracked", move || Tracked::new(&c, 7));
+        let mixed = g.task("mixed", (&number, &tracked), |(n, t)| n + t.value);
+        let plain: Vec<_> = (0..20)
+            .map(|i| g.task("plain", &number, move |n| n * i))
+            .collect();
+        let plain_sum = g.task("sum", &plain, |v| v.into_iter().sum::<u64>());
+        let total = g.task("total", (&mixed, &plain_sum, &number), |(m, p, n)| {
+            m + p + n
+        });
+        assert_eq!(compute(&total, &ex).unwrap(), 12 + 5 * 190 + 5);
+        assert_eq!(census.live.load(Ordering::SeqCst), 0);
+        assert_eq!(census.made.load(Ordering::SeqCst), 1);
+    }
+}
+
 #[test]
 fn every_value_is_dropped_after_a_failure() {
     for ex in runners() {

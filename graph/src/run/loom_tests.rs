@@ -35,7 +35,7 @@
 //!
 //! If the counters or orderings in `state.rs` or `parallel.rs` change,
 //! change them here (this mirrors the working tree of the graph crate as of
-//! the "both counters count down, set in one pass before the run" version).
+//! the "values with nothing to drop are never emptied" version).
 
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -49,6 +49,9 @@ use delayed_executor::raw::CountLatch;
 struct Out {
     node: usize,
     value: u64,
+    /// Nothing to drop (`Slot::needs_drop` is false): the run never
+    /// empties it.
+    plain: bool,
     drops: Arc<Vec<AtomicUsize>>,
 }
 
@@ -66,6 +69,9 @@ struct Spec {
     targets: Vec<u32>,
     /// The node whose task fails (panics or returns `Err`), if any.
     failing: Option<u32>,
+    /// The nodes whose output has nothing to drop (a number): never
+    /// emptied during the run, and their reads are not counted (step 6).
+    plain: Vec<u32>,
 }
 
 impl Spec {
@@ -89,6 +95,13 @@ impl Spec {
         (0..self.len() as u32)
             .filter(|&k| self.inputs[k as usize].is_empty())
             .collect()
+    }
+
+    /// `InputIds::to_drop`: whether an input of `k` has something to drop.
+    fn to_drop(&self, k: u32) -> bool {
+        self.inputs[k as usize]
+            .iter()
+            .any(|i| !self.plain.contains(i))
     }
 
     /// The value node `k` computes: 1 + the sum of its inputs' values.
@@ -155,10 +168,15 @@ impl Run {
         let n = spec.len();
         let successors: Vec<Vec<u32>> = (0..n as u32).map(|k| spec.successors(k)).collect();
         let roots = spec.roots();
+        // Only consumers with an input to drop count their reads.
         let consumers = (0..n as u32)
             .map(|k| {
                 let targets = spec.targets.iter().filter(|&&t| t == k).count();
-                AtomicU32::new((successors[k as usize].len() + targets) as u32)
+                let counted = successors[k as usize]
+                    .iter()
+                    .filter(|&&s| spec.to_drop(s))
+                    .count();
+                AtomicU32::new((counted + targets) as u32)
             })
             .collect();
         Run {
@@ -205,6 +223,7 @@ impl Run {
         let out = Out {
             node: k as usize,
             value,
+            plain: self.spec.plain.contains(&k),
             drops: Arc::clone(&self.drops),
         };
         // `Slot::put`: only `k`'s runner touches the slot until step 5.
@@ -225,7 +244,21 @@ impl Run {
 
     /// `RunState::release_inputs` (step 6).
     fn release_inputs(&self, k: u32) {
+        if !self.spec.to_drop(k) {
+            return;
+        }
         for &input in &self.spec.inputs[k as usize] {
+            // `Slot::needs_drop`: a shared read of the full slot.
+            let plain = self.slots[input as usize].with(|slot| {
+                // SAFETY: full until every job ended, or until after this
+                // consumer's count below (loom checks it).
+                unsafe { (*slot).as_ref() }
+                    .expect("an input's slot is full until its reads are counted")
+                    .plain
+            });
+            if plain {
+                continue;
+            }
             let o = self.orderings;
             if count_down(
                 &self.consumers[input as usize],
@@ -273,13 +306,13 @@ impl Run {
                 .collect()),
         };
         // Dropping the state: the slots still full are freed here. After a
-        // success none is (step 6 freed every intermediate value, step 8
-        // took the targets').
+        // success only plain ones are (step 6 freed every other
+        // intermediate value, step 8 took the targets').
         let mut left = 0;
         for slot in &self.slots {
             // SAFETY: as above.
-            if slot.with_mut(|slot| unsafe { (*slot).take() }).is_some() {
-                left += 1;
+            if let Some(out) = slot.with_mut(|slot| unsafe { (*slot).take() }) {
+                left += usize::from(!out.plain);
             }
         }
         if result.is_ok() {
@@ -461,6 +494,7 @@ fn loom_two_roots_finishing_at_once_schedule_their_consumer_once() {
         inputs: vec![vec![], vec![], vec![0, 1]],
         targets: vec![2],
         failing: None,
+        plain: vec![],
     });
 }
 
@@ -477,6 +511,7 @@ fn loom_diamond_schedules_the_join_once_and_drops_the_shared_input_once() {
         inputs: vec![vec![], vec![0], vec![0], vec![1, 2]],
         targets: vec![3],
         failing: None,
+        plain: vec![],
     });
 }
 
@@ -498,6 +533,7 @@ fn loom_duplicate_edges_count_once_each() {
         inputs: vec![vec![], vec![], vec![0, 0, 1]],
         targets: vec![2],
         failing: None,
+        plain: vec![],
     });
 }
 
@@ -510,6 +546,7 @@ fn loom_a_target_read_by_two_consumers_is_kept_for_the_caller() {
         inputs: vec![vec![], vec![0], vec![0], vec![1, 2]],
         targets: vec![0, 3],
         failing: None,
+        plain: vec![],
     });
 }
 
@@ -524,6 +561,23 @@ fn loom_a_failure_cancels_and_every_value_is_still_dropped_once() {
         inputs: vec![vec![], vec![0], vec![0], vec![1, 2]],
         targets: vec![3],
         failing: Some(1),
+        plain: vec![],
+    });
+}
+
+/// Values with nothing to drop beside one with something (step 6): `r`
+/// (plain) feeds `x`, which also reads `t` (to drop), and `y`, which reads
+/// only `r`; `z` joins them. `x` counts its read of `t` and drops it, skips
+/// `r` after looking at its slot, and `y` reads `r` at the same time: loom
+/// checks that nobody empties `r`'s slot while `y` reads it, and that `t`
+/// is dropped once.
+#[test]
+fn loom_plain_values_are_read_by_every_consumer_and_never_emptied() {
+    model(|| Spec {
+        inputs: vec![vec![], vec![], vec![0, 1], vec![0], vec![2, 3]],
+        targets: vec![4],
+        failing: None,
+        plain: vec![0, 3],
     });
 }
 
@@ -544,6 +598,7 @@ fn loom_deferred_counts_of_a_shared_sink_run_it_once() {
         inputs: vec![vec![], vec![], vec![], vec![0, 1, 2]],
         targets: vec![3],
         failing: None,
+        plain: vec![],
     });
 }
 
@@ -556,6 +611,7 @@ fn loom_deferred_counts_add_up_duplicate_edges() {
         inputs: vec![vec![], vec![], vec![0, 0, 1]],
         targets: vec![2],
         failing: None,
+        plain: vec![],
     });
 }
 
@@ -567,6 +623,7 @@ fn loom_deferred_counts_with_a_failure_still_end_the_run() {
         inputs: vec![vec![], vec![0], vec![0], vec![1, 2]],
         targets: vec![3],
         failing: Some(2),
+        plain: vec![],
     });
 }
 
@@ -601,6 +658,7 @@ fn two_roots() -> Spec {
         inputs: vec![vec![], vec![], vec![0, 1]],
         targets: vec![2],
         failing: None,
+        plain: vec![],
     }
 }
 
@@ -609,6 +667,7 @@ fn fork() -> Spec {
         inputs: vec![vec![], vec![0], vec![0]],
         targets: vec![1, 2],
         failing: None,
+        plain: vec![],
     }
 }
 
@@ -617,6 +676,7 @@ fn diamond() -> Spec {
         inputs: vec![vec![], vec![0], vec![0], vec![1, 2]],
         targets: vec![3],
         failing: None,
+        plain: vec![],
     }
 }
 

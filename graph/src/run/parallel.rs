@@ -333,7 +333,7 @@ impl<O: Observer> Parallel<'_, O> {
                 return;
             }
             let mut next = None;
-            let inputs = view.inputs;
+            let (inputs, to_drop) = (view.inputs, view.inputs_to_drop);
             for successor in view.successors {
                 if self.count_input(successor, deferred, &mut kept) {
                     let ready = successor;
@@ -352,7 +352,7 @@ impl<O: Observer> Parallel<'_, O> {
                     }
                 }
             }
-            state.release_inputs(inputs);
+            state.release_inputs(inputs, to_drop);
             match next {
                 Some(successor) => k = successor,
                 None => match kept.pop() {

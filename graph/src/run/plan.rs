@@ -63,6 +63,9 @@ pub(crate) struct View<'a> {
     pub(crate) task: &'a TaskFn,
     /// Its inputs, as local indices, once per edge.
     pub(crate) inputs: &'a [u32],
+    /// Whether an input's value may have something to drop
+    /// (`InputIds::to_drop`): if not, step 6 has nothing to do.
+    pub(crate) inputs_to_drop: bool,
     /// Its consumers in this run, as local indices, once per edge.
     pub(crate) successors: Successors<'a>,
 }
@@ -163,15 +166,26 @@ impl Plan {
         }
     }
 
-    /// Calls `f(k, inputs of k)` for every local node `k`, in order.
-    pub(crate) fn for_each_inputs(&self, store: &Store, mut f: impl FnMut(u32, &[u32])) {
+    /// Calls `f(k, inputs of k, whether an input's value may have something
+    /// to drop)` for every local node `k`, from the last to the first: a
+    /// pass that runs before the nodes do leaves the first ones, where the
+    /// run starts, in the cache.
+    pub(crate) fn for_each_inputs_backwards(
+        &self,
+        store: &Store,
+        mut f: impl FnMut(u32, &[u32], bool),
+    ) {
         match &self.culled {
-            Some(culled) => (0..self.len).for_each(|k| f(k, culled.inputs.list(k))),
+            Some(culled) => (0..self.len).rev().for_each(|k| {
+                let to_drop = store.node(culled.nodes[k as usize]).inputs_to_drop();
+                f(k, culled.inputs.list(k), to_drop);
+            }),
             None => {
-                let lists = store.inputs_of_first(self.len as usize);
+                let nodes = store.first(self.len as usize);
                 (0..self.len)
-                    .zip(lists)
-                    .for_each(|(k, inputs)| f(k, inputs));
+                    .rev()
+                    .zip(nodes.rev())
+                    .for_each(|(k, node)| f(k, node.inputs(), node.inputs_to_drop()));
             }
         }
     }
@@ -183,10 +197,12 @@ impl Plan {
         match &self.culled {
             Some(culled) => {
                 let id = culled.nodes[k as usize];
+                let node = store.node(id);
                 View {
                     id,
-                    task: store.task(id),
+                    task: node.task(),
                     inputs: culled.inputs.list(k),
+                    inputs_to_drop: node.inputs_to_drop(),
                     successors: Successors::Culled(culled.successors.list(k).iter()),
                 }
             }
@@ -196,6 +212,7 @@ impl Plan {
                     id: k,
                     task: node.task(),
                     inputs: node.inputs(),
+                    inputs_to_drop: node.inputs_to_drop(),
                     successors: Successors::Whole(store.consumers_of(node, self.len - 1)),
                 }
             }

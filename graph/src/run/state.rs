@@ -37,10 +37,14 @@ impl<'a> RunState<'a> {
             plan,
             nodes: {
                 let mut nodes: Box<[NodeState]> = zeroed(plan.len());
-                plan.for_each_inputs(store, |k, inputs| {
+                plan.for_each_inputs_backwards(store, |k, inputs, to_drop| {
                     nodes[k as usize].set_inputs(inputs.len() as u32);
-                    for &input in inputs {
-                        nodes[input as usize].add_consumer();
+                    // Reads of values with nothing to drop are not counted
+                    // (`release_inputs`).
+                    if to_drop {
+                        for &input in inputs {
+                            nodes[input as usize].add_consumer();
+                        }
                     }
                 });
                 for &target in plan.targets() {
@@ -138,19 +142,36 @@ impl<'a> RunState<'a> {
     }
 
     /// Step 6: local node `k` has finished reading its inputs; the last
-    /// consumer of each input drops that input's output.
-    pub(crate) fn release_inputs(&self, inputs: &[u32]) {
+    /// consumer of each input drops that input's output. An output with
+    /// nothing to drop (a number, `()`) is left in its slot: no consumer
+    /// counts its read or empties it, and the slots are freed with the state.
+    /// `to_drop` is `k`'s `View::inputs_to_drop`: when it is `false`, no
+    /// input has anything to drop, so nothing is even looked at.
+    #[inline]
+    pub(crate) fn release_inputs(&self, inputs: &[u32], to_drop: bool) {
+        if to_drop {
+            self.release(inputs);
+        }
+    }
+
+    /// `release_inputs` for inputs that may have something to drop.
+    fn release(&self, inputs: &[u32]) {
         for &input in inputs {
             let node = &self.nodes[input as usize];
+            // SAFETY: `k` read this input, so its slot is full; a slot
+            // holding something to drop is only emptied after `k`'s
+            // `consumer_done` below, and one holding nothing to drop is
+            // never emptied before every job has ended.
+            if unsafe { !node.slot().needs_drop() } {
+                continue;
+            }
             // `consumer_done` orders our reads of the input before the drop
             // by the last consumer, whichever it is.
             if node.consumer_done() {
                 // SAFETY: every consumer has finished reading (the count is
                 // zero), the producer finished before any of them started,
                 // and the targets' extra count keeps their slots full.
-                let value = unsafe { node.slot().take() };
-                // A value without drop glue (a number) needs no guard.
-                let Some(value) = value.filter(Value::needs_drop) else {
+                let Some(value) = (unsafe { node.slot().take() }) else {
                     continue;
                 };
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
@@ -201,9 +222,11 @@ impl<'a> RunState<'a> {
                 .expect("delayed: internal error: a target has no output")
         });
         let outputs = outputs.collect();
-        // Every other output was dropped by its last consumer (step 6), so
-        // the slots are empty: free them without a pass over a million.
-        debug_assert!(nodes.iter_mut().all(|node| node.slot_mut().is_empty()));
+        // Every other output was dropped by its last consumer (step 6), or
+        // has nothing to drop: free the slots without a pass over a million.
+        debug_assert!(nodes
+            .iter_mut()
+            .all(|node| node.slot_mut().holds_nothing_to_drop()));
         let nodes = Box::into_raw(nodes) as *mut [ManuallyDrop<NodeState>];
         // SAFETY: `ManuallyDrop<NodeState>` has the layout of `NodeState`,
         // and the pointer comes from `Box::into_raw`; nothing in the slots

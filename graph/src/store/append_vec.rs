@@ -51,20 +51,25 @@ fn segment_size(segment: usize) -> usize {
     FIRST << (segment / 2)
 }
 
+/// The index of the first element of `segment`.
+fn segment_start(segment: usize) -> usize {
+    let pair = segment / 2;
+    2 * FIRST * ((1 << pair) - 1) + (segment % 2) * (FIRST << pair)
+}
+
 /// The segment holding `index`, and the index inside it.
 #[inline]
 fn locate(index: usize) -> (usize, usize) {
     // Pair `p` covers `[2 FIRST (2^p - 1), 2 FIRST (2^(p+1) - 1))`, so
-    // `p = log2(index / (2 FIRST) + 1)`.
-    let units = index / (2 * FIRST) + 1;
-    let pair = (usize::BITS - 1 - units.leading_zeros()) as usize;
-    let within = index - 2 * FIRST * ((1 << pair) - 1);
-    let half = FIRST << pair;
-    if within < half {
-        (2 * pair, within)
-    } else {
-        (2 * pair + 1, within - half)
-    }
+    // `shifted = index + 2 FIRST` lies in `[2 FIRST 2^p, 2 FIRST 2^(p+1))`:
+    // its top bit gives the pair, the bit below it the half (the segment),
+    // and the bits below that the index inside it. No branch: this runs
+    // for every node a compute looks up.
+    let shifted = index + 2 * FIRST;
+    let top = (usize::BITS - 1 - shifted.leading_zeros()) as usize;
+    let pair = top - (2 * FIRST).trailing_zeros() as usize;
+    let upper = (shifted >> (top - 1)) & 1;
+    (2 * pair + upper, shifted & ((1 << (top - 1)) - 1))
 }
 
 fn segment_layout<T>(segment: usize) -> Layout {
@@ -119,29 +124,24 @@ impl<T> AppendVec<T> {
         index
     }
 
-    /// The first `len` elements, in order, a segment at a time: a pass over
-    /// many elements without locating each one.
+    /// The first `len` elements, in order (or reversed, with `.rev()`), a
+    /// segment at a time: a pass over many elements without locating each
+    /// one.
     ///
     /// # Panics
     /// If fewer than `len` elements are published.
-    pub(crate) fn prefix(&self, len: usize) -> impl Iterator<Item = &T> {
+    pub(crate) fn prefix(&self, len: usize) -> impl DoubleEndedIterator<Item = &T> {
         assert!(len <= self.len(), "AppendVec::prefix past the end");
-        let mut left = len;
-        (0..SEGMENTS)
-            .map_while(move |segment| {
-                if left == 0 {
-                    return None;
-                }
-                let count = left.min(segment_size(segment));
-                left -= count;
-                // Relaxed: `len()`'s Acquire above made the pointer visible.
-                let base = self.segments[segment].load(Ordering::Relaxed);
-                // SAFETY: the segment's first `count` elements are below the
-                // published length, so written and never written again, and
-                // live as long as `&self` (see `get`).
-                Some(unsafe { std::slice::from_raw_parts(base, count) })
-            })
-            .flatten()
+        let segments = if len == 0 { 0 } else { locate(len - 1).0 + 1 };
+        (0..segments).flat_map(move |segment| {
+            let count = (len - segment_start(segment)).min(segment_size(segment));
+            // Relaxed: `len()`'s Acquire above made the pointer visible.
+            let base = self.segments[segment].load(Ordering::Relaxed);
+            // SAFETY: the segment's first `count` elements are below the
+            // published length, so written and never written again, and
+            // live as long as `&self` (see `get`).
+            unsafe { std::slice::from_raw_parts(base, count) }
+        })
     }
 
     /// The element at `index`, if it is published.
@@ -236,6 +236,8 @@ mod tests {
         for len in [0, 1, 63, 64, 65, 128, 129, 383, 384, 999, 1000] {
             let seen: Vec<u64> = v.prefix(len).copied().collect();
             assert_eq!(seen, (0..len as u64).collect::<Vec<_>>(), "len {len}");
+            let back: Vec<u64> = v.prefix(len).rev().copied().collect();
+            assert_eq!(back, (0..len as u64).rev().collect::<Vec<_>>(), "len {len}");
         }
     }
 

@@ -7,11 +7,16 @@
 /// Inputs kept without an allocation.
 const INLINE: usize = 3;
 
+/// The bit of `InputIds::len` that says whether an input's value has
+/// something to drop (`InputIds::to_drop`); the bits below are the length.
+const TO_DROP: u32 = 1 << 31;
+
 /// Opaque outside the crate: it appears in `Inputs`, a public trait.
 ///
-/// Sixteen bytes, the size of a boxed slice: the length, then either the
-/// ids themselves (up to `INLINE`, in `head` and `tail.ids`, which lie side
-/// by side) or a pointer to a boxed slice of `len` ids.
+/// Sixteen bytes, the size of a boxed slice: the length (and the `TO_DROP`
+/// bit), then either the ids themselves (up to `INLINE`, in `head` and
+/// `tail.ids`, which lie side by side) or a pointer to a boxed slice of
+/// `len` ids.
 #[doc(hidden)]
 #[repr(C)]
 pub struct InputIds {
@@ -33,10 +38,35 @@ unsafe impl Send for InputIds {}
 unsafe impl Sync for InputIds {}
 
 impl InputIds {
+    /// Number of ids.
+    #[inline]
+    fn len(&self) -> usize {
+        (self.len & !TO_DROP) as usize
+    }
+
+    /// Says whether the value of one of these inputs may have something to
+    /// drop (a boxed value, or a type with drop glue), as the input types
+    /// of the task tell when it is built. When none has, a run neither
+    /// counts the task's reads of them nor empties their slots (step 6 of
+    /// `run/README.md`).
+    pub(crate) fn with_values_to_drop(mut self, to_drop: bool) -> Self {
+        if to_drop {
+            self.len |= TO_DROP;
+        }
+        self
+    }
+
+    /// Whether the value of one of these inputs may have something to drop
+    /// (`with_values_to_drop`).
+    #[inline]
+    pub(crate) fn to_drop(&self) -> bool {
+        self.len & TO_DROP != 0
+    }
+
     /// The ids, in the order given.
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u32] {
-        let len = self.len as usize;
+        let len = self.len();
         let data = if len <= INLINE {
             // `head` and `tail.ids` are contiguous (`repr(C)`: a `u32` at
             // offset 4, the union at offset 8), so the inline ids start at
@@ -55,7 +85,7 @@ impl InputIds {
 
 impl Drop for InputIds {
     fn drop(&mut self) {
-        let len = self.len as usize;
+        let len = self.len();
         if len > INLINE {
             // SAFETY: `heap` is the live field and came from
             // `Box::<[u32]>::into_raw` with this length (`from_iter`).
@@ -89,7 +119,9 @@ impl FromIterator<u32> for InputIds {
                 ids.push(next);
                 ids.extend(iter);
                 let len = u32::try_from(ids.len())
-                    .expect("delayed: a task takes at most u32::MAX inputs");
+                    .ok()
+                    .filter(|len| len & TO_DROP == 0)
+                    .expect("delayed: a task takes at most 2^31 - 1 inputs");
                 InputIds {
                     len,
                     head: 0,
@@ -130,6 +162,10 @@ mod tests {
             let inside = (start..start + size_of::<InputIds>())
                 .contains(&(stored.as_slice().as_ptr() as usize));
             assert_eq!(inside, n as usize <= INLINE, "{n} ids");
+            assert!(!stored.to_drop());
+            let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
+            assert!(marked.to_drop());
+            assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
         }
     }
 }

@@ -83,6 +83,13 @@ impl Node {
     pub(crate) fn inputs(&self) -> &[u32] {
         self.inputs.as_slice()
     }
+
+    /// Whether an input's value may have something to drop
+    /// (`InputIds::to_drop`).
+    #[inline]
+    pub(crate) fn inputs_to_drop(&self) -> bool {
+        self.inputs.to_drop()
+    }
 }
 
 /// The nodes, and beside them their names, their further out-edges and the
@@ -235,14 +242,9 @@ impl Store {
         self.node(id).inputs()
     }
 
-    /// The input ids of nodes `0..len`, in order.
-    pub(crate) fn inputs_of_first(&self, len: usize) -> impl Iterator<Item = &[u32]> {
-        self.nodes.prefix(len).map(|node| node.inputs.as_slice())
-    }
-
-    #[inline]
-    pub(crate) fn task(&self, id: u32) -> &TaskFn {
-        self.node(id).task()
+    /// Nodes `0..len`, in order.
+    pub(crate) fn first(&self, len: usize) -> impl DoubleEndedIterator<Item = &Node> {
+        self.nodes.prefix(len)
     }
 
     /// Starts bringing node `id`'s record into the cache: the node is about

@@ -34,14 +34,21 @@ impl<'a> Args<'a> {
         self.inputs.len()
     }
 
-    /// Input `k`, which has type `A` (the `Delayed<A>` it was built from).
+    /// Input `k`, as an `A`.
+    ///
+    /// # Safety
+    /// Input `k` has type `A`: the task was built from a `Delayed<A>` in
+    /// that place (`Inputs::input_ids` takes the ids from the handles, and a
+    /// `Delayed<A>` names a node whose closure returns an `A`). Slots do not
+    /// keep their type (`Slot`), so this is not checked.
     ///
     /// # Panics
     /// If `k` is out of range (an internal error).
     #[inline]
-    pub(crate) fn get<A: Send + Sync + 'static>(&self, k: usize) -> &'a A {
+    pub(crate) unsafe fn get<A: Send + Sync + 'static>(&self, k: usize) -> &'a A {
         let slot = self.nodes[self.inputs[k] as usize].slot();
-        // SAFETY: the slot is full and unwritten for 'a (`Args::new`).
+        // SAFETY: the slot is full and unwritten for 'a (`Args::new`), and
+        // holds an `A` (the caller's contract).
         unsafe { slot.get::<A>() }
     }
 }

@@ -9,7 +9,6 @@ use crate::delayed::Delayed;
 use crate::inputs::{Inputs, Refs, Shape};
 use crate::store::{InputIds, Store};
 use crate::task_fn::TaskFn;
-use crate::value::Value;
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
 ///
@@ -183,7 +182,7 @@ impl Graph {
         T: Send + Sync + 'static,
     {
         self.push(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
-            Ok(Value::new(f()))
+            Ok(f())
         })
     }
 
@@ -202,7 +201,7 @@ impl Graph {
         E: Into<BoxError>,
     {
         self.push(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
-            f().map(Value::new).map_err(Into::into)
+            f().map_err(Into::into)
         })
     }
 
@@ -235,7 +234,7 @@ impl Graph {
     {
         let ids = input_ids(self, &inputs);
         self.push(name.into(), ids, move |args: Args<'_>| {
-            Ok(Value::new(f(I::Shape::refs(args))))
+            Ok(f(I::Shape::refs(args)))
         })
     }
 
@@ -267,7 +266,7 @@ impl Graph {
     {
         let ids = input_ids(self, &inputs);
         self.push(name.into(), ids, move |args: Args<'_>| {
-            f(I::Shape::refs(args)).map(Value::new).map_err(Into::into)
+            f(I::Shape::refs(args)).map_err(Into::into)
         })
     }
 
@@ -275,7 +274,8 @@ impl Graph {
     /// `InputIds::with_values_to_drop`).
     fn push<T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
     where
-        F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
+        T: Send + Sync + 'static,
+        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
         let id = self.store.push(name, inputs, TaskFn::new(task));
         Delayed::new(self.clone(), id)

@@ -103,7 +103,8 @@ impl<A: Send + Sync + 'static> Shape for One<A> {
     type Refs<'a> = &'a A;
 
     fn refs(args: Args<'_>) -> &A {
-        args.get(0)
+        // SAFETY: the one input is the `Delayed<A>` the task was built from.
+        unsafe { args.get(0) }
     }
 
     const VALUES_TO_DROP: bool = has_drop::<A>();
@@ -171,7 +172,9 @@ macro_rules! tuple_inputs {
             type Refs<'a> = ($(&'a $A,)+);
 
             fn refs(args: Args<'_>) -> Self::Refs<'_> {
-                ($(args.get::<$A>($k),)+)
+                // SAFETY: input `$k` is the `Delayed<$A>` in place `$k` of
+                // the tuple the task was built from.
+                unsafe { ($(args.get::<$A>($k),)+) }
             }
 
             const VALUES_TO_DROP: bool = false $(|| has_drop::<$A>())+;
@@ -268,7 +271,9 @@ impl<'a, A: Send + Sync + 'static> Values<'a, A> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn get(&self, index: usize) -> Option<&'a A> {
-        (index < self.len()).then(|| self.args.get(index))
+        // SAFETY: every input of a list task is a `Delayed<A>` of the list
+        // it was built from.
+        (index < self.len()).then(|| unsafe { self.args.get(index) })
     }
 
     /// Iterates over the values, in order.
@@ -330,7 +335,8 @@ impl<'a, A: Send + Sync + 'static> Iterator for ValuesIter<'a, A> {
             return None;
         }
         self.front += 1;
-        Some(self.values.args.get(self.front - 1))
+        // SAFETY: as in `Values::get`.
+        Some(unsafe { self.values.args.get(self.front - 1) })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -345,7 +351,8 @@ impl<A: Send + Sync + 'static> DoubleEndedIterator for ValuesIter<'_, A> {
             return None;
         }
         self.back -= 1;
-        Some(self.values.args.get(self.back))
+        // SAFETY: as in `Values::get`.
+        Some(unsafe { self.values.args.get(self.back) })
     }
 }
 

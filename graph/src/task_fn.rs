@@ -7,11 +7,12 @@
 //! index, a constant, an `Arc`), so a closure of up to one word lives in the
 //! node's record itself; larger ones are boxed, as before.
 
+use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr;
 
 use crate::args::{Args, BoxError};
-use crate::value::Value;
+use crate::value::{self, Output, Value};
 
 /// One word: room for a small closure, or the pointer to a boxed one.
 type Storage = MaybeUninit<[usize; 1]>;
@@ -20,6 +21,9 @@ type Storage = MaybeUninit<[usize; 1]>;
 struct VTable {
     call: unsafe fn(*const Storage, Args<'_>) -> Result<Value, BoxError>,
     drop: unsafe fn(*mut Storage),
+    /// The vtable of the closure's output type: what the run's slots,
+    /// which keep only a value's storage, need to move or drop it.
+    output: &'static value::VTable,
 }
 
 /// A closure from `Args` to a type-erased result: what a node runs.
@@ -44,10 +48,11 @@ trait Erase: Sized {
 impl<F> Erase for F {}
 
 impl TaskFn {
-    /// Erases `f`, inline if it fits in a word.
-    pub(crate) fn new<F>(f: F) -> TaskFn
+    /// Erases `f`, a closure returning a `T`, inline if it fits in a word.
+    pub(crate) fn new<T, F>(f: F) -> TaskFn
     where
-        F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
+        T: Send + Sync + 'static,
+        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
         let mut storage = Storage::uninit();
         if F::INLINE {
@@ -60,9 +65,15 @@ impl TaskFn {
             unsafe { storage.as_mut_ptr().cast::<*mut F>().write(boxed) };
         }
         TaskFn {
-            vtable: &VTableOf::<F>::VTABLE,
+            vtable: &VTableOf::<T, F>::VTABLE,
             storage,
         }
+    }
+
+    /// The vtable of the values the closure returns.
+    #[inline]
+    pub(crate) fn output(&self) -> &'static value::VTable {
+        self.vtable.output
     }
 
     /// Calls the closure.
@@ -82,24 +93,28 @@ impl Drop for TaskFn {
     }
 }
 
-/// The vtable of closure type `F`, as a constant (promoted to `'static`).
-struct VTableOf<F>(ManuallyDrop<F>);
+/// The vtable of closure type `F` returning a `T`, as a constant (promoted
+/// to `'static`).
+struct VTableOf<T, F>(PhantomData<fn() -> T>, ManuallyDrop<F>);
 
-impl<F> VTableOf<F>
+impl<T, F> VTableOf<T, F>
 where
-    F: Fn(Args<'_>) -> Result<Value, BoxError> + Send + Sync + 'static,
+    T: Send + Sync + 'static,
+    F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
 {
     const VTABLE: VTable = VTable {
-        call: call::<F>,
+        call: call::<T, F>,
         drop: drop_task::<F>,
+        output: Output::<T>::VTABLE,
     };
 }
 
 /// # Safety
 /// `storage` holds a live `F`, inline or boxed as `F::INLINE` says.
-unsafe fn call<F>(storage: *const Storage, args: Args<'_>) -> Result<Value, BoxError>
+unsafe fn call<T, F>(storage: *const Storage, args: Args<'_>) -> Result<Value, BoxError>
 where
-    F: Fn(Args<'_>) -> Result<Value, BoxError>,
+    T: Send + Sync + 'static,
+    F: Fn(Args<'_>) -> Result<T, BoxError>,
 {
     // SAFETY: the caller's contract.
     let f = unsafe {
@@ -109,7 +124,7 @@ where
             &**storage.cast::<*const F>()
         }
     };
-    f(args)
+    f(args).map(Value::new)
 }
 
 /// # Safety
@@ -144,12 +159,12 @@ mod tests {
         let marker = Arc::new(());
         let small = {
             let m = Arc::clone(&marker);
-            TaskFn::new(move |_| Ok(Value::new(Arc::strong_count(&m))))
+            TaskFn::new(move |_| Ok(Arc::strong_count(&m)))
         };
         let big = {
             let m = Arc::clone(&marker);
             let pad = [7u64; 6];
-            TaskFn::new(move |_| Ok(Value::new(Arc::strong_count(&m) as u64 + pad[5])))
+            TaskFn::new(move |_| Ok(Arc::strong_count(&m) as u64 + pad[5]))
         };
         assert!(small.call(args()).unwrap().take::<usize>() >= 2);
         assert_eq!(big.call(args()).unwrap().take::<u64>(), 3 + 7);

@@ -5,16 +5,21 @@
 //! types share one representation. `Box<dyn Any>` would cost an allocation per
 //! task even for an `i64`; a `Value` keeps anything of at most one word (and
 //! at most word alignment: numbers, `Box`, `Arc`, references) inline and
-//! boxes larger types. The type is checked on every access against the
-//! `TypeId` the value was made with.
+//! boxes larger types. Moving a value out (`Value::take`, how a compute
+//! hands results to its caller) checks its type against the `TypeId` it
+//! was made with.
 //!
 //! One word, not two: a run keeps a slot per node, and on the overhead
 //! benchmarks' million-node graphs (where the run is bound by memory
 //! traffic) the 8 bytes saved per slot cut compute time by 5 to 30%.
 //! Values of two or three words (`String`, `Vec`) are boxed either way.
+//! For the same reason a run's `Slot` keeps only the storage: the vtable
+//! is the producing node's (`TaskFn::output`), and a consumer reading its
+//! input knows the type from its own `Delayed<A>` inputs.
 
 use std::any::{type_name, TypeId};
 use std::cell::UnsafeCell;
+use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop, MaybeUninit};
 use std::ptr;
 
@@ -22,7 +27,7 @@ use std::ptr;
 type Storage = MaybeUninit<[usize; 1]>;
 
 /// What a `Value` knows about the type it holds.
-struct VTable {
+pub(crate) struct VTable {
     type_id: fn() -> TypeId,
     type_name: fn() -> &'static str,
     /// Whether the value lives in the storage itself (else the storage holds a `Box<T>`).
@@ -59,6 +64,23 @@ unsafe fn drop_value<T: Erase>(storage: *mut Storage) {
     } else {
         // SAFETY: the storage holds the pointer of a `Box<T>` we own.
         drop(unsafe { Box::from_raw(storage.cast::<*mut T>().read()) })
+    }
+}
+
+/// The vtable of values of type `T`, for a node that outputs a `T`
+/// (`TaskFn::output`).
+pub(crate) struct Output<T>(PhantomData<fn() -> T>);
+
+impl<T: Send + Sync + 'static> Output<T> {
+    pub(crate) const VTABLE: &'static VTable = &<T as Erase>::VTABLE;
+}
+
+impl VTable {
+    /// Whether a value of this type has something to drop: a boxed value,
+    /// or a type with drop glue.
+    #[inline]
+    pub(crate) fn has_drop(&self) -> bool {
+        self.drop.is_some()
     }
 }
 
@@ -119,116 +141,76 @@ impl Value {
     }
 }
 
-/// One node's output during a run: a `Value` or nothing. All-zero bytes are
-/// an empty slot (`Option<&T>` is null when `None`), so a run's slots come
-/// from zeroed memory without an initializing pass.
-pub(crate) struct Slot(UnsafeCell<RawSlot>);
-
-#[repr(C)]
-struct RawSlot {
-    vtable: Option<&'static VTable>,
-    storage: Storage,
-}
+/// One node's output during a run: the storage of a `Value`, without its
+/// vtable. The run keeps a slot per node, so one word instead of two is a
+/// third less memory per node (a run record of 16 bytes instead of 24),
+/// and a compute of a million nodes is bound by that memory traffic.
+///
+/// A slot does not know whether it is full, nor the type it holds: the run
+/// knows both (`NodeState`'s state, and the node's `TaskFn::output`), and
+/// the consumers know the type statically: their `Delayed<A>` inputs were
+/// made by the tasks that produce an `A`.
+pub(crate) struct Slot(UnsafeCell<Storage>);
 
 // SAFETY: the run protocol (`run/README.md`) orders every access: one write
 // before the producer publishes it, shared reads by consumers made ready
 // after that, one removal after the last read or after every job ended.
 // The value inside is `Send + Sync` (`Value::new`).
 unsafe impl Sync for Slot {}
-// SAFETY: as for `Sync`; a slot owns its value like a `Box`.
+// SAFETY: as for `Sync`; the run owns the value in a slot like a `Box`
+// (and drops it through `take`).
 unsafe impl Send for Slot {}
 
-// SAFETY: all-zero bytes are a `RawSlot` whose `vtable` is `None` (the
-// null-pointer layout of `Option<&T>` is guaranteed) and whose storage,
-// `MaybeUninit`, may hold any bytes: an empty slot.
+// SAFETY: the storage is `MaybeUninit`: any bytes, all-zero included, are
+// a valid (empty) slot.
 unsafe impl crate::run::Zeroable for Slot {}
 
 impl Slot {
-    /// Stores `value`, dropping what the slot held before.
+    /// Stores `value`'s storage; its vtable is the node's (`TaskFn::output`),
+    /// which whoever takes the value back passes to `take`.
     ///
     /// # Safety
-    /// No other thread accesses this slot during the call.
+    /// The slot is empty (it was never written, or was taken), and no other
+    /// thread accesses it during the call.
     #[inline]
     pub(crate) unsafe fn put(&self, value: Value) {
-        // SAFETY: exclusive access, by the caller's contract.
-        drop(unsafe { self.take() });
         let value = ManuallyDrop::new(value);
-        // SAFETY: exclusive access; the value's ownership moves into the slot.
-        unsafe {
-            *self.0.get() = RawSlot {
-                vtable: Some(value.vtable),
-                storage: value.storage,
-            }
-        };
+        // SAFETY: exclusive access, by the caller's contract; the value's
+        // ownership moves into the slot (`ManuallyDrop` skips its drop).
+        unsafe { *self.0.get() = value.storage };
     }
 
-    /// Removes the value, if any.
+    /// Moves the value out, as a `Value` of `vtable`'s type; the slot is
+    /// empty afterwards.
     ///
     /// # Safety
-    /// No other thread accesses this slot during the call, and no reference
-    /// from `get` is alive.
-    pub(crate) unsafe fn take(&self) -> Option<Value> {
-        // SAFETY: exclusive access, by the caller's contract.
-        let raw = unsafe { &mut *self.0.get() };
-        raw.vtable.take().map(|vtable| Value {
+    /// The slot is full with a value of the type `vtable` was made for (the
+    /// producer's `TaskFn::output`), nobody else accesses it during the
+    /// call, and no reference from `get` is alive.
+    pub(crate) unsafe fn take(&self, vtable: &'static VTable) -> Value {
+        Value {
             vtable,
-            storage: raw.storage,
-        })
+            // SAFETY: exclusive access, by the caller's contract.
+            storage: unsafe { *self.0.get() },
+        }
     }
 
-    /// A reference to the value, which must be a `T`.
+    /// A reference to the value, a `T`.
     ///
     /// # Safety
-    /// The slot is full, and nobody calls `put` or `take` while the returned
-    /// reference is alive.
-    ///
-    /// # Panics
-    /// If the slot is empty or does not hold a `T` (internal errors).
+    /// The slot is full with a `T` (the producer of a `Delayed<T>` stored
+    /// it), and nobody calls `put` or `take` while the reference is alive.
     #[inline]
     pub(crate) unsafe fn get<T: Send + Sync + 'static>(&self) -> &T {
         // SAFETY: no writer while the reference lives, by the caller's contract.
-        let raw = unsafe { &*self.0.get() };
-        let vtable = raw
-            .vtable
-            .expect("delayed: internal error: a task read an empty slot");
-        check_type::<T>(vtable);
-        if vtable.inline {
-            // SAFETY: the slot holds a `T` (checked above) stored inline.
-            unsafe { &*raw.storage.as_ptr().cast::<T>() }
+        let storage = unsafe { &*self.0.get() };
+        if T::INLINE {
+            // SAFETY: the slot holds a `T`, which `Value::new` stored inline.
+            unsafe { &*storage.as_ptr().cast::<T>() }
         } else {
-            // SAFETY: the slot holds a `T` (checked above) in a `Box<T>` it owns.
-            unsafe { &**raw.storage.as_ptr().cast::<*const T>() }
+            // SAFETY: the slot holds a `T`, in a `Box<T>` it owns.
+            unsafe { &**storage.as_ptr().cast::<*const T>() }
         }
-    }
-}
-
-impl Slot {
-    /// Whether the slot holds a value whose drop runs code (a boxed value,
-    /// or a type with drop glue).
-    ///
-    /// # Safety
-    /// The slot is full, and nobody calls `put` or `take` during the call.
-    #[inline]
-    pub(crate) unsafe fn needs_drop(&self) -> bool {
-        // SAFETY: no writer during the call, by the caller's contract.
-        let raw = unsafe { &*self.0.get() };
-        raw.vtable.is_some_and(|vtable| vtable.drop.is_some())
-    }
-
-    /// Whether freeing the slot without a drop loses nothing: it is empty,
-    /// or its value has nothing to drop (read only when nobody writes it).
-    pub(crate) fn holds_nothing_to_drop(&mut self) -> bool {
-        self.0
-            .get_mut()
-            .vtable
-            .map_or(true, |vtable| vtable.drop.is_none())
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        // SAFETY: `&mut self`: nobody else touches the slot.
-        drop(unsafe { self.take() });
     }
 }
 
@@ -256,8 +238,9 @@ impl Drop for Value {
     }
 }
 
-// A value, and a slot, is a pointer-sized vtable reference plus a word.
-const _: () = assert!(mem::size_of::<Slot>() == 2 * mem::size_of::<usize>());
+// A value is a pointer-sized vtable reference plus a word; a slot, the word.
+const _: () = assert!(mem::size_of::<Value>() == 2 * mem::size_of::<usize>());
+const _: () = assert!(mem::size_of::<Slot>() == mem::size_of::<usize>());
 
 #[cfg(test)]
 mod tests {
@@ -288,23 +271,28 @@ mod tests {
     }
 
     #[test]
-    fn slots_hold_one_value_at_a_time() {
+    fn slots_hand_back_what_was_put() {
         let marker = Arc::new(());
         let slot: Slot = crate::run::zeroed(1).into_vec().pop().unwrap();
-        // SAFETY: this thread alone uses the slot.
+        // SAFETY: this thread alone uses the slot, which holds an
+        // `Arc<()>` between each `put` and the `take` after it.
         unsafe {
-            assert!(slot.take().is_none());
             slot.put(Value::new(Arc::clone(&marker)));
             assert_eq!(Arc::strong_count(slot.get::<Arc<()>>()), 2);
-            slot.put(Value::new(Arc::clone(&marker)));
-            assert_eq!(Arc::strong_count(&marker), 2, "put dropped the old value");
+            let value = slot.take(Output::<Arc<()>>::VTABLE);
+            assert_eq!(value.take::<Arc<()>>(), marker);
+            slot.put(Value::new([7u64; 4]));
+            assert_eq!(slot.get::<[u64; 4]>()[3], 7);
+            drop(slot.take(Output::<[u64; 4]>::VTABLE));
         }
-        drop(slot);
         assert_eq!(
             Arc::strong_count(&marker),
             1,
-            "dropping a slot drops its value"
+            "the value was moved out once"
         );
+        assert!(!Output::<u64>::VTABLE.has_drop());
+        assert!(Output::<Arc<()>>::VTABLE.has_drop());
+        assert!(Output::<[u64; 4]>::VTABLE.has_drop(), "boxed");
     }
 
     #[test]

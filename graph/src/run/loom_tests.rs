@@ -14,6 +14,7 @@
 //! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::consumer_done` (step 6; `count_down` on `consumers`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
 //! | `Run::finish` | `state.rs`, `RunState::finish` and the drop of the state (step 8) |
+//! | a slot's `Option` | `Slot` plus `NodeState::mark_full`/`mark_empty` (the code's slot keeps no "full" of its own; `pending` says it once the node has run, written only by the slot's owner) |
 //! | `count_input`, `flush`, `finish_deferred`, `Run::inputs_done` | `parallel.rs`, `Parallel::count_input`/`defer`, `flush`, `finish_deferred`, and `NodeState::inputs_done` (step 5's deferred counts of shared successors; the `model_deferred` models treat every multi-input node as shared) |
 //! | `execute`, `run_roots`, `run_from`, `spawn` | `parallel.rs`, `execute`/`execute_range`, `Parallel::run_roots` (at grain 1, what graphs this small get), `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
 //! | `Run::active` | the real `delayed_executor::raw::CountLatch` (loom-built with the executor) |

@@ -1,5 +1,6 @@
-//! `NodeState`: everything one run keeps for one node, in one record: the
-//! counters of steps 2, 5 and 6 (`README.md`) and the output slot.
+//! `NodeState`: everything one run keeps for one node, in one 16-byte
+//! record: the counters of steps 2, 5 and 6 (`README.md`) and the output
+//! slot, four records to a cache line.
 //!
 //! Side by side because they are touched together. Counting a successor's
 //! input (`done`) brings in the line its runner then writes its output to;
@@ -17,19 +18,26 @@ use crate::value::Slot;
 pub(crate) struct NodeState {
     /// Inputs (edges) not finished yet: set before the first job is pushed
     /// (the number of input edges), then counted down by the inputs' runners;
-    /// the node is ready when it reaches zero.
+    /// the node is ready when it reaches zero. Nobody counts it after that,
+    /// so it then says whether the slot is full: `FULL` from the task's
+    /// return until the value is taken, zero again afterwards (written by
+    /// whoever owns the slot at that moment).
     pending: AtomicU32,
     /// Reads of the output still to come: set before the first job is pushed
     /// (one per out-edge in this run, plus one if the node is a target: the
     /// caller's read at the end), then counted down by the consumers.
     consumers: AtomicU32,
     /// The node's output, from its task's return until its last consumer
-    /// has finished.
+    /// has finished (or, with nothing to drop, until the run's end).
     slot: Slot,
 }
 
-// SAFETY: atomic and plain integers, for which zero is valid, and a `Slot`,
-// whose all-zero bytes are an empty slot (`Slot`'s own `Zeroable`).
+/// `NodeState::pending` of a node whose slot holds its output: above any
+/// input count (a task takes fewer than 2^31 inputs).
+const FULL: u32 = u32::MAX;
+
+// SAFETY: atomic integers, for which zero is valid, and a `Slot`, for which
+// any bytes are (`Slot`'s own `Zeroable`); a zero `pending` is not `FULL`.
 unsafe impl Zeroable for NodeState {}
 
 impl NodeState {
@@ -84,9 +92,27 @@ impl NodeState {
         &self.slot
     }
 
-    /// The output slot, with nobody else looking.
-    pub(crate) fn slot_mut(&mut self) -> &mut Slot {
-        &mut self.slot
+    /// Step 4: the slot was just filled by the node's runner.
+    #[inline]
+    pub(crate) fn mark_full(&self) {
+        // Relaxed: read only by whoever later owns the slot (the computing
+        // thread after every job ended, step 8), which the run orders after
+        // this write; nobody counts `pending` once the node is ready.
+        self.pending.store(FULL, Ordering::Relaxed);
+    }
+
+    /// Step 6: the slot was just emptied by the node's last consumer.
+    #[inline]
+    pub(crate) fn mark_empty(&self) {
+        // Relaxed: as in `mark_full`; the last consumer owns the slot.
+        self.pending.store(0, Ordering::Relaxed);
+    }
+
+    /// Whether the slot holds the node's output. Asked only by whoever owns
+    /// the slot (the computing thread once every job ended, step 8).
+    pub(crate) fn is_full(&self) -> bool {
+        // Relaxed: as in `mark_full`.
+        self.pending.load(Ordering::Relaxed) == FULL
     }
 }
 
@@ -110,5 +136,5 @@ fn subtract(counter: &AtomicU32, parties: u32) -> bool {
     counter.fetch_sub(parties, Ordering::AcqRel) == parties
 }
 
-// Two counters and a slot: 8 + 16 bytes.
-const _: () = assert!(size_of::<NodeState>() == 24);
+// Two counters and a one-word slot: 16 bytes, four to a cache line.
+const _: () = assert!(size_of::<NodeState>() == 16);

@@ -3,7 +3,6 @@
 //!
 //! The numbered steps referred to here are those of `README.md`.
 
-use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -15,7 +14,7 @@ use crate::args::Args;
 use crate::error::{panic_message, Error};
 use crate::store::Store;
 use crate::task_fn::TaskFn;
-use crate::value::Value;
+use crate::value::{VTable, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
@@ -102,9 +101,12 @@ impl<'a> RunState<'a> {
         let args = unsafe { Args::new(&self.nodes, inputs) };
         match catch_unwind(AssertUnwindSafe(|| task.call(args))) {
             Ok(Ok(value)) => {
-                // SAFETY: only `k`'s runner (us) touches `k`'s slot until it
-                // decrements its successors' counters (step 5).
-                unsafe { self.nodes[k as usize].slot().put(value) };
+                let node = &self.nodes[k as usize];
+                // SAFETY: the slot is empty (a node runs once), and only
+                // `k`'s runner (us) touches it until it decrements its
+                // successors' counters (step 5).
+                unsafe { node.slot().put(value) };
+                node.mark_full();
                 true
             }
             Ok(Err(error)) => {
@@ -157,31 +159,40 @@ impl<'a> RunState<'a> {
     /// `release_inputs` for inputs that may have something to drop.
     fn release(&self, inputs: &[u32]) {
         for &input in inputs {
-            let node = &self.nodes[input as usize];
-            // SAFETY: `k` read this input, so its slot is full; a slot
-            // holding something to drop is only emptied after `k`'s
-            // `consumer_done` below, and one holding nothing to drop is
-            // never emptied before every job has ended.
-            if unsafe { !node.slot().needs_drop() } {
+            let output = self.output(input);
+            if !output.has_drop() {
                 continue;
             }
+            let node = &self.nodes[input as usize];
             // `consumer_done` orders our reads of the input before the drop
             // by the last consumer, whichever it is.
             if node.consumer_done() {
-                // SAFETY: every consumer has finished reading (the count is
-                // zero), the producer finished before any of them started,
-                // and the targets' extra count keeps their slots full.
-                let Some(value) = (unsafe { node.slot().take() }) else {
-                    continue;
-                };
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
-                    let id = self.plan.node_id(input);
-                    let message =
-                        format!("dropping its output panicked: {}", panic_message(&*payload));
-                    drop_quietly(payload);
-                    self.fail(Error::panicked(self.store.name(id), id as usize, message));
-                }
+                // SAFETY: the slot holds the input's output, of the type
+                // `output` is for (it ran before its consumers, and only its
+                // last consumer, us, empties it); every consumer has
+                // finished reading (the count is zero), and the targets'
+                // extra count keeps their slots full.
+                let value = unsafe { node.slot().take(output) };
+                node.mark_empty();
+                self.drop_value(input, value);
             }
+        }
+    }
+
+    /// The vtable of local node `k`'s output type, from its closure.
+    #[inline]
+    fn output(&self, k: u32) -> &'static VTable {
+        self.store.node(self.plan.node_id(k)).task().output()
+    }
+
+    /// Drops `value`, the output of local node `k`, inside `catch_unwind`:
+    /// a panicking drop is a failure of `k`.
+    fn drop_value(&self, k: u32, value: Value) {
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+            let id = self.plan.node_id(k);
+            let message = format!("dropping its output panicked: {}", panic_message(&*payload));
+            drop_quietly(payload);
+            self.fail(Error::panicked(self.store.name(id), id as usize, message));
         }
     }
 
@@ -196,43 +207,59 @@ impl<'a> RunState<'a> {
 
     /// Step 8: the first failure, or the targets' outputs in the order asked.
     /// The caller has waited for every job, so nothing else touches the run.
+    /// After a failure, the outputs whose consumers never ran are still in
+    /// their slots: dropping the state drops them (`Drop`).
     pub(crate) fn finish(mut self) -> Result<Vec<Value>, Error> {
         let failure = self.failure.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(error) = failure.take() {
-            // Outputs whose consumers never ran are still in their slots.
-            // Drop each under `catch_unwind`, as step 6 does: a panicking
-            // drop must not turn the compute's `Err` into a panic (or, with
-            // two of them, an abort); the first failure is what is reported.
-            for node in self.nodes.iter() {
-                // SAFETY: every job has finished (the caller waited), so
-                // this thread alone touches the slots.
-                if let Some(value) = unsafe { node.slot().take() } {
-                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
-                        drop_quietly(payload);
-                    }
-                }
-            }
             return Err(error);
         }
-        let mut nodes = std::mem::take(&mut self.nodes);
+        let nodes = std::mem::take(&mut self.nodes);
         let outputs = self.plan.targets().iter().map(|&target| {
+            let node = &nodes[target as usize];
+            assert!(
+                node.is_full(),
+                "delayed: internal error: a target has no output"
+            );
+            node.mark_empty();
             // SAFETY: every job has finished (the caller waited), so this
-            // thread alone touches the slots.
-            unsafe { nodes[target as usize].slot().take() }
-                .expect("delayed: internal error: a target has no output")
+            // thread alone touches the slot, which holds the target's
+            // output, of the type its closure returns.
+            unsafe { node.slot().take(self.output(target)) }
         });
         let outputs = outputs.collect();
         // Every other output was dropped by its last consumer (step 6), or
         // has nothing to drop: free the slots without a pass over a million.
-        debug_assert!(nodes
-            .iter_mut()
-            .all(|node| node.slot_mut().holds_nothing_to_drop()));
-        let nodes = Box::into_raw(nodes) as *mut [ManuallyDrop<NodeState>];
-        // SAFETY: `ManuallyDrop<NodeState>` has the layout of `NodeState`,
-        // and the pointer comes from `Box::into_raw`; nothing in the slots
-        // needs a drop.
-        drop(unsafe { Box::from_raw(nodes) });
+        debug_assert!((0..nodes.len() as u32)
+            .all(|k| !nodes[k as usize].is_full() || !self.output(k).has_drop()));
+        drop(nodes);
         Ok(outputs)
+    }
+}
+
+impl Drop for RunState<'_> {
+    /// Drops the outputs left in slots (after a failure; none after a
+    /// success, whose `finish` took the slots), on the computing thread,
+    /// each inside `catch_unwind` as step 6 does: a panicking drop must not
+    /// turn the compute's `Err` into a panic (or, with two of them, an
+    /// abort); the first failure is what is reported.
+    fn drop(&mut self) {
+        for (k, node) in self.nodes.iter().enumerate() {
+            if !node.is_full() {
+                continue;
+            }
+            let output = self.output(k as u32);
+            if output.has_drop() {
+                node.mark_empty();
+                // SAFETY: every job has finished (`run` waited before the
+                // state is dropped), so this thread alone touches the slot,
+                // which holds `k`'s output.
+                let value = unsafe { node.slot().take(output) };
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+                    drop_quietly(payload);
+                }
+            }
+        }
     }
 }
 

@@ -357,13 +357,12 @@ const _: () = assert!(size_of::<Node>() == 48);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::value::Value;
 
     fn node(store: &Store, name: &'static str, inputs: &[u32]) -> u32 {
         store.push(
             Cow::Borrowed(name),
             InputIds::from(inputs),
-            TaskFn::new(|_| Ok(Value::new(()))),
+            TaskFn::new(|_| Ok(())),
         )
     }
 
@@ -400,7 +399,7 @@ mod tests {
         store.push(
             Cow::Owned(String::from("owned")),
             InputIds::from(&[][..]),
-            TaskFn::new(|_| Ok(Value::new(()))),
+            TaskFn::new(|_| Ok(())),
         );
         assert_eq!(store.names.len(), 3);
         assert_eq!(store.name(0), "inc");

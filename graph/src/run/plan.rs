@@ -16,7 +16,7 @@
 //! renumbered, into compressed adjacency lists (offsets + ids), with a fixed
 //! number of allocations whatever the graph's size.
 
-use crate::store::{Consumers, Store};
+use crate::store::{Consumers, InputCount, Store};
 use crate::task_fn::TaskFn;
 
 /// A compressed adjacency list: the list of `k` is
@@ -166,26 +166,27 @@ impl Plan {
         }
     }
 
-    /// Calls `f(k, inputs of k, whether an input's value may have something
-    /// to drop)` for every local node `k`, from the last to the first: a
-    /// pass that runs before the nodes do leaves the first ones, where the
-    /// run starts, in the cache.
-    pub(crate) fn for_each_inputs_backwards(
+    /// Calls `f(k, input count of k)` for every local node `k`, from the
+    /// last to the first: a pass that runs before the nodes do leaves the
+    /// first ones, where the run starts, in the cache. Reads the store's
+    /// column of counts, not the node records.
+    pub(crate) fn for_each_count_backwards(
         &self,
         store: &Store,
-        mut f: impl FnMut(u32, &[u32], bool),
+        mut f: impl FnMut(u32, InputCount),
     ) {
         match &self.culled {
-            Some(culled) => (0..self.len).rev().for_each(|k| {
-                let to_drop = store.node(culled.nodes[k as usize]).inputs_to_drop();
-                f(k, culled.inputs.list(k), to_drop);
-            }),
+            // A culled plan keeps every input of the nodes it keeps (they
+            // are their ancestors), so the counts are the store's.
+            Some(culled) => (0..self.len)
+                .rev()
+                .for_each(|k| f(k, store.count(culled.nodes[k as usize]))),
             None => {
-                let nodes = store.first(self.len as usize);
+                let counts = store.counts_of_first(self.len as usize);
                 (0..self.len)
                     .rev()
-                    .zip(nodes.rev())
-                    .for_each(|(k, node)| f(k, node.inputs(), node.inputs_to_drop()));
+                    .zip(counts.rev())
+                    .for_each(|(k, count)| f(k, count));
             }
         }
     }

@@ -36,12 +36,12 @@ impl<'a> RunState<'a> {
             plan,
             nodes: {
                 let mut nodes: Box<[NodeState]> = zeroed(plan.len());
-                plan.for_each_inputs_backwards(store, |k, inputs, to_drop| {
-                    nodes[k as usize].set_inputs(inputs.len() as u32);
+                plan.for_each_count_backwards(store, |k, count| {
+                    nodes[k as usize].set_inputs(count.len());
                     // Reads of values with nothing to drop are not counted
                     // (`release_inputs`).
-                    if to_drop {
-                        for &input in inputs {
+                    if count.to_drop() {
+                        for &input in plan.inputs(store, k) {
                             nodes[input as usize].add_consumer();
                         }
                     }

@@ -37,7 +37,33 @@ unsafe impl Send for InputIds {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for InputIds {}
 
+/// A node's number of inputs and its `to_drop` mark, as `InputIds` keeps
+/// them. The store keeps a column of these beside the node records, so a
+/// run's first pass, which needs only this, reads 4 bytes per node instead
+/// of a 48-byte record, and leaves the cache to the run.
+#[derive(Clone, Copy)]
+pub(crate) struct InputCount(u32);
+
+impl InputCount {
+    /// Number of inputs.
+    #[inline]
+    pub(crate) fn len(self) -> u32 {
+        self.0 & !TO_DROP
+    }
+
+    /// `InputIds::to_drop`.
+    #[inline]
+    pub(crate) fn to_drop(self) -> bool {
+        self.0 & TO_DROP != 0
+    }
+}
+
 impl InputIds {
+    /// The number of ids and the `to_drop` mark.
+    pub(crate) fn count(&self) -> InputCount {
+        InputCount(self.len)
+    }
+
     /// Number of ids.
     #[inline]
     fn len(&self) -> usize {
@@ -166,6 +192,8 @@ mod tests {
             let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
             assert!(marked.to_drop());
             assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
+            assert!(marked.count().to_drop() && !stored.count().to_drop());
+            assert_eq!((marked.count().len(), stored.count().len()), (n, n));
         }
     }
 }

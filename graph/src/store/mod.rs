@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use crate::task_fn::TaskFn;
 use append_vec::AppendVec;
-pub(crate) use input_ids::InputIds;
+pub(crate) use input_ids::{InputCount, InputIds};
 
 /// Node ids are `u32`; the two largest values stay free as markers for runs
 /// (`run::plan`).
@@ -102,6 +102,9 @@ pub(crate) struct Store {
     /// Per node: its name, an index into `names`. Apart from `nodes`,
     /// which running reads, because only errors and pictures read names.
     name_of: AppendVec<u32>,
+    /// Per node: its number of inputs, as its record has it: all that a
+    /// run's first pass reads (`InputCount`).
+    counts: AppendVec<InputCount>,
     /// Out-edges of all nodes beyond their first `FIRST`, in the order they
     /// were added.
     edges: AppendVec<Edge>,
@@ -121,6 +124,7 @@ impl Store {
             }),
             names: AppendVec::new(),
             name_of: AppendVec::new(),
+            counts: AppendVec::new(),
             edges: AppendVec::new(),
             roots: AppendVec::new(),
             nodes: AppendVec::new(),
@@ -145,6 +149,7 @@ impl Store {
         unsafe {
             let name = self.name_index(name, &mut writer);
             self.name_of.push(name);
+            self.counts.push(inputs.count());
             for &input in inputs.as_slice() {
                 let producer = self.nodes.get(input as usize).expect("inputs exist");
                 self.add_consumer(producer, id, &mut writer.sinks);
@@ -242,9 +247,18 @@ impl Store {
         self.node(id).inputs()
     }
 
-    /// Nodes `0..len`, in order.
-    pub(crate) fn first(&self, len: usize) -> impl DoubleEndedIterator<Item = &Node> {
-        self.nodes.prefix(len)
+    /// The input counts of nodes `0..len`, in order.
+    pub(crate) fn counts_of_first(
+        &self,
+        len: usize,
+    ) -> impl DoubleEndedIterator<Item = InputCount> + '_ {
+        self.counts.prefix(len).copied()
+    }
+
+    /// The input count of node `id`.
+    #[inline]
+    pub(crate) fn count(&self, id: u32) -> InputCount {
+        *expect_node(self.counts.get(id as usize))
     }
 
     /// Starts bringing node `id`'s record into the cache: the node is about

@@ -20,3 +20,16 @@ pub(crate) fn prefetch<T>(value: &T) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = value;
 }
+
+/// `prefetch` for a value that may straddle two cache lines (a 48-byte
+/// record does at every other position): asks for the lines of its first
+/// and of its last byte.
+#[inline(always)]
+pub(crate) fn prefetch_whole<T>(value: &T) {
+    prefetch(value);
+    let last = std::ptr::from_ref(value)
+        .cast::<u8>()
+        .wrapping_add(size_of::<T>() - 1);
+    // SAFETY: `last` is the last byte of `value`, so a valid `u8`.
+    prefetch(unsafe { &*last });
+}

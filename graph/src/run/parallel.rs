@@ -41,6 +41,9 @@ struct Parallel<'a, O> {
     /// Whether the executor has one worker: nobody can steal, so ready
     /// successors are kept on the job's own stack instead of the deque.
     solo: bool,
+    /// Per worker: where its `Stream` of prefetches has reached, kept from
+    /// one job to the next (a job on a random DAG is often a few nodes).
+    streams: Box<[CachePadded<AtomicU32>]>,
 }
 
 /// Ready successors a job keeps to itself on a one-worker executor, on the
@@ -102,6 +105,9 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
         ranges: zeroed(heap),
         grain: grain as u32,
         solo: executor.workers() == 1,
+        streams: (0..executor.workers())
+            .map(|_| CachePadded::new(AtomicU32::new(0)))
+            .collect(),
     };
     parallel.push_range(0, 0, roots as u32);
     parallel.active.wait();
@@ -119,8 +125,10 @@ unsafe fn execute<O: Observer>(data: *const ()) {
     let parallel = unsafe { linked::<O>(record) };
     let index = position(&parallel.jobs, record) as u32;
     let mut deferred = Deferred::EMPTY;
-    parallel.run_from(index, &mut deferred);
-    parallel.finish_deferred(&mut deferred);
+    let mut stream = parallel.stream();
+    parallel.run_from(index, &mut deferred, &mut stream);
+    parallel.finish_deferred(&mut deferred, &mut stream);
+    parallel.keep(stream);
     // Step 7: this job's last access to the run. Once the count reaches zero
     // the computing thread may return and free everything.
     parallel.active.decrement();
@@ -181,19 +189,41 @@ impl<O: Observer> Parallel<'_, O> {
         }
         let (plan, store) = (self.state.plan(), self.state.store());
         let mut deferred = Deferred::EMPTY;
+        let mut stream = self.stream();
         for i in start..end {
-            self.run_from(plan.root(store, i as usize), &mut deferred);
+            self.run_from(plan.root(store, i as usize), &mut deferred, &mut stream);
         }
-        self.finish_deferred(&mut deferred);
+        self.finish_deferred(&mut deferred, &mut stream);
+        self.keep(stream);
+    }
+
+    /// The calling worker's `Stream`, as its last job left it.
+    fn stream(&self) -> Stream {
+        let ahead = self
+            .executor
+            .current_worker_index()
+            .and_then(|worker| self.streams.get(worker))
+            // Relaxed: only this worker reads and writes its entry.
+            .map_or(0, |ahead| ahead.load(Ordering::Relaxed));
+        Stream { ahead }
+    }
+
+    /// Keeps `stream` for the calling worker's next job.
+    fn keep(&self, stream: Stream) {
+        let worker = self.executor.current_worker_index();
+        if let Some(ahead) = worker.and_then(|worker| self.streams.get(worker)) {
+            // Relaxed: as in `stream`.
+            ahead.store(stream.ahead, Ordering::Relaxed);
+        }
     }
 
     /// Counts the inputs this job deferred, and runs their node here if
     /// they were its last; again for what that run defers. Every job does
     /// this before it ends, so no count is lost.
-    fn finish_deferred(&self, deferred: &mut Deferred) {
+    fn finish_deferred(&self, deferred: &mut Deferred, stream: &mut Stream) {
         while let Some(ready) = self.flush(deferred) {
             self.observer.ready(ready);
-            self.run_from(ready, deferred);
+            self.run_from(ready, deferred, stream);
         }
     }
 
@@ -318,10 +348,11 @@ impl<O: Observer> Parallel<'_, O> {
     /// the nodes are such successors: 10% of the run). With more workers
     /// they go to the deque at once: a successor kept back while this
     /// thread runs a long task would leave an idle worker waiting.
-    fn run_from(&self, mut k: u32, deferred: &mut Deferred) {
+    fn run_from(&self, mut k: u32, deferred: &mut Deferred, stream: &mut Stream) {
         let state = self.state;
         let mut kept = Kept::new();
         loop {
+            stream.reach(state, k);
             self.observer.start(k);
             let view = state.view(k);
             // SAFETY: `k` is ready: its last input was counted with an
@@ -394,6 +425,45 @@ impl Kept {
     fn pop(&mut self) -> Option<u32> {
         self.len = self.len.checked_sub(1)?;
         Some(self.ids[self.len])
+    }
+}
+
+/// How far above a node that runs a worker asks for records ahead
+/// (`Stream`): about the reach of a loop's inputs. On the random DAG (inputs
+/// up to 1024 nodes back) 512 to 4096 did alike.
+const AHEAD: u32 = 1024;
+
+/// Nodes per step of a `Stream` (`RunState::prefetch_four`).
+const STEP: u32 = 4;
+
+/// Prefetches ahead of the highest node a worker has run: the run records
+/// and graph records of the `AHEAD` nodes above it, a line at a time, as
+/// that node rises.
+///
+/// Ids follow the order in which a program adds its tasks, so the nodes
+/// just above one that runs are those its output feeds and those that run
+/// soon after (the next cell of a chain or a wavefront, the next loop
+/// iteration). On a random DAG the successors' counters, cold in the
+/// cache, were half the time of the run; the stream brought a million
+/// nodes from 1.08x to 0.93x rayon's time on one worker, 0.93x to 0.85x
+/// on two, and cost 2-3 ns per node on chains, trees and wavefronts (which
+/// stay at half of rayon's time or less). Each step costs three
+/// prefetches, and the stream only ever rises: at most one step per four
+/// nodes of the graph per worker.
+struct Stream {
+    /// The next node to prefetch.
+    ahead: u32,
+}
+
+impl Stream {
+    /// Before running node `k`: prefetches up to `k + AHEAD`.
+    #[inline]
+    fn reach(&mut self, state: &RunState<'_>, k: u32) {
+        let end = k.saturating_add(AHEAD).min(state.plan().len() as u32);
+        while self.ahead < end {
+            state.prefetch_four(self.ahead);
+            self.ahead += STEP;
+        }
     }
 }
 

@@ -70,6 +70,23 @@ impl<'a> RunState<'a> {
         self.plan.view(self.store, k)
     }
 
+    /// Starts bringing the run records of local nodes `k..k + 4` (a cache
+    /// line of them) and their graph records into the cache, for those of
+    /// them that exist.
+    #[inline]
+    pub(crate) fn prefetch_four(&self, k: u32) {
+        if let Some(node) = self.nodes.get(k as usize) {
+            crate::prefetch::prefetch(node);
+        }
+        // Four 48-byte graph records span three lines: the first and last
+        // bytes of the first and third records cover them.
+        for k in [k, k + 2] {
+            if k < self.plan.len() as u32 {
+                self.prefetch(k);
+            }
+        }
+    }
+
     /// Starts bringing what running local node `k` reads into the cache.
     #[inline]
     pub(crate) fn prefetch(&self, k: u32) {

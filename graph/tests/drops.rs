@@ -109,10 +109,9 @@ fn a_shared_value_lives_until_its_last_consumer() {
 }
 
 /// A number has nothing to drop, so a run does not count its consumers;
-/// one of them also reading a value that it must free (and so counting its
-/// reads) must still leave the number for the others. In the sync runner
-/// the mixed consumer runs first, so a number it wrongly emptied would be
-/// missing for every later reader.
+/// one of them also reads a value that it must free (and so counts its
+/// reads of that one). Every consumer gets the number, and the value is
+/// freed once, by that consumer.
 #[test]
 fn numbers_beside_freed_values_reach_every_consumer() {
     for ex in runners() {

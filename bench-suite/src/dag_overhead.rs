@@ -22,17 +22,39 @@ pub struct Overhead {
 
 /// Builds and computes `dag` with no-op tasks `runs` times; returns the
 /// medians. The graph is dropped outside the timed regions.
+///
+/// ```
+/// use std::sync::Arc;
+/// use delayed_bench::{dag_overhead, peers::{Runner, System}, shapes::Shape};
+///
+/// let dag = Arc::new(Shape::Chain.dag(8));
+/// let o = dag_overhead::measure(&Runner::new(System::Delayed, 1), &dag, 3);
+/// assert!(o.compute_ns_per_task > 0.0);
+/// ```
 pub fn measure(runner: &Runner, dag: &Arc<Dag>, runs: usize) -> Overhead {
+    let runs: Vec<Overhead> = (0..runs).map(|_| measure_once(runner, dag)).collect();
+    medians(&runs)
+}
+
+/// One build and compute of `dag` with no-op tasks, timed apart, per node;
+/// the graph is dropped outside the timed regions. For callers that
+/// alternate systems run by run (so that a slow period of a shared machine
+/// hits each alike) and take the `medians` themselves.
+pub fn measure_once(runner: &Runner, dag: &Arc<Dag>) -> Overhead {
     let n = dag.nodes() as f64;
-    let mut build = Vec::with_capacity(runs);
-    let mut compute = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let (built, b) = timed(|| runner.build(dag, no_op));
-        let ((), c) = timed(|| runner.compute(&built));
-        build.push(b.as_nanos() as f64 / n);
-        compute.push(c.as_nanos() as f64 / n);
-        drop(built);
+    let (built, b) = timed(|| runner.build(dag, no_op));
+    let ((), c) = timed(|| runner.compute(&built));
+    drop(built);
+    Overhead {
+        build_ns_per_node: b.as_nanos() as f64 / n,
+        compute_ns_per_task: c.as_nanos() as f64 / n,
     }
+}
+
+/// The medians of build and compute times over `runs`.
+pub fn medians(runs: &[Overhead]) -> Overhead {
+    let build: Vec<f64> = runs.iter().map(|o| o.build_ns_per_node).collect();
+    let compute: Vec<f64> = runs.iter().map(|o| o.compute_ns_per_task).collect();
     Overhead {
         build_ns_per_node: median(&build),
         compute_ns_per_task: median(&compute),

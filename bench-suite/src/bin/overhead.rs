@@ -122,7 +122,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.out.join("ready-latency.csv"),
             machine.csv_comment() + &latency.csv(),
         )?;
-        writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted).\n")?;
+        writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task; the runs of all systems and worker counts of a shape alternate (run 1 of each, then run 2 of each, ...), so a slow period of the machine hits them alike. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted).\n")?;
         md.push_str(&table.markdown());
         writeln!(md, "\n## Ready-to-start latency (ns)\n")?;
         writeln!(md, "From each node's last input finishing to the node starting, measured inside the tasks (an upper bound on the scheduler's own latency), one run each.\n")?;
@@ -232,58 +232,75 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<
     let mut bars = Vec::new();
     for shape in Shape::ALL {
         let dag = Arc::new(shape.dag(log2));
+        // Every system and worker count of this shape, started once.
+        let mut runners = Vec::new();
         for &w in workers {
             for system in System::ALL {
                 if !system.is_parallel() && w != workers[0] {
                     continue; // the sequential loop has no worker count
                 }
-                eprintln!("dag: {} / {} / {w} workers", shape.name(), system.name());
                 let runner = Runner::new(system, w);
                 quiet();
-                dag_overhead::measure(&runner, &dag, 1); // warm-up
-                let Overhead {
-                    build_ns_per_node,
-                    compute_ns_per_task,
-                } = dag_overhead::measure(&runner, &dag, runs);
-                let peak = dag_overhead::peak_bytes_per_node(&ALLOC, &runner, &dag);
-                let h = dag_overhead::ready_latency(&runner, &dag);
-                let shown_workers = if system.is_parallel() {
-                    w.to_string()
-                } else {
-                    "-".into()
-                };
-                table.push([
-                    shape.name().to_string(),
-                    system.name().to_string(),
-                    shown_workers.clone(),
-                    dag.nodes().to_string(),
-                    dag.edges().to_string(),
-                    cell(system.is_parallel().then_some(build_ns_per_node), 1),
-                    cell(Some(compute_ns_per_task), 1),
-                    cell(Some(peak), 1),
-                ]);
-                latency.push([
-                    shape.name().to_string(),
-                    system.name().to_string(),
-                    shown_workers,
-                    h.value_at_quantile(0.5).to_string(),
-                    h.value_at_quantile(0.99).to_string(),
-                    h.value_at_quantile(0.999).to_string(),
-                    h.max().to_string(),
-                ]);
-                let sequential_rows = if system.is_parallel() {
-                    vec![w]
-                } else {
-                    workers.to_vec()
-                };
-                for panel in sequential_rows {
-                    bars.push(Bar {
-                        shape: shape.name().to_string(),
-                        system: system.name().to_string(),
-                        workers: panel,
-                        ns_per_task: compute_ns_per_task,
-                    });
-                }
+                dag_overhead::measure_once(&runner, &dag); // warm-up
+                runners.push((w, system, runner));
+            }
+        }
+        // Run 1 of each, then run 2 of each, ...: a slow period of this
+        // shared machine (two-thread runs of every system here went from
+        // about 50 to about 100 ns per task for minutes at a time) then
+        // hits every row alike instead of whichever row it fell on.
+        let mut timings: Vec<Vec<Overhead>> = vec![Vec::with_capacity(runs); runners.len()];
+        for run in 0..runs {
+            eprintln!("dag: {} / run {} of {runs}", shape.name(), run + 1);
+            for ((_, _, runner), timing) in runners.iter().zip(&mut timings) {
+                quiet();
+                timing.push(dag_overhead::measure_once(runner, &dag));
+            }
+        }
+        for ((w, system, runner), timing) in runners.iter().zip(&timings) {
+            let (w, system) = (*w, *system);
+            let Overhead {
+                build_ns_per_node,
+                compute_ns_per_task,
+            } = dag_overhead::medians(timing);
+            let peak = dag_overhead::peak_bytes_per_node(&ALLOC, runner, &dag);
+            let h = dag_overhead::ready_latency(runner, &dag);
+            let shown_workers = if system.is_parallel() {
+                w.to_string()
+            } else {
+                "-".into()
+            };
+            table.push([
+                shape.name().to_string(),
+                system.name().to_string(),
+                shown_workers.clone(),
+                dag.nodes().to_string(),
+                dag.edges().to_string(),
+                cell(system.is_parallel().then_some(build_ns_per_node), 1),
+                cell(Some(compute_ns_per_task), 1),
+                cell(Some(peak), 1),
+            ]);
+            latency.push([
+                shape.name().to_string(),
+                system.name().to_string(),
+                shown_workers,
+                h.value_at_quantile(0.5).to_string(),
+                h.value_at_quantile(0.99).to_string(),
+                h.value_at_quantile(0.999).to_string(),
+                h.max().to_string(),
+            ]);
+            let sequential_rows = if system.is_parallel() {
+                vec![w]
+            } else {
+                workers.to_vec()
+            };
+            for panel in sequential_rows {
+                bars.push(Bar {
+                    shape: shape.name().to_string(),
+                    system: system.name().to_string(),
+                    workers: panel,
+                    ns_per_task: compute_ns_per_task,
+                });
             }
         }
     }

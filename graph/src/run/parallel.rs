@@ -41,9 +41,9 @@ struct Parallel<'a, O> {
     /// Whether the executor has one worker: nobody can steal, so ready
     /// successors are kept on the job's own stack instead of the deque.
     solo: bool,
-    /// Per worker: where its `Stream` of prefetches has reached, kept from
-    /// one job to the next (a job on a random DAG is often a few nodes).
-    streams: Box<[CachePadded<AtomicU32>]>,
+    /// On a one-worker executor: where its `Stream` of prefetches has
+    /// reached, kept from one job to the next.
+    stream: AtomicU32,
 }
 
 /// Ready successors a job keeps to itself on a one-worker executor, on the
@@ -105,9 +105,7 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
         ranges: zeroed(heap),
         grain: grain as u32,
         solo: executor.workers() == 1,
-        streams: (0..executor.workers())
-            .map(|_| CachePadded::new(AtomicU32::new(0)))
-            .collect(),
+        stream: AtomicU32::new(0),
     };
     parallel.push_range(0, 0, roots as u32);
     parallel.active.wait();
@@ -197,23 +195,23 @@ impl<O: Observer> Parallel<'_, O> {
         self.keep(stream);
     }
 
-    /// The calling worker's `Stream`, as its last job left it.
+    /// The job's `Stream`: on a one-worker executor, as the worker's last
+    /// job left it; with more workers, one that prefetches nothing.
     fn stream(&self) -> Stream {
-        let ahead = self
-            .executor
-            .current_worker_index()
-            .and_then(|worker| self.streams.get(worker))
-            // Relaxed: only this worker reads and writes its entry.
-            .map_or(0, |ahead| ahead.load(Ordering::Relaxed));
+        let ahead = if self.solo {
+            // Relaxed: only the one worker reads and writes it.
+            self.stream.load(Ordering::Relaxed)
+        } else {
+            u32::MAX
+        };
         Stream { ahead }
     }
 
-    /// Keeps `stream` for the calling worker's next job.
+    /// Keeps `stream` for the worker's next job.
     fn keep(&self, stream: Stream) {
-        let worker = self.executor.current_worker_index();
-        if let Some(ahead) = worker.and_then(|worker| self.streams.get(worker)) {
+        if self.solo {
             // Relaxed: as in `stream`.
-            ahead.store(stream.ahead, Ordering::Relaxed);
+            self.stream.store(stream.ahead, Ordering::Relaxed);
         }
     }
 
@@ -436,20 +434,24 @@ const AHEAD: u32 = 1024;
 /// Nodes per step of a `Stream` (`RunState::prefetch_four`).
 const STEP: u32 = 4;
 
-/// Prefetches ahead of the highest node a worker has run: the run records
-/// and graph records of the `AHEAD` nodes above it, a line at a time, as
-/// that node rises.
+/// On a one-worker executor, prefetches ahead of the highest node the
+/// worker has run: the run records and graph records of the `AHEAD` nodes
+/// above it, a line at a time, as that node rises.
 ///
 /// Ids follow the order in which a program adds its tasks, so the nodes
 /// just above one that runs are those its output feeds and those that run
 /// soon after (the next cell of a chain or a wavefront, the next loop
 /// iteration). On a random DAG the successors' counters, cold in the
 /// cache, were half the time of the run; the stream brought a million
-/// nodes from 1.08x to 0.93x rayon's time on one worker, 0.93x to 0.85x
-/// on two, and cost 2-3 ns per node on chains, trees and wavefronts (which
-/// stay at half of rayon's time or less). Each step costs three
-/// prefetches, and the stream only ever rises: at most one step per four
-/// nodes of the graph per worker.
+/// nodes from 1.08x to 0.93x rayon's time on one worker, and cost 2-3 ns
+/// per node on chains, trees and wavefronts (which stay at half of rayon's
+/// time or less). Each step costs three prefetches, and the stream only
+/// ever rises: at most one step per four nodes of the graph.
+///
+/// With more workers every worker streamed the whole graph, and the
+/// wavefront on 2 workers went from about 13 to about 19 ns per task
+/// (slower than on 1), while the random DAG gained about 10%: so a
+/// multi-worker job's stream starts at `u32::MAX` and prefetches nothing.
 struct Stream {
     /// The next node to prefetch.
     ahead: u32,

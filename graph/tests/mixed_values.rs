@@ -5,10 +5,13 @@
 //! mode, the numbers reaching the targets match a sequential evaluation,
 //! and every value with a destructor is dropped exactly once.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+mod dag_support;
 
-use delayed::{Delayed, Executor, Graph};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use dag_support::{executors, mix};
+use delayed::{Delayed, Graph};
 use proptest::prelude::*;
 
 /// Node `i`: whether its output has a destructor, and its inputs (indices
@@ -54,13 +57,6 @@ fn shapes() -> impl Strategy<Value = (Shape, Vec<usize>)> {
             }
             (nodes, targets)
         })
-}
-
-/// What node `i` computes from its inputs' values.
-fn mix(i: usize, inputs: impl Iterator<Item = u64>) -> u64 {
-    inputs.fold(i as u64 * 0x9E37_79B9 + 1, |acc, v| {
-        acc.rotate_left(5) ^ v.wrapping_mul(31)
-    })
 }
 
 fn sequential(shape: &Shape) -> Vec<u64> {
@@ -146,27 +142,40 @@ fn add(g: &Graph, i: usize, boxed: bool, census: &Arc<Census>, inputs: &[Node]) 
         }
         many => match many[0] {
             Node::Plain(_) => {
-                let list: Vec<Delayed<u64>> = many
-                    .iter()
-                    .map(|n| match n {
-                        Node::Plain(d) => d.clone(),
-                        Node::Counted(_) => unreachable!("lists are of one kind"),
-                    })
-                    .collect();
+                let list = one_kind(many, Node::plain);
                 node!("pn", &list, |vals| vals.into_iter().copied())
             }
             Node::Counted(_) => {
-                let list: Vec<Delayed<Counted>> = many
-                    .iter()
-                    .map(|n| match n {
-                        Node::Counted(d) => d.clone(),
-                        Node::Plain(_) => unreachable!("lists are of one kind"),
-                    })
-                    .collect();
+                let list = one_kind(many, Node::counted);
                 node!("cn", &list, |vals| vals.into_iter().map(|v| v.value))
             }
         },
     }
+}
+
+impl Node {
+    fn plain(&self) -> Option<&Delayed<u64>> {
+        match self {
+            Node::Plain(d) => Some(d),
+            Node::Counted(_) => None,
+        }
+    }
+
+    fn counted(&self) -> Option<&Delayed<Counted>> {
+        match self {
+            Node::Counted(d) => Some(d),
+            Node::Plain(_) => None,
+        }
+    }
+}
+
+/// The handles of `nodes`, all of the kind `pick` takes (`shapes` makes
+/// lists of one kind only).
+fn one_kind<A>(nodes: &[Node], pick: fn(&Node) -> Option<&Delayed<A>>) -> Vec<Delayed<A>> {
+    nodes
+        .iter()
+        .map(|n| pick(n).expect("lists are of one kind").clone())
+        .collect()
 }
 
 fn build(shape: &Shape, census: &Arc<Census>) -> (Graph, Vec<Node>) {
@@ -178,16 +187,6 @@ fn build(shape: &Shape, census: &Arc<Census>) -> (Graph, Vec<Node>) {
         nodes.push(node);
     }
     (g, nodes)
-}
-
-fn executors() -> &'static [Executor] {
-    static EXECUTORS: OnceLock<Vec<Executor>> = OnceLock::new();
-    EXECUTORS.get_or_init(|| {
-        [1, 2, 4]
-            .iter()
-            .map(|&n| Executor::builder().workers(n).build().unwrap())
-            .collect()
-    })
 }
 
 proptest! {
@@ -202,10 +201,7 @@ proptest! {
         let (g, nodes) = build(&shape, &census);
         let wanted: Vec<Delayed<u64>> = targets
             .iter()
-            .map(|&t| match &nodes[t] {
-                Node::Plain(d) => d.clone(),
-                Node::Counted(_) => unreachable!("targets are numbers"),
-            })
+            .map(|&t| nodes[t].plain().expect("targets are numbers").clone())
             .collect();
         let expected: Vec<u64> = targets.iter().map(|&t| expected[t]).collect();
         for ex in executors() {

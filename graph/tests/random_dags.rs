@@ -2,9 +2,10 @@
 //! compute the same results as a plain sequential evaluation, on 1, 2 and 4
 //! workers and in sync mode.
 
-use std::sync::OnceLock;
+mod dag_support;
 
-use delayed::{Delayed, Executor, Graph};
+use dag_support::{executors, mix};
+use delayed::{Delayed, Graph};
 use proptest::prelude::*;
 
 /// Node `i`'s inputs: indices of earlier nodes, duplicates allowed.
@@ -29,13 +30,6 @@ fn shapes() -> impl Strategy<Value = (Shape, Vec<usize>)> {
             targets.dedup();
             (nodes, targets)
         })
-}
-
-/// What node `i` computes from its inputs' values.
-fn mix(i: usize, inputs: impl Iterator<Item = u64>) -> u64 {
-    inputs.fold(i as u64 * 0x9E37_79B9 + 1, |acc, v| {
-        acc.rotate_left(5) ^ v.wrapping_mul(31)
-    })
 }
 
 fn sequential(shape: &Shape) -> Vec<u64> {
@@ -65,16 +59,6 @@ fn build(shape: &Shape) -> (Graph, Vec<Delayed<u64>>) {
         nodes.push(node);
     }
     (g, nodes)
-}
-
-fn executors() -> &'static [Executor] {
-    static EXECUTORS: OnceLock<Vec<Executor>> = OnceLock::new();
-    EXECUTORS.get_or_init(|| {
-        [1, 2, 4]
-            .iter()
-            .map(|&n| Executor::builder().workers(n).build().unwrap())
-            .collect()
-    })
 }
 
 proptest! {

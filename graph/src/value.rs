@@ -79,7 +79,7 @@ impl VTable {
     /// Whether a value of this type has something to drop: a boxed value,
     /// or a type with drop glue.
     #[inline]
-    pub(crate) fn has_drop(&self) -> bool {
+    pub(crate) const fn has_drop(&self) -> bool {
         self.drop.is_some()
     }
 }
@@ -88,7 +88,7 @@ impl VTable {
 /// a type with drop glue. Fixed by the type, so a task's input types say it
 /// for all its inputs when it is built (`InputIds::to_drop`).
 pub(crate) const fn has_drop<T: Send + Sync + 'static>() -> bool {
-    <T as Erase>::VTABLE.drop.is_some()
+    Output::<T>::VTABLE.has_drop()
 }
 
 /// A value of some `Send + Sync + 'static` type, known only at run time.

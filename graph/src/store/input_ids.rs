@@ -60,6 +60,7 @@ impl InputCount {
 
 impl InputIds {
     /// The number of ids and the `to_drop` mark.
+    #[inline]
     pub(crate) fn count(&self) -> InputCount {
         InputCount(self.len)
     }
@@ -67,7 +68,7 @@ impl InputIds {
     /// Number of ids.
     #[inline]
     fn len(&self) -> usize {
-        (self.len & !TO_DROP) as usize
+        self.count().len() as usize
     }
 
     /// Says whether the value of one of these inputs may have something to
@@ -86,7 +87,7 @@ impl InputIds {
     /// (`with_values_to_drop`).
     #[inline]
     pub(crate) fn to_drop(&self) -> bool {
-        self.len & TO_DROP != 0
+        self.count().to_drop()
     }
 
     /// The ids, in the order given.

@@ -11,7 +11,8 @@ use crate::peers::{no_op, Runner};
 use crate::ready_latency::ReadyLatency;
 use crate::timing::{median, timed};
 
-/// Medians over several runs, each on a freshly built graph.
+/// Build and compute times per node of one run on a freshly built graph
+/// (`measure_once`), or their medians over several (`medians`).
 #[derive(Clone, Copy, Debug)]
 pub struct Overhead {
     /// Build time per node, ns.
@@ -20,26 +21,20 @@ pub struct Overhead {
     pub compute_ns_per_task: f64,
 }
 
-/// Builds and computes `dag` with no-op tasks `runs` times; returns the
-/// medians. The graph is dropped outside the timed regions.
+/// One build and compute of `dag` with no-op tasks, timed apart, per node;
+/// the graph is dropped outside the timed regions. For callers that
+/// alternate systems run by run (so that a slow period of a shared machine
+/// hits each alike) and take the `medians` themselves.
 ///
 /// ```
 /// use std::sync::Arc;
 /// use delayed_bench::{dag_overhead, peers::{Runner, System}, shapes::Shape};
 ///
 /// let dag = Arc::new(Shape::Chain.dag(8));
-/// let o = dag_overhead::measure(&Runner::new(System::Delayed, 1), &dag, 3);
-/// assert!(o.compute_ns_per_task > 0.0);
+/// let runner = Runner::new(System::Delayed, 1);
+/// let runs: Vec<_> = (0..3).map(|_| dag_overhead::measure_once(&runner, &dag)).collect();
+/// assert!(dag_overhead::medians(&runs).compute_ns_per_task > 0.0);
 /// ```
-pub fn measure(runner: &Runner, dag: &Arc<Dag>, runs: usize) -> Overhead {
-    let runs: Vec<Overhead> = (0..runs).map(|_| measure_once(runner, dag)).collect();
-    medians(&runs)
-}
-
-/// One build and compute of `dag` with no-op tasks, timed apart, per node;
-/// the graph is dropped outside the timed regions. For callers that
-/// alternate systems run by run (so that a slow period of a shared machine
-/// hits each alike) and take the `medians` themselves.
 pub fn measure_once(runner: &Runner, dag: &Arc<Dag>) -> Overhead {
     let n = dag.nodes() as f64;
     let (built, b) = timed(|| runner.build(dag, no_op));

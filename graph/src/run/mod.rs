@@ -7,6 +7,7 @@ mod observer;
 mod parallel;
 mod plan;
 mod state;
+mod stream;
 mod sync;
 mod zeroed;
 

@@ -12,6 +12,7 @@ use delayed_executor::Executor;
 
 use super::observer::Observer;
 use super::state::RunState;
+use super::stream::{worth_streaming, Stream};
 use super::zeroed::{zeroed, Zeroable};
 
 /// What every job of one run shares. Lives on the stack of the computing
@@ -41,9 +42,11 @@ struct Parallel<'a, O> {
     /// Whether the executor has one worker: nobody can steal, so ready
     /// successors are kept on the job's own stack instead of the deque.
     solo: bool,
-    /// On a one-worker executor: where its `Stream` of prefetches has
-    /// reached, kept from one job to the next.
-    stream: AtomicU32,
+    /// The first node no job's `Stream` has claimed yet; only used when
+    /// `streaming`.
+    stream: CachePadded<AtomicU32>,
+    /// Whether the run streams prefetches (`stream::worth_streaming`).
+    streaming: bool,
 }
 
 /// Ready successors a job keeps to itself on a one-worker executor, on the
@@ -105,7 +108,8 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
         ranges: zeroed(heap),
         grain: grain as u32,
         solo: executor.workers() == 1,
-        stream: AtomicU32::new(0),
+        stream: CachePadded::new(AtomicU32::new(0)),
+        streaming: worth_streaming(plan, store),
     };
     parallel.push_range(0, 0, roots as u32);
     parallel.active.wait();
@@ -126,7 +130,6 @@ unsafe fn execute<O: Observer>(data: *const ()) {
     let mut stream = parallel.stream();
     parallel.run_from(index, &mut deferred, &mut stream);
     parallel.finish_deferred(&mut deferred, &mut stream);
-    parallel.keep(stream);
     // Step 7: this job's last access to the run. Once the count reaches zero
     // the computing thread may return and free everything.
     parallel.active.decrement();
@@ -192,33 +195,17 @@ impl<O: Observer> Parallel<'_, O> {
             self.run_from(plan.root(store, i as usize), &mut deferred, &mut stream);
         }
         self.finish_deferred(&mut deferred, &mut stream);
-        self.keep(stream);
     }
 
-    /// The job's `Stream`: on a one-worker executor, as the worker's last
-    /// job left it; with more workers, one that prefetches nothing.
-    fn stream(&self) -> Stream {
-        let ahead = if self.solo {
-            // Relaxed: only the one worker reads and writes it.
-            self.stream.load(Ordering::Relaxed)
-        } else {
-            u32::MAX
-        };
-        Stream { ahead }
-    }
-
-    /// Keeps `stream` for the worker's next job.
-    fn keep(&self, stream: Stream) {
-        if self.solo {
-            // Relaxed: as in `stream`.
-            self.stream.store(stream.ahead, Ordering::Relaxed);
-        }
+    /// A job's part of the run's `Stream`.
+    fn stream(&self) -> Stream<'_> {
+        Stream::new(self.streaming.then_some(&*self.stream))
     }
 
     /// Counts the inputs this job deferred, and runs their node here if
     /// they were its last; again for what that run defers. Every job does
     /// this before it ends, so no count is lost.
-    fn finish_deferred(&self, deferred: &mut Deferred, stream: &mut Stream) {
+    fn finish_deferred(&self, deferred: &mut Deferred, stream: &mut Stream<'_>) {
         while let Some(ready) = self.flush(deferred) {
             self.observer.ready(ready);
             self.run_from(ready, deferred, stream);
@@ -346,7 +333,7 @@ impl<O: Observer> Parallel<'_, O> {
     /// the nodes are such successors: 10% of the run). With more workers
     /// they go to the deque at once: a successor kept back while this
     /// thread runs a long task would leave an idle worker waiting.
-    fn run_from(&self, mut k: u32, deferred: &mut Deferred, stream: &mut Stream) {
+    fn run_from(&self, mut k: u32, deferred: &mut Deferred, stream: &mut Stream<'_>) {
         let state = self.state;
         let mut kept = Kept::new();
         loop {
@@ -423,49 +410,6 @@ impl Kept {
     fn pop(&mut self) -> Option<u32> {
         self.len = self.len.checked_sub(1)?;
         Some(self.ids[self.len])
-    }
-}
-
-/// How far above a node that runs a worker asks for records ahead
-/// (`Stream`): about the reach of a loop's inputs. On the random DAG (inputs
-/// up to 1024 nodes back) 512 to 4096 did alike.
-const AHEAD: u32 = 1024;
-
-/// Nodes per step of a `Stream` (`RunState::prefetch_four`).
-const STEP: u32 = 4;
-
-/// On a one-worker executor, prefetches ahead of the highest node the
-/// worker has run: the run records and graph records of the `AHEAD` nodes
-/// above it, a line at a time, as that node rises.
-///
-/// Ids follow the order in which a program adds its tasks, so the nodes
-/// just above one that runs are those its output feeds and those that run
-/// soon after (the next cell of a chain or a wavefront, the next loop
-/// iteration). On a random DAG the successors' counters, cold in the
-/// cache, were half the time of the run; the stream brought a million
-/// nodes from 1.08x to 0.93x rayon's time on one worker, and cost 2-3 ns
-/// per node on chains, trees and wavefronts (which stay at half of rayon's
-/// time or less). Each step costs three prefetches, and the stream only
-/// ever rises: at most one step per four nodes of the graph.
-///
-/// With more workers every worker streamed the whole graph, and the
-/// wavefront on 2 workers went from about 13 to about 19 ns per task
-/// (slower than on 1), while the random DAG gained about 10%: so a
-/// multi-worker job's stream starts at `u32::MAX` and prefetches nothing.
-struct Stream {
-    /// The next node to prefetch.
-    ahead: u32,
-}
-
-impl Stream {
-    /// Before running node `k`: prefetches up to `k + AHEAD`.
-    #[inline]
-    fn reach(&mut self, state: &RunState<'_>, k: u32) {
-        let end = k.saturating_add(AHEAD).min(state.plan().len() as u32);
-        while self.ahead < end {
-            state.prefetch_four(self.ahead);
-            self.ahead += STEP;
-        }
     }
 }
 

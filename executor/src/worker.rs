@@ -172,11 +172,11 @@ impl WorkerThread {
             let backoff = Backoff::new();
             for _ in 0..SEARCH_ROUNDS {
                 if let Some(job) = self.steal_injector().or_else(|| self.steal_others()) {
-                    sleep.stop_searching();
+                    sleep.stop_searching(|| self.registry.has_work());
                     return Some(job);
                 }
                 if done() {
-                    sleep.stop_searching();
+                    sleep.stop_searching(|| self.registry.has_work());
                     return None;
                 }
                 backoff.snooze();

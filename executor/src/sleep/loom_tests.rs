@@ -11,7 +11,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::Sleep;
-use crate::latch::CountLatch;
+use crate::latch::{CountLatch, Latch, LockLatch};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 
 struct Model {
@@ -20,6 +20,10 @@ struct Model {
     ran: AtomicUsize,
     done: AtomicBool,
     jobs: usize,
+    /// With `first_waits_for_second`: the first job to start blocks on it
+    /// until the second starts.
+    gate: Option<LockLatch>,
+    started: AtomicUsize,
 }
 
 impl Model {
@@ -31,7 +35,16 @@ impl Model {
             ran: AtomicUsize::new(0),
             done: AtomicBool::new(false),
             jobs,
+            gate: None,
+            started: AtomicUsize::new(0),
         }
+    }
+
+    /// The first job to start waits until the second starts, as a job
+    /// blocked on another would: only a second worker can run that one.
+    fn first_waits_for_second(mut self) -> Model {
+        self.gate = Some(LockLatch::new());
+        self
     }
 
     fn take(&self) -> bool {
@@ -54,6 +67,15 @@ impl Model {
     }
 
     fn run_one(&self) {
+        if let Some(gate) = &self.gate {
+            if self.started.fetch_add(1, Ordering::Relaxed) == 0 {
+                gate.wait();
+            } else {
+                // SAFETY: the gate lives in the model, which outlives both
+                // jobs.
+                unsafe { Latch::set(gate as *const LockLatch) };
+            }
+        }
         if self.ran.fetch_add(1, Ordering::AcqRel) + 1 == self.jobs {
             // Shutdown, as `Registry::terminate` does it.
             self.done.store(true, Ordering::SeqCst);
@@ -78,11 +100,13 @@ impl Model {
             self.sleep.start_searching(); // S1
             let found = loop {
                 if self.take() {
-                    self.sleep.stop_searching(); // S2
+                    self.sleep
+                        .stop_searching(|| self.queued.load(Ordering::Acquire) > 0); // S2
                     break true;
                 }
                 if self.done() {
-                    self.sleep.stop_searching(); // S2
+                    self.sleep
+                        .stop_searching(|| self.queued.load(Ordering::Acquire) > 0); // S2
                     break false;
                 }
                 // S3, S4
@@ -120,6 +144,32 @@ fn loom_no_lost_wakeup_with_two_workers_and_an_outside_submitter() {
     });
 }
 
+/// S2's hand-over: an outside submitter pushes two jobs while the workers
+/// may be anywhere in S1..S4, and the first job to start waits for the
+/// second. That ends only if the second gets a worker of its own while the
+/// first runs: whoever stops searching as the last searcher with a job
+/// still queued must wake the sleeper (a pusher that saw it searching did
+/// not). loom reports a stranded job as a deadlock.
+#[test]
+fn loom_a_job_queued_behind_the_last_searcher_gets_a_worker() {
+    loom::model(|| {
+        let model = Arc::new(Model::new(2, 2).first_waits_for_second());
+        let workers: Vec<_> = (0..2)
+            .map(|i| {
+                let m = Arc::clone(&model);
+                thread::spawn(move || m.worker(i))
+            })
+            .collect();
+        model.push();
+        model.push();
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(model.ran.load(Ordering::Relaxed), 2);
+        assert_eq!(model.sleep.counts(), (0, 0));
+    });
+}
+
 /// I1 with a worker as the pusher: worker 0 pushes a job while worker 1
 /// may be anywhere in S1..S4.
 #[test]
@@ -152,11 +202,11 @@ fn loom_latch_set_wakes_its_sleeping_waiter() {
         while !latch.load(Ordering::Acquire) {
             sleep.start_searching();
             if latch.load(Ordering::Acquire) {
-                sleep.stop_searching();
+                sleep.stop_searching(|| false);
                 break;
             }
             sleep.sleep(0, || latch.load(Ordering::Acquire));
-            sleep.stop_searching();
+            sleep.stop_searching(|| false);
         }
         setter.join().unwrap();
         assert_eq!(sleep.counts(), (0, 0));

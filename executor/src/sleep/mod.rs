@@ -4,7 +4,7 @@
 //! The protocol, with its invariants and the reasoning for each ordering, is
 //! written down in [`README.md`](https://github.com/delayed-rs/delayed/blob/main/executor/src/sleep/README.md)
 //! beside this file; the step numbers (S1..S4, N1..N3, W1..W2) below refer to it.
-//! The loom models in `tests/loom_sleep.rs` check it.
+//! The loom models in `loom_tests.rs` beside this file check it.
 
 use crossbeam_utils::CachePadded;
 
@@ -73,15 +73,25 @@ impl Sleep {
 
     /// S2: the calling worker stops searching, because it found work or
     /// because what it waited for happened. If it was the last searcher while
-    /// others sleep, it wakes a replacement, so that work pushed while it
-    /// searched (whose pushers did not wake anyone, N1) still finds a thief.
-    pub(crate) fn stop_searching(&self) {
+    /// others sleep, and jobs are still queued (`has_work`, the same re-scan
+    /// as S3's), it wakes a replacement: pushes made while it searched did
+    /// not wake anybody (N1), and this hands the search on. When nothing is
+    /// left queued nobody is woken: the next push finds no searcher and
+    /// wakes a sleeper itself.
+    pub(crate) fn stop_searching(&self, has_work: impl Fn() -> bool) {
         // SeqCst: pairs with the load in N1 (a pusher that saw us searching
         // relies on this rule).
         let prev = self.state.fetch_sub(SEARCHING_ONE, Ordering::SeqCst);
         debug_assert!(searching(prev) >= 1);
         if searching(prev) == 1 && sleeping(prev) > 0 {
-            self.wake_one();
+            // The decrement above is ordered before the re-scan below.
+            // Pairs with the fence in `notify` (N1): either the pusher sees
+            // no searcher and wakes a sleeper itself, or this re-scan sees
+            // its job.
+            fence(Ordering::SeqCst);
+            if has_work() {
+                self.wake_one();
+            }
         }
     }
 

@@ -56,6 +56,50 @@ pub fn medians(runs: &[Overhead]) -> Overhead {
     }
 }
 
+/// Compute time of `more` over that of `fewer` (two worker counts of one
+/// system), run by run: the runs alternate, so run `i` of each saw the
+/// machine alike, and the spread of these ratios says whether a
+/// difference between the medians is more than the machine's noise.
+///
+/// ```
+/// use delayed_bench::dag_overhead::{paired_ratios, Overhead};
+///
+/// let run = |ns| Overhead { build_ns_per_node: 1.0, compute_ns_per_task: ns };
+/// let ratios = paired_ratios(&[run(10.0), run(20.0)], &[run(5.0), run(30.0)]);
+/// assert_eq!(ratios.median, 1.0);
+/// assert_eq!((ratios.min, ratios.max), (0.5, 1.5));
+/// assert_eq!((ratios.below_one, ratios.runs), (1, 2));
+/// ```
+pub fn paired_ratios(fewer: &[Overhead], more: &[Overhead]) -> Ratios {
+    let ratios: Vec<f64> = fewer
+        .iter()
+        .zip(more)
+        .map(|(f, m)| m.compute_ns_per_task / f.compute_ns_per_task)
+        .collect();
+    Ratios {
+        median: median(&ratios),
+        min: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        max: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        below_one: ratios.iter().filter(|&&r| r < 1.0).count(),
+        runs: ratios.len(),
+    }
+}
+
+/// What [`paired_ratios`] found.
+#[derive(Clone, Copy, Debug)]
+pub struct Ratios {
+    /// The median of the run-by-run ratios.
+    pub median: f64,
+    /// The smallest ratio.
+    pub min: f64,
+    /// The largest ratio.
+    pub max: f64,
+    /// Runs in which the larger worker count was faster.
+    pub below_one: usize,
+    /// Runs compared.
+    pub runs: usize,
+}
+
 /// Peak heap bytes per node of one build and compute of `dag` (above what
 /// was live before: the input `Dag` itself is not counted).
 pub fn peak_bytes_per_node(alloc: &CountingAlloc, runner: &Runner, dag: &Arc<Dag>) -> f64 {

@@ -113,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "DAG overhead: no-op tasks, about 2^{} nodes per shape",
             args.log2
         ));
-        let (table, latency, bars) = dag_section(&workers, args.runs, args.log2);
+        let (table, pairs, latency, bars) = dag_section(&workers, args.runs, args.log2);
         std::fs::write(
             args.out.join("overhead.csv"),
             machine.csv_comment() + &table.csv(),
@@ -124,6 +124,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task; the runs of all systems and worker counts of a shape alternate (run 1 of each, then run 2 of each, ...), so a slow period of the machine hits them alike. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted).\n")?;
         md.push_str(&table.markdown());
+        writeln!(
+            md,
+            "\n## More workers against {} (compute, run by run)\n",
+            workers[0]
+        )?;
+        writeln!(md, "Each run's compute time on more workers over the same run's on {} (the runs alternate, so run `i` of each saw the machine alike): the median of these ratios, their range, and in how many runs the larger worker count was faster. A range that straddles 1 is a tie within this machine's noise.\n", workers[0])?;
+        md.push_str(&pairs.markdown());
         writeln!(md, "\n## Ready-to-start latency (ns)\n")?;
         writeln!(md, "From each node's last input finishing to the node starting, measured inside the tasks (an upper bound on the scheduler's own latency), one run each.\n")?;
         md.push_str(&latency.markdown());
@@ -217,7 +224,7 @@ fn executor_section(workers: &[usize], runs: usize) -> Table {
     table
 }
 
-fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<Bar>) {
+fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Table, Vec<Bar>) {
     let mut table = Table::new([
         "shape",
         "system",
@@ -227,6 +234,15 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<
         "build ns/node",
         "compute ns/task",
         "peak bytes/node",
+    ]);
+    let mut pairs = Table::new([
+        "shape",
+        "system",
+        "workers",
+        "median ratio",
+        "min",
+        "max",
+        "runs faster",
     ]);
     let mut latency = Table::new(["shape", "system", "workers", "p50", "p99", "p99.9", "max"]);
     let mut bars = Vec::new();
@@ -255,6 +271,23 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<
             for ((_, _, runner), timing) in runners.iter().zip(&mut timings) {
                 quiet();
                 timing.push(dag_overhead::measure_once(runner, &dag));
+            }
+        }
+        for ((w, system, _), timing) in runners.iter().zip(&timings) {
+            let fewest = runners
+                .iter()
+                .position(|(v, s, _)| *v == workers[0] && s == system);
+            if let Some(fewest) = fewest.filter(|_| system.is_parallel() && *w != workers[0]) {
+                let r = dag_overhead::paired_ratios(&timings[fewest], timing);
+                pairs.push([
+                    shape.name().to_string(),
+                    system.name().to_string(),
+                    format!("{w} / {}", workers[0]),
+                    cell(Some(r.median), 2),
+                    cell(Some(r.min), 2),
+                    cell(Some(r.max), 2),
+                    format!("{} of {}", r.below_one, r.runs),
+                ]);
             }
         }
         for ((w, system, runner), timing) in runners.iter().zip(&timings) {
@@ -304,7 +337,7 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Vec<
             }
         }
     }
-    (table, latency, bars)
+    (table, pairs, latency, bars)
 }
 
 fn scaling_section(max_workers: usize, runs: usize) -> (Table, Vec<Point>) {

@@ -6,9 +6,10 @@ use std::sync::{Arc, Weak};
 
 use crate::args::{Args, BoxError};
 use crate::delayed::Delayed;
-use crate::inputs::{Inputs, Refs, Shape};
+use crate::inputs::{InputTypes, Inputs, NoInputs, Refs, Shape};
 use crate::store::{InputIds, Store};
 use crate::task_fn::TaskFn;
+use crate::value::any_has_drop;
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
 ///
@@ -181,7 +182,7 @@ impl Graph {
         F: Fn() -> T + Send + Sync + 'static,
         T: Send + Sync + 'static,
     {
-        self.push(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
+        self.push::<NoInputs, _, _>(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
             Ok(f())
         })
     }
@@ -200,7 +201,7 @@ impl Graph {
         T: Send + Sync + 'static,
         E: Into<BoxError>,
     {
-        self.push(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
+        self.push::<NoInputs, _, _>(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
             f().map_err(Into::into)
         })
     }
@@ -233,7 +234,7 @@ impl Graph {
         T: Send + Sync + 'static,
     {
         let ids = input_ids(self, &inputs);
-        self.push(name.into(), ids, move |args: Args<'_>| {
+        self.push::<I::Shape, _, _>(name.into(), ids, move |args: Args<'_>| {
             Ok(f(I::Shape::refs(args)))
         })
     }
@@ -265,19 +266,20 @@ impl Graph {
         E: Into<BoxError>,
     {
         let ids = input_ids(self, &inputs);
-        self.push(name.into(), ids, move |args: Args<'_>| {
+        self.push::<I::Shape, _, _>(name.into(), ids, move |args: Args<'_>| {
             f(I::Shape::refs(args)).map_err(Into::into)
         })
     }
 
     /// Stores a node running `task` on `inputs` (ids marked with
     /// `InputIds::with_values_to_drop`).
-    fn push<T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
+    fn push<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
     where
+        S: InputTypes,
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let id = self.store.push(name, inputs, TaskFn::new(task));
+        let id = self.store.push(name, inputs, TaskFn::new::<S, T, F>(task));
         Delayed::new(self.clone(), id)
     }
 
@@ -308,5 +310,5 @@ impl fmt::Debug for Graph {
 fn input_ids<I: Inputs>(graph: &Graph, inputs: &I) -> InputIds {
     inputs
         .input_ids(graph)
-        .with_values_to_drop(<I::Shape as Shape>::VALUES_TO_DROP)
+        .with_values_to_drop(any_has_drop(<I::Shape as Shape>::INPUT_OUTPUTS))
 }

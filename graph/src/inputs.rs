@@ -29,7 +29,7 @@ use std::marker::PhantomData;
 use crate::args::Args;
 use crate::delayed::Delayed;
 use crate::store::InputIds;
-use crate::value::has_drop;
+use crate::value::{Output, VTable};
 use crate::Graph;
 
 mod sealed {
@@ -64,10 +64,29 @@ pub trait Shape: sealed::Shape + 'static {
     #[doc(hidden)]
     fn refs(args: Args<'_>) -> Self::Refs<'_>;
 
-    /// Whether an input's value may have something to drop, which a run
-    /// must count its consumers for.
+    /// The value types of the inputs, in order; a list's one entry stands
+    /// for all its inputs. What a run needs to drop an input's value
+    /// (`TaskFn::input`), and to know whether it must count its reads.
     #[doc(hidden)]
-    const VALUES_TO_DROP: bool;
+    const INPUT_OUTPUTS: &'static [&'static VTable];
+}
+
+/// The value types of a task's inputs, in order (`Shape::INPUT_OUTPUTS`),
+/// for every kind of task: those with inputs, and those without
+/// (`NoInputs`).
+pub(crate) trait InputTypes {
+    const OUTPUTS: &'static [&'static VTable];
+}
+
+impl<S: Shape> InputTypes for S {
+    const OUTPUTS: &'static [&'static VTable] = S::INPUT_OUTPUTS;
+}
+
+/// The inputs of a task made by `Graph::delayed`: none.
+pub(crate) struct NoInputs;
+
+impl InputTypes for NoInputs {
+    const OUTPUTS: &'static [&'static VTable] = &[];
 }
 
 /// The argument a task's closure receives for inputs `I`, borrowed for `'a`.
@@ -107,7 +126,7 @@ impl<A: Send + Sync + 'static> Shape for One<A> {
         unsafe { args.get(0) }
     }
 
-    const VALUES_TO_DROP: bool = has_drop::<A>();
+    const INPUT_OUTPUTS: &'static [&'static VTable] = &[Output::<A>::VTABLE];
 }
 
 impl<A> sealed::Inputs for &Delayed<A> {}
@@ -133,7 +152,7 @@ impl<A: Send + Sync + 'static> Shape for List<A> {
         }
     }
 
-    const VALUES_TO_DROP: bool = has_drop::<A>();
+    const INPUT_OUTPUTS: &'static [&'static VTable] = &[Output::<A>::VTABLE];
 }
 
 impl<A> sealed::Inputs for &[Delayed<A>] {}
@@ -177,7 +196,7 @@ macro_rules! tuple_inputs {
                 unsafe { ($(args.get::<$A>($k),)+) }
             }
 
-            const VALUES_TO_DROP: bool = false $(|| has_drop::<$A>())+;
+            const INPUT_OUTPUTS: &'static [&'static VTable] = &[$(Output::<$A>::VTABLE),+];
         }
 
         impl<$($A),+> sealed::Inputs for ($(&Delayed<$A>,)+) {}

@@ -12,6 +12,7 @@ use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr;
 
 use crate::args::{Args, BoxError};
+use crate::inputs::InputTypes;
 use crate::value::{self, Output, Value};
 
 /// One word: room for a small closure, or the pointer to a boxed one.
@@ -24,6 +25,11 @@ struct VTable {
     /// The vtable of the closure's output type: what the run's slots,
     /// which keep only a value's storage, need to move or drop it.
     output: &'static value::VTable,
+    /// The vtables of the closure's input types, in order (a list's one
+    /// entry stands for all its inputs): what a consumer needs to drop an
+    /// input's value, known from its own type, without a look at the
+    /// producer's record.
+    inputs: &'static [&'static value::VTable],
 }
 
 /// A closure from `Args` to a type-erased result: what a node runs.
@@ -48,9 +54,11 @@ trait Erase: Sized {
 impl<F> Erase for F {}
 
 impl TaskFn {
-    /// Erases `f`, a closure returning a `T`, inline if it fits in a word.
-    pub(crate) fn new<T, F>(f: F) -> TaskFn
+    /// Erases `f`, a closure over inputs of the types `S` gives and
+    /// returning a `T`, inline if it fits in a word.
+    pub(crate) fn new<S, T, F>(f: F) -> TaskFn
     where
+        S: InputTypes,
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
@@ -65,7 +73,7 @@ impl TaskFn {
             unsafe { storage.as_mut_ptr().cast::<*mut F>().write(boxed) };
         }
         TaskFn {
-            vtable: &VTableOf::<T, F>::VTABLE,
+            vtable: &VTableOf::<S, T, F>::VTABLE,
             storage,
         }
     }
@@ -74,6 +82,22 @@ impl TaskFn {
     #[inline]
     pub(crate) fn output(&self) -> &'static value::VTable {
         self.vtable.output
+    }
+
+    /// The vtable of the values of input `j`: the type of the `Delayed` it
+    /// was given as, which is its producer's output type.
+    ///
+    /// # Panics
+    /// For a closure without inputs.
+    #[inline]
+    pub(crate) fn input(&self, j: usize) -> &'static value::VTable {
+        let inputs = self.vtable.inputs;
+        match inputs.get(j) {
+            Some(vtable) => vtable,
+            None => inputs
+                .last()
+                .expect("delayed: internal error: a task without inputs"),
+        }
     }
 
     /// Calls the closure.
@@ -93,12 +117,13 @@ impl Drop for TaskFn {
     }
 }
 
-/// The vtable of closure type `F` returning a `T`, as a constant (promoted
-/// to `'static`).
-struct VTableOf<T, F>(PhantomData<fn() -> T>, ManuallyDrop<F>);
+/// The vtable of closure type `F` over inputs `S` returning a `T`, as a
+/// constant (promoted to `'static`).
+struct VTableOf<S, T, F>(PhantomData<fn(S) -> T>, ManuallyDrop<F>);
 
-impl<T, F> VTableOf<T, F>
+impl<S, T, F> VTableOf<S, T, F>
 where
+    S: InputTypes,
     T: Send + Sync + 'static,
     F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
 {
@@ -106,6 +131,7 @@ where
         call: call::<T, F>,
         drop: drop_task::<F>,
         output: Output::<T>::VTABLE,
+        inputs: S::OUTPUTS,
     };
 }
 
@@ -147,6 +173,7 @@ const _: () = assert!(size_of::<TaskFn>() == 2 * size_of::<usize>());
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inputs::NoInputs;
     use std::sync::Arc;
 
     fn args() -> Args<'static> {
@@ -159,12 +186,12 @@ mod tests {
         let marker = Arc::new(());
         let small = {
             let m = Arc::clone(&marker);
-            TaskFn::new(move |_| Ok(Arc::strong_count(&m)))
+            TaskFn::new::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m)))
         };
         let big = {
             let m = Arc::clone(&marker);
             let pad = [7u64; 6];
-            TaskFn::new(move |_| Ok(Arc::strong_count(&m) as u64 + pad[5]))
+            TaskFn::new::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m) as u64 + pad[5]))
         };
         assert!(small.call(args()).unwrap().take::<usize>() >= 2);
         assert_eq!(big.call(args()).unwrap().take::<u64>(), 3 + 7);
@@ -172,5 +199,22 @@ mod tests {
         assert_eq!(Arc::strong_count(&marker), 2);
         drop(big);
         assert_eq!(Arc::strong_count(&marker), 1);
+    }
+
+    #[test]
+    fn inputs_have_the_vtables_of_their_types_in_order() {
+        use crate::inputs::{List, Shape};
+
+        let tuple = TaskFn::new::<(u64, String, ()), _, _>(|_| Ok(0u8));
+        assert!(tuple.input(0).is::<u64>());
+        assert!(tuple.input(1).is::<String>());
+        assert!(tuple.input(2).is::<()>());
+        assert!(!tuple.input(0).has_drop() && tuple.input(1).has_drop());
+        // A list's one type stands for every input.
+        let list = TaskFn::new::<List<Vec<u8>>, _, _>(|_| Ok(0u8));
+        for j in [0, 1, 1000] {
+            assert!(list.input(j).is::<Vec<u8>>());
+        }
+        assert_eq!(<List<u32> as Shape>::INPUT_OUTPUTS.len(), 1);
     }
 }

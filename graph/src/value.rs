@@ -14,8 +14,9 @@
 //! traffic) the 8 bytes saved per slot cut compute time by 5 to 30%.
 //! Values of two or three words (`String`, `Vec`) are boxed either way.
 //! For the same reason a run's `Slot` keeps only the storage: the vtable
-//! is the producing node's (`TaskFn::output`), and a consumer reading its
-//! input knows the type from its own `Delayed<A>` inputs.
+//! is the producing node's (`TaskFn::output`), and a consumer reading or
+//! dropping its input knows the type from its own `Delayed<A>` inputs
+//! (`TaskFn::input`).
 
 use std::any::{type_name, TypeId};
 use std::cell::UnsafeCell;
@@ -26,8 +27,9 @@ use std::ptr;
 /// Inline storage: one word, word-aligned.
 type Storage = MaybeUninit<[usize; 1]>;
 
-/// What a `Value` knows about the type it holds.
-pub(crate) struct VTable {
+/// What a `Value` knows about the type it holds. (`pub` only because
+/// `Shape::INPUT_OUTPUTS` names it; this module is private.)
+pub struct VTable {
     type_id: fn() -> TypeId,
     type_name: fn() -> &'static str,
     /// Whether the value lives in the storage itself (else the storage holds a `Box<T>`).
@@ -82,13 +84,26 @@ impl VTable {
     pub(crate) const fn has_drop(&self) -> bool {
         self.drop.is_some()
     }
+
+    /// Whether this is the vtable of `T`.
+    #[cfg(test)]
+    pub(crate) fn is<T: 'static>(&self) -> bool {
+        (self.type_id)() == TypeId::of::<T>()
+    }
 }
 
-/// Whether a `Value` holding a `T` has something to drop: a boxed value, or
-/// a type with drop glue. Fixed by the type, so a task's input types say it
-/// for all its inputs when it is built (`InputIds::to_drop`).
-pub(crate) const fn has_drop<T: Send + Sync + 'static>() -> bool {
-    Output::<T>::VTABLE.has_drop()
+/// Whether any of `types` has something to drop. Fixed by the types, so a
+/// task's input types say it for all its inputs when it is built
+/// (`InputIds::to_drop`).
+pub(crate) const fn any_has_drop(types: &[&VTable]) -> bool {
+    let mut i = 0;
+    while i < types.len() {
+        if types[i].has_drop() {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 /// A value of some `Send + Sync + 'static` type, known only at run time.
@@ -185,7 +200,8 @@ impl Slot {
     ///
     /// # Safety
     /// The slot is full with a value of the type `vtable` was made for (the
-    /// producer's `TaskFn::output`), nobody else accesses it during the
+    /// producer's `TaskFn::output`, or a consumer's `TaskFn::input` for
+    /// it), nobody else accesses it during the
     /// call, and no reference from `get` is alive.
     pub(crate) unsafe fn take(&self, vtable: &'static VTable) -> Value {
         Value {

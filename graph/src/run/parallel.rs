@@ -368,7 +368,7 @@ impl<O: Observer> Parallel<'_, O> {
                     }
                 }
             }
-            state.release_inputs(inputs, to_drop);
+            state.release_inputs(view.task, inputs, to_drop);
             match next {
                 Some(successor) => k = successor,
                 None => match kept.pop() {

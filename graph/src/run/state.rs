@@ -164,19 +164,25 @@ impl<'a> RunState<'a> {
     /// consumer of each input drops that input's output. An output with
     /// nothing to drop (a number, `()`) is left in its slot: no consumer
     /// counts its read or empties it, and the slots are freed with the state.
-    /// `to_drop` is `k`'s `View::inputs_to_drop`: when it is `false`, no
-    /// input has anything to drop, so nothing is even looked at.
+    /// `task`, `inputs` and `to_drop` are `k`'s, from `view(k)`; when
+    /// `to_drop` is `false`, no input has anything to drop, so nothing is
+    /// even looked at.
     #[inline]
-    pub(crate) fn release_inputs(&self, inputs: &[u32], to_drop: bool) {
+    pub(crate) fn release_inputs(&self, task: &TaskFn, inputs: &[u32], to_drop: bool) {
         if to_drop {
-            self.release(inputs);
+            self.release(task, inputs);
         }
     }
 
-    /// `release_inputs` for inputs that may have something to drop.
-    fn release(&self, inputs: &[u32]) {
-        for &input in inputs {
-            let output = self.output(input);
+    /// `release_inputs` for inputs that may have something to drop. Which
+    /// ones, and how to drop them, `k`'s own closure says from its input
+    /// types (`TaskFn::input`): looking it up in each producer's record was
+    /// a cache miss per input edge on scattered graphs.
+    fn release(&self, task: &TaskFn, inputs: &[u32]) {
+        for (j, &input) in inputs.iter().enumerate() {
+            // The type of the `Delayed` the input was given as: its
+            // producer's output type.
+            let output = task.input(j);
             if !output.has_drop() {
                 continue;
             }

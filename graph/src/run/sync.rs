@@ -23,6 +23,6 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, observer: &O) {
         }
         // The input counters are not needed in this order; the consumer
         // counts still free each output after its last consumer.
-        state.release_inputs(view.inputs, view.inputs_to_drop);
+        state.release_inputs(view.task, view.inputs, view.inputs_to_drop);
     }
 }

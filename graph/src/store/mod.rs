@@ -371,12 +371,13 @@ const _: () = assert!(size_of::<Node>() == 48);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inputs::NoInputs;
 
     fn node(store: &Store, name: &'static str, inputs: &[u32]) -> u32 {
         store.push(
             Cow::Borrowed(name),
             InputIds::from(inputs),
-            TaskFn::new(|_| Ok(())),
+            TaskFn::new::<NoInputs, _, _>(|_| Ok(())),
         )
     }
 
@@ -413,7 +414,7 @@ mod tests {
         store.push(
             Cow::Owned(String::from("owned")),
             InputIds::from(&[][..]),
-            TaskFn::new(|_| Ok(())),
+            TaskFn::new::<NoInputs, _, _>(|_| Ok(())),
         );
         assert_eq!(store.names.len(), 3);
         assert_eq!(store.name(0), "inc");

@@ -251,7 +251,7 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Tabl
         // Every system and worker count of this shape, started once.
         let mut runners = Vec::new();
         for &w in workers {
-            for system in System::ALL {
+            for system in System::DAG_ROWS {
                 if !system.is_parallel() && w != workers[0] {
                     continue; // the sequential loop has no worker count
                 }

@@ -2,48 +2,62 @@
 //! results, as a user of the library would write it. Inputs are passed by
 //! reference (a tuple of `&Delayed` for up to four inputs, a slice of the
 //! node list for the independent tasks' sink), so building clones no handle.
+//!
+//! Each task returns `()`, or an [`Owned`]: a value with a destructor, whose
+//! consumers the run counts so that the last one drops it.
 
 use delayed::{Delayed, Executor, Graph};
 
 use crate::dag::{index, Dag};
 
 /// A built graph and the result a compute asks for.
-pub struct DelayedGraph {
-    sink: Delayed<()>,
+pub enum DelayedGraph {
+    /// Tasks returning `()`.
+    Unit(Delayed<()>),
+    /// Tasks returning an [`Owned`].
+    Owned(Delayed<Owned>),
+}
+
+/// A task's result with a destructor (that allocates nothing): the run
+/// counts its consumers and the last one drops it, as for a `Vec` or a
+/// `String`, without the allocator's cost in the numbers.
+pub struct Owned(u32);
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        std::hint::black_box(self.0);
+    }
+}
+
+/// What a benchmark task returns.
+trait Output: Send + Sync + 'static {
+    fn of(node: u32) -> Self;
+}
+
+impl Output for () {
+    fn of(_: u32) {}
+}
+
+impl Output for Owned {
+    fn of(node: u32) -> Owned {
+        Owned(node)
+    }
 }
 
 impl DelayedGraph {
     /// Adds one task per node of `dag` to a new `Graph`; each runs `task`
-    /// with its node number. The handles of all but the sink are dropped
-    /// before returning, as in a program that keeps only the result.
-    pub fn build<F>(dag: &Dag, task: F) -> Self
+    /// with its node number and returns `()`, or an [`Owned`] if `owned`.
+    /// The handles of all but the sink are dropped before returning, as in
+    /// a program that keeps only the result.
+    pub fn build<F>(dag: &Dag, task: F, owned: bool) -> Self
     where
         F: Fn(u32) + Clone + Send + Sync + 'static,
     {
-        let g = Graph::new();
-        let inputs = dag.inputs();
-        let mut nodes: Vec<Delayed<()>> = Vec::with_capacity(dag.nodes());
-        for i in 0..index(dag.nodes()) {
-            let t = task.clone();
-            let ids = inputs.of(i);
-            let d = |k: usize| &nodes[ids[k] as usize];
-            let node = match ids.len() {
-                0 => g.delayed("noop", move || t(i)),
-                1 => g.task("noop", d(0), move |_| t(i)),
-                2 => g.task("noop", (d(0), d(1)), move |_| t(i)),
-                3 => g.task("noop", (d(0), d(1), d(2)), move |_| t(i)),
-                4 => g.task("noop", (d(0), d(1), d(2), d(3)), move |_| t(i)),
-                n if is_prefix(ids) => g.task("noop", &nodes[..n], move |_| t(i)),
-                _ => {
-                    let list: Vec<Delayed<()>> =
-                        ids.iter().map(|&j| nodes[j as usize].clone()).collect();
-                    g.task("noop", &list, move |_| t(i))
-                }
-            };
-            nodes.push(node);
+        if owned {
+            DelayedGraph::Owned(build(dag, task))
+        } else {
+            DelayedGraph::Unit(build(dag, task))
         }
-        let sink = nodes.pop().expect("a Dag has at least one node");
-        DelayedGraph { sink }
     }
 
     /// Computes the sink (so every node) on `ex`.
@@ -51,8 +65,46 @@ impl DelayedGraph {
     /// # Panics
     /// If a task panics (the overhead tasks never do).
     pub fn compute_on(&self, ex: &Executor) {
-        self.sink.compute_on(ex).expect("no-op tasks do not fail");
+        let done = match self {
+            DelayedGraph::Unit(sink) => sink.compute_on(ex).map(drop),
+            DelayedGraph::Owned(sink) => sink.compute_on(ex).map(drop),
+        };
+        done.expect("no-op tasks do not fail");
     }
+}
+
+/// `DelayedGraph::build` for tasks returning `T`.
+fn build<T: Output, F>(dag: &Dag, task: F) -> Delayed<T>
+where
+    F: Fn(u32) + Clone + Send + Sync + 'static,
+{
+    let g = Graph::new();
+    let inputs = dag.inputs();
+    let mut nodes: Vec<Delayed<T>> = Vec::with_capacity(dag.nodes());
+    for i in 0..index(dag.nodes()) {
+        let t = task.clone();
+        let run = move || {
+            t(i);
+            T::of(i)
+        };
+        let ids = inputs.of(i);
+        let d = |k: usize| &nodes[ids[k] as usize];
+        let node = match ids.len() {
+            0 => g.delayed("noop", run),
+            1 => g.task("noop", d(0), move |_| run()),
+            2 => g.task("noop", (d(0), d(1)), move |_| run()),
+            3 => g.task("noop", (d(0), d(1), d(2)), move |_| run()),
+            4 => g.task("noop", (d(0), d(1), d(2), d(3)), move |_| run()),
+            n if is_prefix(ids) => g.task("noop", &nodes[..n], move |_| run()),
+            _ => {
+                let list: Vec<Delayed<T>> =
+                    ids.iter().map(|&j| nodes[j as usize].clone()).collect();
+                g.task("noop", &list, move |_| run())
+            }
+        };
+        nodes.push(node);
+    }
+    nodes.pop().expect("a Dag has at least one node")
 }
 
 /// Whether `ids` is `0, 1, ..., len - 1`: the inputs are a prefix of the

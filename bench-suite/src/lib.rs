@@ -13,9 +13,12 @@
 //! - [`soak_dag`]: the random faulty DAGs of the `soak` binary (issue 7).
 //! - [`affinity`], [`machine`], [`published`], [`table`], [`plot`],
 //!   [`timing`]: running children on a CPU subset and writing `results/`.
+//! - [`cross_cpu`]: the CPUs' cache-line round trip, which the `overhead`
+//!   binary checks before each measurement.
 
 pub mod affinity;
 pub mod alloc_counter;
+pub mod cross_cpu;
 pub mod dag;
 pub mod dag_overhead;
 pub mod executor_jobs;

@@ -12,11 +12,12 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use delayed_bench::alloc_counter::CountingAlloc;
+use delayed_bench::cross_cpu::Link;
 use delayed_bench::dag_overhead::{self, Overhead};
 use delayed_bench::executor_jobs::{JobPool, JobSystem, JobWorkload};
 use delayed_bench::machine::{wait_for_quiet, Machine};
@@ -77,9 +78,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| format!("{}-CPU machine", machine.nproc));
     let wants = |s| args.only.is_empty() || args.only.contains(&s);
     std::fs::create_dir_all(&args.out)?;
+    *LINK.lock().unwrap_or_else(|e| e.into_inner()) = Link::new();
+    let section_start = Mutex::new((0, 0));
 
     let header = |title: &str| {
         BUSY_STARTS.store(0, Ordering::Relaxed);
+        *section_start.lock().unwrap_or_else(|e| e.into_inner()) = link_mark();
         format!(
             "# {title} ({label})\n\n{}- load average at start: {}\n- runs per measurement: {} (median reported)\n\n",
             machine.markdown(),
@@ -92,6 +96,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         md.push_str(&format!(
             "- measurements that started without a quiet moment (90% idle CPUs for 200 ms, waited for up to 10 s each): {}\n",
             BUSY_STARTS.load(Ordering::Relaxed)
+        ));
+        md.push_str(&link_report(
+            *section_start.lock().unwrap_or_else(|e| e.into_inner()),
         ));
         print!("{md}");
         std::fs::write(args.out.join(name), md)
@@ -173,15 +180,62 @@ fn settle() {
     std::thread::sleep(Duration::from_millis(50));
 }
 
-/// Waits (up to 10 s) for other processes to leave the CPUs alone; counts
-/// the measurements that started on a busy machine anyway.
+/// Waits (up to 10 s) for other processes to leave the CPUs alone, and
+/// (up to 20 s, at most `LINK_PATIENCE` in all) for the CPUs' cache-line
+/// round trip to be near its fastest (`cross_cpu`); counts the measurements
+/// that started on a busy machine anyway (those on a slow link, `Link`
+/// counts).
 fn quiet() {
     if !wait_for_quiet(Duration::from_secs(10)) {
         BUSY_STARTS.fetch_add(1, Ordering::Relaxed);
     }
+    let mut link = LINK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(link) = link.as_mut() {
+        let mut waited = LINK_WAITED.lock().unwrap_or_else(|e| e.into_inner());
+        let patience = LINK_PATIENCE
+            .saturating_sub(*waited)
+            .min(Duration::from_secs(20));
+        let start = Instant::now();
+        link.wait_for_near(patience);
+        *waited += start.elapsed();
+    }
 }
 
 static BUSY_STARTS: AtomicUsize = AtomicUsize::new(0);
+
+/// The link between the first two CPUs, set up in `main`.
+static LINK: Mutex<Option<Link>> = Mutex::new(None);
+
+/// At most this long, over the whole run, waiting for a fast link: a run on
+/// a machine that stays slow still ends.
+const LINK_PATIENCE: Duration = Duration::from_secs(600);
+static LINK_WAITED: Mutex<Duration> = Mutex::new(Duration::ZERO);
+
+/// What the link probes said since `since` (`link_mark` at a section's
+/// start), for the foot of its file.
+fn link_report(since: (usize, usize)) -> String {
+    let link = LINK.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(link) = link.as_ref() else {
+        return "- cross-CPU round trip: not probed (fewer than 2 CPUs here, or pinning refused)\n"
+            .into();
+    };
+    let (a, b) = link.cpus();
+    format!(
+        "- cross-CPU round trip (a cache line between CPUs {a} and {b}, probed before each measurement): median {:.0} ns, usual {:.0} ns (the median of the faster half of the run's probes); {} of {} probes over 2.5 times the usual; measurements that started on such a slow link after waiting 20 s: {}\n",
+        link.median_ns(since.0),
+        link.usual_ns(),
+        link.slow_probes(since.0),
+        link.probes().len().saturating_sub(since.0),
+        link.slow_starts().saturating_sub(since.1)
+    )
+}
+
+/// The link's probes and slow starts so far: where a section starts.
+fn link_mark() -> (usize, usize) {
+    let link = LINK.lock().unwrap_or_else(|e| e.into_inner());
+    link.as_ref()
+        .map_or((0, 0), |l| (l.probes().len(), l.slow_starts()))
+}
 
 fn executor_section(workers: &[usize], runs: usize) -> Table {
     let mut table = Table::new([

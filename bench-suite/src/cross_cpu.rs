@@ -14,7 +14,7 @@
 //! for the round trip to be near the usual one (`Link::wait_for_near`)
 //! before each measurement, and reports the probes.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,67 +27,70 @@ const TRIPS: u64 = 20_000;
 const SLOW: f64 = 2.5;
 
 /// ns per round trip of a cache line between CPUs `a` and `b`: two threads
-/// pinned there pass one atomic back and forth `trips` times. `None` if a
-/// thread cannot be pinned.
+/// pinned there pass one atomic back and forth `trips` times. The calling
+/// thread only waits, and keeps its CPU and affinity (pinning it, even for
+/// a moment, left it on CPU `a`, beside a one-worker executor's worker:
+/// that moved the benchmarks' graph building next to one-worker runs).
+/// `None` if a thread cannot be pinned.
 pub fn round_trip_ns(a: usize, b: usize, trips: u64) -> Option<f64> {
-    process_cpus(); // the mask to restore, read before any pinning
     let ball = Arc::new(AtomicU64::new(0));
-    let other = {
-        let ball = Arc::clone(&ball);
+    let gave_up = Arc::new(AtomicBool::new(false));
+    let player = |cpu: usize, serve: bool| {
+        let (ball, gave_up) = (Arc::clone(&ball), Arc::clone(&gave_up));
         std::thread::spawn(move || {
-            let pinned = pin_current_thread(b);
+            if !pin_current_thread(cpu) {
+                // Relaxed: only this flag is read through it.
+                gave_up.store(true, Ordering::Relaxed);
+                return None;
+            }
+            // Waits for the ball to read `want`; `false` if the other
+            // player could not be pinned.
+            let wait_for = |want: u64| loop {
+                if ball.load(Ordering::Acquire) == want {
+                    return true;
+                }
+                // Relaxed: as above.
+                if gave_up.load(Ordering::Relaxed) {
+                    return false;
+                }
+                std::hint::spin_loop();
+            };
+            let start = Instant::now();
             for trip in 0..trips {
                 // Acquire/Release: the ball is the only data; the orderings
                 // make each hand-off a full transfer of the line, as a
                 // scheduler's counters and queues are.
-                while ball.load(Ordering::Acquire) != 2 * trip + 1 {
-                    std::hint::spin_loop();
+                if serve {
+                    ball.store(2 * trip + 1, Ordering::Release);
+                    if !wait_for(2 * trip + 2) {
+                        return None;
+                    }
+                } else {
+                    if !wait_for(2 * trip + 1) {
+                        return None;
+                    }
+                    ball.store(2 * trip + 2, Ordering::Release);
                 }
-                ball.store(2 * trip + 2, Ordering::Release);
             }
-            pinned
+            Some(start.elapsed())
         })
     };
-    let pinned = pin_current_thread(a);
-    let start = Instant::now();
-    for trip in 0..trips {
-        ball.store(2 * trip + 1, Ordering::Release);
-        while ball.load(Ordering::Acquire) != 2 * trip + 2 {
-            std::hint::spin_loop();
-        }
-    }
-    let elapsed = start.elapsed();
-    let other_pinned = other.join().unwrap_or(false);
-    let restored = restore_affinity();
-    (pinned && other_pinned && restored).then(|| elapsed.as_nanos() as f64 / trips as f64)
+    let receiver = player(b, false);
+    let server = player(a, true);
+    let elapsed = server.join().ok().flatten();
+    let received = receiver.join().ok().flatten();
+    Some(elapsed?.as_nanos() as f64 / trips as f64).filter(|_| received.is_some())
 }
 
-/// The mask the calling thread had before `pin_current_thread`, as the
-/// process's (`allowed_cpus` at first use).
-fn process_cpus() -> &'static [usize] {
-    static CPUS: std::sync::OnceLock<Vec<usize>> = std::sync::OnceLock::new();
-    CPUS.get_or_init(allowed_cpus)
-}
-
-/// Restricts the calling thread to `cpus`; `false` if the kernel refused.
-fn set_affinity(cpus: &[usize]) -> bool {
+/// Restricts the calling thread to `cpu`; `false` if the kernel refused.
+fn pin_current_thread(cpu: usize) -> bool {
     // SAFETY: `cpu_set_t` is plain bits, valid when zeroed.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    for &cpu in cpus {
-        // SAFETY: `set` is initialised; CPU_SET ignores numbers past its size.
-        unsafe { libc::CPU_SET(cpu, &mut set) };
-    }
+    // SAFETY: `set` is initialised; CPU_SET ignores numbers past its size.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
     // SAFETY: `set` is a valid `cpu_set_t` of the size passed; pid 0 is the
     // calling thread.
     unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) == 0 }
-}
-
-fn pin_current_thread(cpu: usize) -> bool {
-    set_affinity(&[cpu])
-}
-
-fn restore_affinity() -> bool {
-    set_affinity(process_cpus())
 }
 
 /// The link between the first two CPUs this process may use (those a
@@ -207,12 +210,22 @@ mod tests {
     }
 
     #[test]
-    fn a_round_trip_takes_time_and_leaves_the_affinity_as_it_was() {
+    fn a_round_trip_takes_time_and_leaves_the_callers_affinity_alone() {
         let before = allowed_cpus();
         if let [a, b, ..] = before[..] {
             let ns = round_trip_ns(a, b, 1000).expect("two allowed CPUs can be pinned");
             assert!(ns > 0.0);
         }
         assert_eq!(allowed_cpus(), before);
+    }
+
+    #[test]
+    fn a_cpu_outside_the_mask_gives_none_and_no_hang() {
+        let cpus = allowed_cpus();
+        let outside = (0..libc::CPU_SETSIZE as usize).find(|c| !cpus.contains(c));
+        if let Some(outside) = outside {
+            assert_eq!(round_trip_ns(cpus[0], outside, 1000), None);
+            assert_eq!(round_trip_ns(outside, cpus[0], 1000), None);
+        }
     }
 }

@@ -32,6 +32,14 @@ const SLOW: f64 = 2.5;
 /// a moment, left it on CPU `a`, beside a one-worker executor's worker:
 /// that moved the benchmarks' graph building next to one-worker runs).
 /// `None` if a thread cannot be pinned.
+///
+/// ```
+/// use delayed_bench::{affinity::allowed_cpus, cross_cpu::round_trip_ns};
+///
+/// if let [a, b, ..] = allowed_cpus()[..] {
+///     assert!(round_trip_ns(a, b, 1000).is_some_and(|ns| ns > 0.0));
+/// }
+/// ```
 pub fn round_trip_ns(a: usize, b: usize, trips: u64) -> Option<f64> {
     let ball = Arc::new(AtomicU64::new(0));
     let gave_up = Arc::new(AtomicBool::new(false));

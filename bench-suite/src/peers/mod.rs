@@ -64,6 +64,17 @@ impl System {
 
     /// The overhead tables' rows: every system, and `delayed` with values
     /// that have a destructor after `delayed`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use delayed_bench::{peers::{no_op, Runner, System}, shapes::Shape};
+    ///
+    /// let dag = Arc::new(Shape::Random.dag(10));
+    /// for system in System::DAG_ROWS {
+    ///     let runner = Runner::new(system, 2);
+    ///     runner.compute(&runner.build(&dag, no_op));
+    /// }
+    /// ```
     pub const DAG_ROWS: [System; 6] = [
         System::Delayed,
         System::DelayedOwned,

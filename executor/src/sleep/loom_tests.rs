@@ -125,23 +125,7 @@ impl Model {
 /// runs and every worker exits (no one is left parked).
 #[test]
 fn loom_no_lost_wakeup_with_two_workers_and_an_outside_submitter() {
-    loom::model(|| {
-        let model = Arc::new(Model::new(2, 2));
-        let workers: Vec<_> = (0..2)
-            .map(|i| {
-                let m = Arc::clone(&model);
-                thread::spawn(move || m.worker(i))
-            })
-            .collect();
-        model.push();
-        model.push();
-        for w in workers {
-            w.join().unwrap();
-        }
-        assert_eq!(model.ran.load(Ordering::Relaxed), 2);
-        // I3: everyone is unlisted at the end.
-        assert_eq!(model.sleep.counts(), (0, 0));
-    });
+    loom::model(|| two_workers_and_an_outside_submitter(Model::new(2, 2)));
 }
 
 /// S2's hand-over: an outside submitter pushes two jobs while the workers
@@ -152,22 +136,27 @@ fn loom_no_lost_wakeup_with_two_workers_and_an_outside_submitter() {
 /// not). loom reports a stranded job as a deadlock.
 #[test]
 fn loom_a_job_queued_behind_the_last_searcher_gets_a_worker() {
-    loom::model(|| {
-        let model = Arc::new(Model::new(2, 2).first_waits_for_second());
-        let workers: Vec<_> = (0..2)
-            .map(|i| {
-                let m = Arc::clone(&model);
-                thread::spawn(move || m.worker(i))
-            })
-            .collect();
-        model.push();
-        model.push();
-        for w in workers {
-            w.join().unwrap();
-        }
-        assert_eq!(model.ran.load(Ordering::Relaxed), 2);
-        assert_eq!(model.sleep.counts(), (0, 0));
-    });
+    loom::model(|| two_workers_and_an_outside_submitter(Model::new(2, 2).first_waits_for_second()));
+}
+
+/// Two workers run `model` while the calling thread, from outside the pool,
+/// pushes two jobs; both jobs run and every worker exits.
+fn two_workers_and_an_outside_submitter(model: Model) {
+    let model = Arc::new(model);
+    let workers: Vec<_> = (0..2)
+        .map(|i| {
+            let m = Arc::clone(&model);
+            thread::spawn(move || m.worker(i))
+        })
+        .collect();
+    model.push();
+    model.push();
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(model.ran.load(Ordering::Relaxed), 2);
+    // I3: everyone is unlisted at the end.
+    assert_eq!(model.sleep.counts(), (0, 0));
 }
 
 /// I1 with a worker as the pusher: worker 0 pushes a job while worker 1

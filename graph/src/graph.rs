@@ -310,5 +310,5 @@ impl fmt::Debug for Graph {
 fn input_ids<I: Inputs>(graph: &Graph, inputs: &I) -> InputIds {
     inputs
         .input_ids(graph)
-        .with_values_to_drop(any_has_drop(<I::Shape as Shape>::INPUT_OUTPUTS))
+        .with_values_to_drop(const { any_has_drop(<I::Shape as Shape>::INPUT_OUTPUTS) })
 }

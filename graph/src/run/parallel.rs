@@ -42,11 +42,9 @@ struct Parallel<'a, O> {
     /// Whether the executor has one worker: nobody can steal, so ready
     /// successors are kept on the job's own stack instead of the deque.
     solo: bool,
-    /// The first node no job's `Stream` has claimed yet; only used when
-    /// `streaming`.
-    stream: CachePadded<AtomicU32>,
-    /// Whether the run streams prefetches (`stream::worth_streaming`).
-    streaming: bool,
+    /// The first node no job's `Stream` has claimed yet; `None` when the
+    /// run does not stream (`stream::worth_streaming`).
+    stream: Option<CachePadded<AtomicU32>>,
 }
 
 /// Ready successors a job keeps to itself on a one-worker executor, on the
@@ -108,8 +106,7 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
         ranges: zeroed(heap),
         grain: grain as u32,
         solo: executor.workers() == 1,
-        stream: CachePadded::new(AtomicU32::new(0)),
-        streaming: worth_streaming(plan, store),
+        stream: worth_streaming(plan, store).then(|| CachePadded::new(AtomicU32::new(0))),
     };
     parallel.push_range(0, 0, roots as u32);
     parallel.active.wait();
@@ -199,7 +196,7 @@ impl<O: Observer> Parallel<'_, O> {
 
     /// A job's part of the run's `Stream`.
     fn stream(&self) -> Stream<'_> {
-        Stream::new(self.streaming.then_some(&*self.stream))
+        Stream::new(self.stream.as_deref())
     }
 
     /// Counts the inputs this job deferred, and runs their node here if

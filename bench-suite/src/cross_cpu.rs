@@ -24,7 +24,7 @@ use crate::affinity::allowed_cpus;
 const TRIPS: u64 = 20_000;
 
 /// A round trip over this multiple of the usual one counts as slow.
-const SLOW: f64 = 2.5;
+pub const SLOW: f64 = 2.5;
 
 /// ns per round trip of a cache line between CPUs `a` and `b`: two threads
 /// pinned there pass one atomic back and forth `trips` times. The calling

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 use delayed_bench::alloc_counter::CountingAlloc;
-use delayed_bench::cross_cpu::Link;
+use delayed_bench::cross_cpu::{self, Link};
 use delayed_bench::dag_overhead::{self, Overhead};
 use delayed_bench::executor_jobs::{JobPool, JobSystem, JobWorkload};
 use delayed_bench::machine::{wait_for_quiet, Machine};
@@ -181,10 +181,10 @@ fn settle() {
 }
 
 /// Waits (up to 10 s) for other processes to leave the CPUs alone, and
-/// (up to 20 s, at most `LINK_PATIENCE` in all) for the CPUs' cache-line
-/// round trip to be near its fastest (`cross_cpu`); counts the measurements
-/// that started on a busy machine anyway (those on a slow link, `Link`
-/// counts).
+/// (up to `LINK_WAIT`, at most `LINK_PATIENCE` in all) for the CPUs'
+/// cache-line round trip to be near its usual value (`cross_cpu`); counts
+/// the measurements that started on a busy machine anyway (those on a slow
+/// link, `Link` counts).
 fn quiet() {
     if !wait_for_quiet(Duration::from_secs(10)) {
         BUSY_STARTS.fetch_add(1, Ordering::Relaxed);
@@ -192,9 +192,7 @@ fn quiet() {
     let mut link = LINK.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(link) = link.as_mut() {
         let mut waited = LINK_WAITED.lock().unwrap_or_else(|e| e.into_inner());
-        let patience = LINK_PATIENCE
-            .saturating_sub(*waited)
-            .min(Duration::from_secs(20));
+        let patience = LINK_PATIENCE.saturating_sub(*waited).min(LINK_WAIT);
         let start = Instant::now();
         link.wait_for_near(patience);
         *waited += start.elapsed();
@@ -205,6 +203,9 @@ static BUSY_STARTS: AtomicUsize = AtomicUsize::new(0);
 
 /// The link between the first two CPUs, set up in `main`.
 static LINK: Mutex<Option<Link>> = Mutex::new(None);
+
+/// At most this long before one measurement waiting for a fast link.
+const LINK_WAIT: Duration = Duration::from_secs(20);
 
 /// At most this long, over the whole run, waiting for a fast link: a run on
 /// a machine that stays slow still ends.
@@ -221,11 +222,13 @@ fn link_report(since: (usize, usize)) -> String {
     };
     let (a, b) = link.cpus();
     format!(
-        "- cross-CPU round trip (a cache line between CPUs {a} and {b}, probed before each measurement): median {:.0} ns, usual {:.0} ns (the median of the faster half of the run's probes); {} of {} probes over 2.5 times the usual; measurements that started on such a slow link after waiting 20 s: {}\n",
+        "- cross-CPU round trip (a cache line between CPUs {a} and {b}, probed before each measurement): median {:.0} ns, usual {:.0} ns (the median of the faster half of the run's probes); {} of {} probes over {} times the usual; measurements that started on such a slow link after waiting {} s: {}\n",
         link.median_ns(since.0),
         link.usual_ns(),
         link.slow_probes(since.0),
         link.probes().len().saturating_sub(since.0),
+        cross_cpu::SLOW,
+        LINK_WAIT.as_secs(),
         link.slow_starts().saturating_sub(since.1)
     )
 }

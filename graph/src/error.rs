@@ -40,6 +40,9 @@ enum Kind {
     },
     /// The default executor could not be built.
     Executor(BuildError),
+    /// The compute was cancelled from outside before it finished (an async
+    /// compute whose future was dropped).
+    Cancelled,
     /// `visualize` could not write its file.
     Visualize {
         message: String,
@@ -75,6 +78,12 @@ impl Error {
     pub(crate) fn executor(error: BuildError) -> Error {
         Error {
             kind: Kind::Executor(error),
+        }
+    }
+
+    pub(crate) fn cancelled() -> Error {
+        Error {
+            kind: Kind::Cancelled,
         }
     }
 
@@ -142,6 +151,7 @@ impl fmt::Display for Error {
                 }
             }
             Kind::Executor(error) => write!(f, "cannot start the default executor: {error}"),
+            Kind::Cancelled => f.write_str("the compute was cancelled before it finished"),
             Kind::Visualize { message, .. } => f.write_str(message),
         }
     }
@@ -156,6 +166,7 @@ impl std::error::Error for Error {
             } => Some(&**error),
             Kind::Task { .. } => None,
             Kind::Executor(error) => Some(error),
+            Kind::Cancelled => None,
             Kind::Visualize { source, .. } => source.as_ref().map(|e| e as _),
         }
     }

@@ -14,6 +14,8 @@ mod zeroed;
 #[cfg(all(test, loom))]
 mod loom_tests;
 
+use std::sync::atomic::AtomicBool;
+
 use crate::store::Store;
 use crate::value::Value;
 use crate::{Error, Executor};
@@ -45,8 +47,22 @@ pub(crate) fn run_observed<O: Observer>(
     mode: Mode<'_>,
     observer: &O,
 ) -> Result<Vec<Value>, Error> {
+    run_cancellable(store, targets, mode, observer, &AtomicBool::new(false))
+}
+
+/// `run_observed`, stopping early once `cancelled` is set (by the run's own
+/// first failure, or by another thread): tasks not started by then never
+/// start, and the run returns `Error::cancelled` unless a task failed
+/// first.
+pub(crate) fn run_cancellable<O: Observer>(
+    store: &Store,
+    targets: &[u32],
+    mode: Mode<'_>,
+    observer: &O,
+    cancelled: &AtomicBool,
+) -> Result<Vec<Value>, Error> {
     let plan = Plan::new(store, targets);
-    let state = RunState::new(store, &plan);
+    let state = RunState::new(store, &plan, cancelled);
     match mode {
         Mode::Parallel(executor) => parallel::run(&state, executor, observer),
         Mode::Sync => sync::run(&state, observer),

@@ -21,8 +21,11 @@ pub(crate) struct RunState<'a> {
     plan: &'a Plan,
     /// Per local node: its counters and output slot.
     nodes: Box<[NodeState]>,
-    /// Set by the first failure: tasks not started yet are skipped.
-    cancelled: AtomicBool,
+    /// Set by the first failure, or from outside the run (`cancel`): tasks
+    /// not started yet are skipped. Owned by whoever started the run, so
+    /// that a caller outside it (an async compute's future being dropped)
+    /// can cancel it too.
+    cancelled: &'a AtomicBool,
     /// The first failure.
     failure: Mutex<Option<Error>>,
 }
@@ -30,7 +33,7 @@ pub(crate) struct RunState<'a> {
 impl<'a> RunState<'a> {
     /// Step 2: counters (input counts, consumer counts) and empty slots for
     /// every node of `plan`, in one pass over the input lists.
-    pub(crate) fn new(store: &'a Store, plan: &'a Plan) -> RunState<'a> {
+    pub(crate) fn new(store: &'a Store, plan: &'a Plan, cancelled: &'a AtomicBool) -> RunState<'a> {
         RunState {
             store,
             plan,
@@ -51,7 +54,7 @@ impl<'a> RunState<'a> {
                 }
                 nodes
             },
-            cancelled: AtomicBool::new(false),
+            cancelled,
             failure: Mutex::new(None),
         }
     }
@@ -219,6 +222,14 @@ impl<'a> RunState<'a> {
         }
     }
 
+    /// Cancels the run without a failure of its own: tasks not started yet
+    /// never start (step 4's early exit).
+    #[allow(dead_code)] // the multi-node layer cancels a run when another rank fails
+    pub(crate) fn cancel(&self) {
+        // Relaxed: as in `execute`, cancellation is advisory.
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
     /// Records `error` if it is the first, and cancels the run.
     fn fail(&self, error: Error) {
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
@@ -228,7 +239,8 @@ impl<'a> RunState<'a> {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
-    /// Step 8: the first failure, or the targets' outputs in the order asked.
+    /// Step 8: the first failure, an error if the run was cancelled from
+    /// outside, or the targets' outputs in the order asked.
     /// The caller has waited for every job, so nothing else touches the run.
     /// After a failure, the outputs whose consumers never ran are still in
     /// their slots: dropping the state drops them (`Drop`).
@@ -236,6 +248,13 @@ impl<'a> RunState<'a> {
         let failure = self.failure.get_mut().unwrap_or_else(|e| e.into_inner());
         if let Some(error) = failure.take() {
             return Err(error);
+        }
+        // Relaxed: every job has finished (the caller waited), which
+        // ordered every store before this load.
+        if self.cancelled.load(Ordering::Relaxed) {
+            // Cancelled from outside (`cancel`), without a failure: some
+            // targets may never have run.
+            return Err(Error::cancelled());
         }
         let nodes = std::mem::take(&mut self.nodes);
         let outputs = self.plan.targets().iter().map(|&target| {

@@ -38,7 +38,13 @@ impl Results {
         Results(values.into_iter())
     }
 
-    fn next<T: Send + Sync + 'static>(&mut self) -> T {
+    /// The next result, if any is left.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn try_next<T: Send + Sync + 'static>(&mut self) -> Option<T> {
+        self.0.next().map(Value::take)
+    }
+
+    pub(crate) fn next<T: Send + Sync + 'static>(&mut self) -> T {
         self.0
             .next()
             .expect("delayed: internal error: a result is missing")
@@ -228,5 +234,5 @@ fn run_targets<Q: Targets>(targets: Q, mode: Option<Mode<'_>>) -> Result<Q::Outp
             }
         }
     };
-    Ok(Q::outputs(&mut Results(values.into_iter())))
+    Ok(Q::outputs(&mut Results::new(values)))
 }

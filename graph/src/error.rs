@@ -36,8 +36,15 @@ enum Kind {
     Task {
         name: String,
         key: usize,
+        /// The MPI rank it ran on, in a multi-node compute.
+        rank: Option<usize>,
         cause: Cause,
     },
+    /// A multi-node compute could not run: the ranks built different
+    /// graphs, a placement names a rank that does not exist, MPI failed,
+    /// a value could not cross ranks, or the watchdog fired.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Cluster(String),
     /// The default executor could not be built.
     Executor(BuildError),
     /// The compute was cancelled from outside before it finished (an async
@@ -70,9 +77,56 @@ impl Error {
             kind: Kind::Task {
                 name: name.to_owned(),
                 key,
+                rank: None,
                 cause,
             },
         }
+    }
+
+    /// A task that failed on another rank, known here by its messages.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn remote(
+        name: &str,
+        key: usize,
+        rank: usize,
+        panicked: bool,
+        message: String,
+    ) -> Error {
+        let cause = if panicked {
+            Cause::Panicked(message)
+        } else {
+            Cause::Failed(Box::new(RemoteError(message)))
+        };
+        Error::task(name, key, cause).with_rank(rank)
+    }
+
+    /// This error, naming the rank its task ran on.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn with_rank(mut self, on: usize) -> Error {
+        if let Kind::Task { rank, .. } = &mut self.kind {
+            *rank = Some(on);
+        }
+        self
+    }
+
+    /// Why a multi-node compute could not run.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn cluster(message: String) -> Error {
+        Error {
+            kind: Kind::Cluster(message),
+        }
+    }
+
+    /// Whether this is a task's failure (else the compute itself failed).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn is_task(&self) -> bool {
+        matches!(self.kind, Kind::Task { .. })
+    }
+
+    /// Whether the compute was cancelled from outside.
+    #[cfg(feature = "mpi")]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        matches!(self.kind, Kind::Cancelled)
     }
 
     pub(crate) fn executor(error: BuildError) -> Error {
@@ -122,6 +176,21 @@ impl Error {
         }
     }
 
+    /// The MPI rank the failed task ran on, in a multi-node compute
+    /// (`delayed::mpi`, feature `mpi`); `None` on one node.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("boom", || -> i32 { panic!("no") });
+    /// assert_eq!(x.compute_sync().unwrap_err().rank(), None);
+    /// ```
+    pub fn rank(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Task { rank, .. } => *rank,
+            _ => None,
+        }
+    }
+
     /// The panic message, if a task panicked.
     ///
     /// ```
@@ -143,8 +212,16 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Task { name, key, cause } => {
+            Kind::Task {
+                name,
+                key,
+                rank,
+                cause,
+            } => {
                 write!(f, "task '{name}' (key {key}) ")?;
+                if let Some(rank) = rank {
+                    write!(f, "on rank {rank} ")?;
+                }
                 match cause {
                     Cause::Panicked(message) => write!(f, "panicked: {message}"),
                     Cause::Failed(error) => write!(f, "failed: {error}"),
@@ -152,6 +229,7 @@ impl fmt::Display for Error {
             }
             Kind::Executor(error) => write!(f, "cannot start the default executor: {error}"),
             Kind::Cancelled => f.write_str("the compute was cancelled before it finished"),
+            Kind::Cluster(message) => f.write_str(message),
             Kind::Visualize { message, .. } => f.write_str(message),
         }
     }
@@ -166,11 +244,27 @@ impl std::error::Error for Error {
             } => Some(&**error),
             Kind::Task { .. } => None,
             Kind::Executor(error) => Some(error),
-            Kind::Cancelled => None,
+            Kind::Cancelled | Kind::Cluster(_) => None,
             Kind::Visualize { source, .. } => source.as_ref().map(|e| e as _),
         }
     }
 }
+
+/// The error of a task that failed on another rank: its message, which is
+/// what crossed ranks.
+#[cfg(feature = "mpi")]
+#[derive(Debug)]
+struct RemoteError(String);
+
+#[cfg(feature = "mpi")]
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(feature = "mpi")]
+impl std::error::Error for RemoteError {}
 
 /// The message of a panic payload (`panic!` makes a `&str` or a `String`).
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -273,7 +273,12 @@ impl Graph {
 
     /// Stores a node running `task` on `inputs` (ids marked with
     /// `InputIds::with_values_to_drop`).
-    fn push<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
+    pub(crate) fn push<S, T, F>(
+        &self,
+        name: Cow<'static, str>,
+        inputs: InputIds,
+        task: F,
+    ) -> Delayed<T>
     where
         S: InputTypes,
         T: Send + Sync + 'static,

@@ -62,6 +62,8 @@ mod error;
 mod graph;
 pub mod inputs;
 pub mod lesson;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 mod prefetch;
 mod run;
 mod store;

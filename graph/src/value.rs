@@ -156,6 +156,24 @@ impl Value {
     }
 }
 
+impl Value {
+    /// A reference to the value, which must be a `T`.
+    ///
+    /// # Panics
+    /// If the value is not a `T` (an internal error, as in `take`).
+    #[cfg(feature = "mpi")]
+    pub(crate) fn downcast_ref<T: Send + Sync + 'static>(&self) -> &T {
+        check_type::<T>(self.vtable);
+        if self.vtable.inline {
+            // SAFETY: the value is a `T` stored inline, borrowed with `self`.
+            unsafe { &*self.storage.as_ptr().cast::<T>() }
+        } else {
+            // SAFETY: the value is a `T` in a `Box<T>` that `self` owns.
+            unsafe { &**self.storage.as_ptr().cast::<*const T>() }
+        }
+    }
+}
+
 /// One node's output during a run: the storage of a `Value`, without its
 /// vtable. The run keeps a slot per node, so one word instead of two is a
 /// third less memory per node (a run record of 16 bytes instead of 24),

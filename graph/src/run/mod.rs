@@ -21,8 +21,10 @@ use crate::value::Value;
 use crate::{Error, Executor};
 pub(crate) use node_state::NodeState;
 pub(crate) use observer::{Observer, Unobserved};
+#[cfg(feature = "mpi")]
+pub(crate) use parallel::{run_remote, Remote};
 pub(crate) use plan::Plan;
-use state::RunState;
+pub(crate) use state::RunState;
 pub(crate) use zeroed::{zeroed, Zeroable};
 
 /// Where a run executes its tasks.

@@ -1,9 +1,13 @@
 //! What a run reports while it goes, for diagnostics: when each node became
 //! ready, started and ended (a profile), and how many tasks are done (a
-//! progress bar).
+//! progress bar), and where the multi-node layer hooks in to send each
+//! output that another rank reads (`export`).
 //!
 //! The runners are generic over the observer, so a compute without
 //! diagnostics runs `Unobserved`, whose empty methods compile to nothing.
+
+use crate::value::Slot;
+use crate::Error;
 
 /// Receives the events of one run, by local node index (`0..n`, a
 /// topological order of the culled nodes).
@@ -25,6 +29,18 @@ pub(crate) trait Observer: Sync {
     /// Node `k`'s task returned (`ok`) or failed.
     #[inline(always)]
     fn end(&self, _k: u32, _ok: bool) {}
+    /// Whether `export` does anything: only then do the runners call it.
+    const EXPORTS: bool = false;
+    /// Node `k`'s task returned and its output is in `output` (readable,
+    /// not writable, during the call), before any of its consumers here
+    /// can run: the multi-node layer sends it to other ranks. Returns
+    /// whether this run still reads the output (a consumer or target
+    /// here); if not, the runner drops it at once. An `Err` is a failure
+    /// of `k`.
+    #[inline(always)]
+    fn export(&self, _k: u32, _output: &Slot) -> Result<bool, Error> {
+        Ok(true)
+    }
 }
 
 /// The observer of a compute without diagnostics.

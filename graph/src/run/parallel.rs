@@ -11,9 +11,11 @@ use delayed_executor::raw::{CountLatch, JobRef};
 use delayed_executor::Executor;
 
 use super::observer::Observer;
+use super::plan::Successors;
 use super::state::RunState;
 use super::stream::{worth_streaming, Stream};
 use super::zeroed::{zeroed, Zeroable};
+use crate::value::Value;
 
 /// What every job of one run shares. Lives on the stack of the computing
 /// thread, which does not return before every job has finished.
@@ -85,10 +87,27 @@ fn split_depth(mut roots: usize, grain: usize) -> u32 {
 /// Steps 3 to 7: runs every node of `state` on `executor` and returns when
 /// all jobs have finished (also after a failure).
 pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observer: &O) {
+    run_remote(state, executor, observer, 0, |_| {});
+}
+
+/// `run` for a plan with `externals` external nodes, whose values come from
+/// outside the run (another rank): the computing thread, after starting the
+/// run, calls `drive`, which must deliver each external's value
+/// (`Remote::deliver`) or give it up (`Remote::abandon`) before it returns
+/// (with external nodes, it returns once `Remote::is_done`). Then waits for
+/// the last jobs.
+pub(crate) fn run_remote<O: Observer>(
+    state: &RunState<'_>,
+    executor: &Executor,
+    observer: &O,
+    externals: usize,
+    drive: impl FnOnce(&Remote<'_, '_, O>),
+) {
     let (plan, store) = (state.plan(), state.store());
     let roots = plan.roots(store);
-    // A plan of a non-empty target list has a root: a DAG has a source.
-    debug_assert!(roots > 0);
+    // A plan of a non-empty target list has a root: a DAG has a source. A
+    // rank's part of a multi-node compute may have none, or no node at all
+    // (then the first range is empty and its job ends at once).
     if O::ACTIVE {
         for i in 0..roots {
             observer.ready(plan.root(store, i));
@@ -96,12 +115,14 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
     }
     let grain = roots.div_ceil(executor.workers() * RANGES_PER_WORKER);
     let heap = (1usize << (split_depth(roots, grain) + 1)) - 1;
-    // `active` counts the first range, pushed below.
+    // `active` counts the first range, pushed below, and each external
+    // node until it is delivered (its job then takes over the count) or
+    // abandoned.
     let parallel = Parallel {
         state,
         observer,
         executor,
-        active: CachePadded::new(CountLatch::new(1)),
+        active: CachePadded::new(CountLatch::new(1 + externals)),
         jobs: zeroed(plan.len()),
         ranges: zeroed(heap),
         grain: grain as u32,
@@ -109,7 +130,66 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
         stream: worth_streaming(plan, store).then(|| CachePadded::new(AtomicU32::new(0))),
     };
     parallel.push_range(0, 0, roots as u32);
+    drive(&Remote {
+        parallel: &parallel,
+    });
     parallel.active.wait();
+}
+
+/// What the computing thread of a run with external nodes may do while the
+/// run goes on (`run_remote`).
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+pub(crate) struct Remote<'p, 'a, O> {
+    parallel: &'p Parallel<'a, O>,
+}
+
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+impl<O: Observer> Remote<'_, '_, O> {
+    /// The run's state: its cancel flag, failure and slots.
+    pub(crate) fn state(&self) -> &RunState<'_> {
+        self.parallel.state
+    }
+
+    /// Whether every job has finished and every external node was
+    /// delivered or abandoned: the run is over.
+    pub(crate) fn is_done(&self) -> bool {
+        self.parallel.active.is_zero()
+    }
+
+    /// Stores `value` as the output of external node `k` and schedules the
+    /// count of its successors (step 5), as if `k` had run here.
+    ///
+    /// # Safety
+    /// `k` is an external node of the plan, neither delivered nor abandoned
+    /// before, and `value` is of `k`'s output type.
+    pub(crate) unsafe fn deliver(&self, k: u32, value: Value) {
+        // SAFETY: nobody else touches an external node's slot before its
+        // job is pushed (the caller's contract: delivered once), and the
+        // value has the node's type.
+        unsafe { self.parallel.state.put(k, value) };
+        self.parallel.observer.ready(k);
+        let record = &self.parallel.jobs[k as usize];
+        // SAFETY: `execute_delivered` is a node record's entry point for a
+        // delivered node; `k`'s share of `active` (counted at the start)
+        // passes to this job; the record is pushed once (external nodes
+        // have no inputs here, so they are never counted ready).
+        unsafe {
+            self.parallel.queue(
+                record,
+                std::ptr::from_ref(record).cast(),
+                execute_delivered::<O>,
+            )
+        };
+    }
+
+    /// Gives up external node `k`'s value (the run is cancelled, and it will
+    /// not come): releases its count, so the run can end. Its consumers
+    /// never run.
+    ///
+    /// Call it at most once per external node, never after `deliver`.
+    pub(crate) fn abandon(&self) {
+        self.parallel.active.decrement();
+    }
 }
 
 /// The entry point of every job.
@@ -129,6 +209,27 @@ unsafe fn execute<O: Observer>(data: *const ()) {
     parallel.finish_deferred(&mut deferred, &mut stream);
     // Step 7: this job's last access to the run. Once the count reaches zero
     // the computing thread may return and free everything.
+    parallel.active.decrement();
+}
+
+/// The entry point of the job of a delivered external node: counts its
+/// successors and runs on from there.
+///
+/// # Safety
+/// As `execute`, for a record that `Remote::deliver` pushed.
+#[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+unsafe fn execute_delivered<O: Observer>(data: *const ()) {
+    // SAFETY: the caller's contract.
+    let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
+    // SAFETY: `Remote::deliver` linked the record to its run, which waits
+    // for this job.
+    let parallel = unsafe { linked::<O>(record) };
+    let index = position(&parallel.jobs, record) as u32;
+    let mut deferred = Deferred::EMPTY;
+    let mut stream = parallel.stream();
+    parallel.run_delivered(index, &mut deferred, &mut stream);
+    parallel.finish_deferred(&mut deferred, &mut stream);
+    // Step 7, as in `execute`.
     parallel.active.decrement();
 }
 
@@ -330,9 +431,33 @@ impl<O: Observer> Parallel<'_, O> {
     /// the nodes are such successors: 10% of the run). With more workers
     /// they go to the deque at once: a successor kept back while this
     /// thread runs a long task would leave an idle worker waiting.
-    fn run_from(&self, mut k: u32, deferred: &mut Deferred, stream: &mut Stream<'_>) {
-        let state = self.state;
+    fn run_from(&self, k: u32, deferred: &mut Deferred, stream: &mut Stream<'_>) {
         let mut kept = Kept::new();
+        self.run_on(k, &mut kept, deferred, stream);
+    }
+
+    /// Step 5 onwards for external node `k`, whose value was just
+    /// delivered: counts its successors, then runs on as `run_from` does.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    fn run_delivered(&self, k: u32, deferred: &mut Deferred, stream: &mut Stream<'_>) {
+        let mut kept = Kept::new();
+        let view = self.state.view(k);
+        if let Some(next) = self.count_successors(view.successors, deferred, &mut kept) {
+            self.run_on(next, &mut kept, deferred, stream);
+        } else if let Some(next) = kept.pop() {
+            self.run_on(next, &mut kept, deferred, stream);
+        }
+    }
+
+    /// `run_from`'s loop, with the successors kept so far.
+    fn run_on(
+        &self,
+        mut k: u32,
+        kept: &mut Kept,
+        deferred: &mut Deferred,
+        stream: &mut Stream<'_>,
+    ) {
+        let state = self.state;
         loop {
             stream.reach(state, k);
             self.observer.start(k);
@@ -342,29 +467,11 @@ impl<O: Observer> Parallel<'_, O> {
             // visible; it is run once, by whoever counted that last input.
             let ok = unsafe { state.execute(k, view.id, view.task, view.inputs) };
             self.observer.end(k, ok);
-            if !ok {
+            if !ok || (O::EXPORTS && !state.export(k, view.task, self.observer)) {
                 return;
             }
-            let mut next = None;
             let (inputs, to_drop) = (view.inputs, view.inputs_to_drop);
-            for successor in view.successors {
-                if self.count_input(successor, deferred, &mut kept) {
-                    let ready = successor;
-                    self.observer.ready(ready);
-                    state.prefetch(ready);
-                    // Continue with the oldest ready successor (the
-                    // smallest index: nearest in memory to what just ran,
-                    // e.g. the next cell of a wavefront's row), push the rest.
-                    match next {
-                        Some(oldest) if oldest < ready => self.hand_on(&mut kept, ready),
-                        Some(oldest) => {
-                            self.hand_on(&mut kept, oldest);
-                            next = Some(ready);
-                        }
-                        None => next = Some(ready),
-                    }
-                }
-            }
+            let next = self.count_successors(view.successors, deferred, kept);
             state.release_inputs(view.task, inputs, to_drop);
             match next {
                 Some(successor) => k = successor,
@@ -374,6 +481,38 @@ impl<O: Observer> Parallel<'_, O> {
                 },
             }
         }
+    }
+
+    /// Step 5 for every out-edge of a node this thread ran (or received):
+    /// returns the ready successor to continue with, the oldest; the
+    /// others are handed on.
+    #[inline(always)]
+    fn count_successors(
+        &self,
+        successors: Successors<'_>,
+        deferred: &mut Deferred,
+        kept: &mut Kept,
+    ) -> Option<u32> {
+        let mut next = None;
+        for successor in successors {
+            if self.count_input(successor, deferred, kept) {
+                let ready = successor;
+                self.observer.ready(ready);
+                self.state.prefetch(ready);
+                // Continue with the oldest ready successor (the smallest
+                // index: nearest in memory to what just ran, e.g. the next
+                // cell of a wavefront's row), push the rest.
+                match next {
+                    Some(oldest) if oldest < ready => self.hand_on(kept, ready),
+                    Some(oldest) => {
+                        self.hand_on(kept, oldest);
+                        next = Some(ready);
+                    }
+                    None => next = Some(ready),
+                }
+            }
+        }
+        next
     }
 }
 

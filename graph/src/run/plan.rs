@@ -143,6 +143,85 @@ impl Plan {
         }
     }
 
+    /// Plans the part of a run that one rank of a multi-node compute does:
+    /// the nodes `local` (ids, increasing), each of whose inputs is local or
+    /// in `external` (ids, increasing, none local): nodes whose values come
+    /// from outside the run (`parallel::Remote::deliver`). External nodes
+    /// have no inputs here and are not roots. `targets` are local ids.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) fn partial(store: &Store, local: &[u32], external: &[u32], targets: &[u32]) -> Plan {
+        let max = local
+            .last()
+            .copied()
+            .unwrap_or(0)
+            .max(external.last().copied().unwrap_or(0));
+        let mut nodes = Vec::with_capacity(local.len() + external.len());
+        let mut is_external = Vec::with_capacity(nodes.capacity());
+        let (mut l, mut e) = (local.iter().peekable(), external.iter().peekable());
+        loop {
+            let next = match (l.peek(), e.peek()) {
+                (Some(&&a), Some(&&b)) if a < b => l.next().map(|&id| (id, false)),
+                (Some(_), Some(_)) | (None, Some(_)) => e.next().map(|&id| (id, true)),
+                (Some(_), None) => l.next().map(|&id| (id, false)),
+                (None, None) => None,
+            };
+            let Some((id, external)) = next else { break };
+            nodes.push(id);
+            is_external.push(external);
+        }
+        let mut index = vec![u32::MAX; max as usize + 1];
+        for (k, &id) in nodes.iter().enumerate() {
+            index[id as usize] = k as u32;
+        }
+        let mut offsets = Vec::with_capacity(nodes.len() + 1);
+        let mut ids = Vec::new();
+        offsets.push(0);
+        for (&id, &external) in nodes.iter().zip(&is_external) {
+            if !external {
+                ids.extend(store.inputs(id).iter().map(|&input| {
+                    let k = index[input as usize];
+                    assert!(
+                        k != u32::MAX,
+                        "delayed: internal error: an input of a local node is neither local nor external"
+                    );
+                    k
+                }));
+            }
+            offsets.push(ids.len() as u32);
+        }
+        let inputs = Csr { offsets, ids };
+        let edges = inputs.ids.len();
+        assert!(
+            edges < u32::MAX as usize,
+            "delayed: a compute can run at most {} edges",
+            u32::MAX - 1
+        );
+        let successors = reverse(&inputs, nodes.len(), edges);
+        let roots = (0..nodes.len() as u32)
+            .filter(|&k| !is_external[k as usize] && inputs.list(k).is_empty())
+            .collect();
+        let targets = targets.iter().map(|&t| index[t as usize]).collect();
+        Plan {
+            len: nodes.len() as u32,
+            culled: Some(Culled {
+                nodes,
+                inputs,
+                successors,
+                roots,
+            }),
+            targets,
+        }
+    }
+
+    /// The local index of node `id`, if the run has it.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) fn local_index(&self, id: u32) -> Option<u32> {
+        match &self.culled {
+            Some(culled) => culled.nodes.binary_search(&id).ok().map(|k| k as u32),
+            None => (id < self.len).then_some(id),
+        }
+    }
+
     /// Number of nodes the run executes.
     pub(crate) fn len(&self) -> usize {
         self.len as usize

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use super::node_state::NodeState;
+use super::observer::Observer;
 use super::plan::{Plan, View};
 use super::zeroed::zeroed;
 use crate::args::Args;
@@ -142,6 +143,53 @@ impl<'a> RunState<'a> {
         }
     }
 
+    /// Stores `value` as local node `k`'s output: the value of an external
+    /// node, received from another rank (`parallel::Remote::deliver`).
+    ///
+    /// # Safety
+    /// `k`'s slot is empty and nobody else touches it until it is
+    /// published (the job that counts `k`'s successors is pushed after
+    /// this); `value` has `k`'s output type.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) unsafe fn put(&self, k: u32, value: Value) {
+        let node = &self.nodes[k as usize];
+        // SAFETY: the caller's contract.
+        unsafe { node.slot().put(value) };
+        node.mark_full();
+    }
+
+    /// Step 4b, for observers that export: hands local node `k`'s output
+    /// (just stored by `execute`) to `observer.export`, and drops it at once
+    /// when nothing here reads it. `false` when the export failed, which
+    /// fails `k` and cancels the run.
+    pub(crate) fn export<O: Observer>(&self, k: u32, task: &TaskFn, observer: &O) -> bool {
+        let node = &self.nodes[k as usize];
+        match observer.export(k, node.slot()) {
+            Ok(true) => true,
+            Ok(false) => {
+                if task.output().has_drop() {
+                    node.mark_empty();
+                    // SAFETY: `k`'s runner (the caller) owns the slot until it
+                    // counts `k`'s successors, and nothing here reads it.
+                    let value = unsafe { node.slot().take(task.output()) };
+                    self.drop_value(k, value);
+                }
+                true
+            }
+            Err(error) => {
+                self.fail(error);
+                false
+            }
+        }
+    }
+
+    /// Whether the run was cancelled (by a failure here, or `cancel`).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) fn is_cancelled(&self) -> bool {
+        // Relaxed: as in `execute`.
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
     /// Step 5b: counts `count` finished inputs of local node `successor`,
     /// all run by the calling thread; `true` when they were the last, so the
     /// node is ready and the caller must run it.
@@ -224,14 +272,14 @@ impl<'a> RunState<'a> {
 
     /// Cancels the run without a failure of its own: tasks not started yet
     /// never start (step 4's early exit).
-    #[allow(dead_code)] // the multi-node layer cancels a run when another rank fails
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // another rank failed
     pub(crate) fn cancel(&self) {
         // Relaxed: as in `execute`, cancellation is advisory.
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
     /// Records `error` if it is the first, and cancels the run.
-    fn fail(&self, error: Error) {
+    pub(crate) fn fail(&self, error: Error) {
         let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
         if failure.is_none() {
             *failure = Some(error);

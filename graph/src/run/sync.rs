@@ -18,7 +18,7 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, observer: &O) {
         // itself is one of its consumers, not yet done.
         let ok = unsafe { state.execute(k, view.id, view.task, view.inputs) };
         observer.end(k, ok);
-        if !ok {
+        if !ok || (O::EXPORTS && !state.export(k, view.task, observer)) {
             return;
         }
         // The input counters are not needed in this order; the consumer

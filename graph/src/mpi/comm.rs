@@ -1,0 +1,219 @@
+//! The MPI calls of a multi-node compute: non-blocking sends of owned
+//! buffers, probing receives of messages of any size, and the collectives
+//! at a compute's start and end. Everything here runs on the computing
+//! thread, one compute at a time per process (`Cluster::exclusive`).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use mpi::collective::CommunicatorCollectives;
+use mpi::datatype::PartitionMut;
+use mpi::ffi;
+use mpi::point_to_point::{Message, Source, Status};
+use mpi::raw::{AsRaw, AsRawMut};
+use mpi::topology::{Communicator, SimpleCommunicator};
+use mpi::traits::{Equivalence, Root};
+
+use crate::Error;
+
+/// Tag of a message carrying a task's output: the node id (4 bytes,
+/// little-endian), then the value (`Codec`).
+pub(crate) const VALUE: i32 = 1;
+/// Tag of a message saying that a task failed on its sender: cancel.
+pub(crate) const FAIL: i32 = 2;
+
+/// A received message.
+pub(crate) struct Incoming {
+    pub(crate) source: usize,
+    pub(crate) tag: i32,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The next message that has arrived from any rank, if one has.
+pub(crate) fn try_receive(comm: &SimpleCommunicator) -> Option<Incoming> {
+    let (message, status) = comm.any_process().immediate_matched_probe()?;
+    Some(receive(message, status))
+}
+
+/// The next message from `source`, waiting for it.
+pub(crate) fn receive_from(comm: &SimpleCommunicator, source: usize) -> Incoming {
+    let (message, status) = comm.process_at_rank(source as i32).matched_probe();
+    receive(message, status)
+}
+
+/// Receives a probed message into a buffer of its exact size, allocated and
+/// written once (MPI writes the bytes, nothing zeroes them first).
+fn receive(mut message: Message, status: Status) -> Incoming {
+    let count = status.count(u8::equivalent_datatype()) as usize;
+    let mut bytes = Vec::<u8>::with_capacity(count);
+    // SAFETY: the buffer has room for `count` bytes, the message's size;
+    // `message` was matched by the probe and is received once, which resets
+    // it to `MPI_MESSAGE_NULL` as its `Drop` expects.
+    unsafe {
+        ffi::MPI_Mrecv(
+            bytes.as_mut_ptr().cast(),
+            count as i32,
+            u8::equivalent_datatype().as_raw(),
+            message.as_raw_mut(),
+            ffi::RSMPI_STATUS_IGNORE,
+        );
+        // MPI wrote all `count` bytes.
+        bytes.set_len(count);
+    }
+    Incoming {
+        source: status.source_rank() as usize,
+        tag: status.tag(),
+        bytes,
+    }
+}
+
+/// The sends of one compute not known to be complete, oldest first, each
+/// with the buffer it reads (shared by the sends of one value to several
+/// ranks), and how many messages went to each rank.
+pub(crate) struct Sends {
+    pending: VecDeque<(ffi::MPI_Request, Arc<Vec<u8>>)>,
+    sent: Vec<u64>,
+}
+
+// SAFETY: an `MPI_Request` is a handle; it is used only on the computing
+// thread, one compute at a time.
+unsafe impl Send for Sends {}
+
+impl Sends {
+    pub(crate) fn new(ranks: usize) -> Sends {
+        Sends {
+            pending: VecDeque::new(),
+            sent: vec![0; ranks],
+        }
+    }
+
+    /// Starts sending `bytes` to `dest` with `tag`.
+    pub(crate) fn send(
+        &mut self,
+        comm: &SimpleCommunicator,
+        dest: usize,
+        tag: i32,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<(), Error> {
+        let count = i32::try_from(bytes.len()).map_err(|_| {
+            Error::cluster(format!(
+                "delayed::mpi: a value of {} bytes is too large to send (MPI counts are 32-bit: \
+                 at most 2 GiB per value); split it into several tasks",
+                bytes.len()
+            ))
+        })?;
+        // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
+        let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: the buffer stays alive and unwritten until the request
+        // completes: `pending` holds an `Arc` of it until then (`poll`,
+        // `wait_all`).
+        unsafe {
+            ffi::MPI_Isend(
+                bytes.as_ptr().cast(),
+                count,
+                u8::equivalent_datatype().as_raw(),
+                dest as i32,
+                tag,
+                comm.as_raw(),
+                &mut request,
+            );
+        }
+        self.pending.push_back((request, bytes));
+        self.sent[dest] += 1;
+        Ok(())
+    }
+
+    /// Frees the buffers of the oldest sends that have completed (at most
+    /// `limit` looked at); whether any had.
+    pub(crate) fn poll(&mut self, limit: usize) -> bool {
+        let mut any = false;
+        for _ in 0..limit {
+            let Some((request, _)) = self.pending.front_mut() else {
+                break;
+            };
+            let mut done = 0;
+            // SAFETY: `request` is an active request of ours.
+            unsafe { ffi::MPI_Test(request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            if done == 0 {
+                break;
+            }
+            self.pending.pop_front();
+            any = true;
+        }
+        any
+    }
+
+    /// Waits for every send to complete, then frees the buffers.
+    pub(crate) fn wait_all(&mut self) {
+        for (mut request, bytes) in self.pending.drain(..) {
+            // SAFETY: an active request of ours; its buffer is alive.
+            unsafe { ffi::MPI_Wait(&mut request, ffi::RSMPI_STATUS_IGNORE) };
+            drop(bytes);
+        }
+    }
+
+    /// How many messages went to each rank.
+    pub(crate) fn sent(&self) -> &[u64] {
+        &self.sent
+    }
+
+    /// Whether sends are still in flight.
+    pub(crate) fn in_flight(&self) -> bool {
+        !self.pending.is_empty()
+    }
+}
+
+/// Every rank's `bytes`, in rank order (a collective).
+pub(crate) fn all_gather_bytes(comm: &SimpleCommunicator, bytes: &[u8]) -> Vec<Vec<u8>> {
+    let size = comm.size() as usize;
+    let mut counts = vec![0i32; size];
+    comm.all_gather_into(&(bytes.len() as i32), &mut counts[..]);
+    let mut displs = Vec::with_capacity(size);
+    let mut total = 0i32;
+    for &count in &counts {
+        displs.push(total);
+        total += count;
+    }
+    let mut all = vec![0u8; total as usize];
+    {
+        let mut partition = PartitionMut::new(&mut all[..], &counts[..], &displs[..]);
+        comm.all_gather_varcount_into(bytes, &mut partition);
+    }
+    counts
+        .iter()
+        .zip(&displs)
+        .map(|(&count, &displ)| all[displ as usize..(displ + count) as usize].to_vec())
+        .collect()
+}
+
+/// `bytes` of rank `root`, on every rank (a collective): `bytes` is read on
+/// `root` and ignored elsewhere.
+pub(crate) fn broadcast_bytes(comm: &SimpleCommunicator, root: usize, bytes: Vec<u8>) -> Vec<u8> {
+    let process = comm.process_at_rank(root as i32);
+    let mut len = bytes.len() as u64;
+    process.broadcast_into(&mut len);
+    let mut bytes = if comm.rank() as usize == root {
+        bytes
+    } else {
+        vec![0u8; len as usize]
+    };
+    if len > 0 {
+        process.broadcast_into(&mut bytes[..]);
+    }
+    bytes
+}
+
+/// How many messages each rank sent to this one, from what each sent to
+/// each (a collective).
+pub(crate) fn sent_to_me(comm: &SimpleCommunicator, sent: &[u64]) -> Vec<u64> {
+    let mut received = vec![0u64; sent.len()];
+    comm.all_to_all_into(sent, &mut received[..]);
+    received
+}
+
+/// A value on every rank, gathered (a collective).
+pub(crate) fn all_gather_u64(comm: &SimpleCommunicator, value: u64) -> Vec<u64> {
+    let mut all = vec![0u64; comm.size() as usize];
+    comm.all_gather_into(&value, &mut all[..]);
+    all
+}

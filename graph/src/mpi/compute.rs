@@ -1,0 +1,399 @@
+//! One multi-node compute, from the targets to every rank's results: cull,
+//! fingerprint, place, run this rank's part while exchanging values, then
+//! agree on the outcome and broadcast the results. The steps are those of
+//! `README.md` beside this file.
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::comm::{self, all_gather_bytes, broadcast_bytes};
+use super::exchange::{drive, in_task, Exporter, Outbox, Routes};
+use super::graph::NodeMeta;
+use super::{fingerprint, placement, Graph};
+use crate::run::{self, run_remote, Mode, Plan, RunState, Unobserved};
+use crate::store::Store;
+use crate::value::Value;
+use crate::{Error, Executor};
+
+/// The watchdog's limit, in seconds, when [`ComputeOptions::timeout`] does
+/// not set one.
+pub const TIMEOUT_ENV: &str = "DELAYED_MPI_TIMEOUT";
+
+/// How a multi-node compute runs: on which executor, and how long it may
+/// take before the watchdog ends it with an error that says where it
+/// stuck. A builder: each method returns the options changed.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use delayed::mpi::{Cluster, ComputeOptions};
+///
+/// let g = Cluster::init()?.graph();
+/// let x = g.delayed("x", || 21);
+/// let options = ComputeOptions::new().timeout(Duration::from_secs(60));
+/// assert_eq!(x.compute_with(&options)?, 21);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ComputeOptions {
+    executor: Option<Executor>,
+    timeout: Option<Duration>,
+}
+
+impl ComputeOptions {
+    /// The defaults: the default executor, and the watchdog's limit from
+    /// `DELAYED_MPI_TIMEOUT` (seconds) if set, else none.
+    ///
+    /// ```
+    /// let options = delayed::mpi::ComputeOptions::new();
+    /// # drop(options);
+    /// ```
+    pub fn new() -> ComputeOptions {
+        ComputeOptions::default()
+    }
+
+    /// Runs this rank's tasks on `executor`.
+    ///
+    /// ```
+    /// let ex = delayed::Executor::builder().workers(1).build()?;
+    /// let options = delayed::mpi::ComputeOptions::new().executor(&ex);
+    /// # drop(options);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn executor(mut self, executor: &Executor) -> ComputeOptions {
+        self.executor = Some(executor.clone());
+        self
+    }
+
+    /// A compute still running after `limit` fails on every rank, with an
+    /// error that says what each rank still waits for; a rank whose tasks
+    /// do not end within 10 s of that aborts the job.
+    ///
+    /// ```
+    /// let options = delayed::mpi::ComputeOptions::new()
+    ///     .timeout(std::time::Duration::from_secs(3600));
+    /// # drop(options);
+    /// ```
+    pub fn timeout(mut self, limit: Duration) -> ComputeOptions {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The executor to run on, given or the default.
+    pub(crate) fn executor_or_global(&self) -> Result<&Executor, Error> {
+        match &self.executor {
+            Some(executor) => Ok(executor),
+            None => Executor::global().map_err(Error::executor),
+        }
+    }
+
+    /// The watchdog's limit: given, or from `DELAYED_MPI_TIMEOUT`.
+    fn limit(&self) -> Result<Option<Duration>, Error> {
+        if self.timeout.is_some() {
+            return Ok(self.timeout);
+        }
+        match std::env::var(TIMEOUT_ENV) {
+            Err(_) => Ok(None),
+            Ok(text) => match text.trim().parse::<f64>() {
+                Ok(seconds) if seconds > 0.0 && seconds.is_finite() => {
+                    Ok(Some(Duration::from_secs_f64(seconds)))
+                }
+                _ => Err(Error::cluster(format!(
+                    "delayed::mpi: {TIMEOUT_ENV}={text:?} is not a number of seconds above zero; \
+                     set it to, say, 600, or unset it"
+                ))),
+            },
+        }
+    }
+}
+
+/// A failure as it crosses ranks at the end of a compute.
+#[derive(Serialize, Deserialize)]
+enum Failure {
+    Task {
+        name: String,
+        key: u64,
+        panicked: bool,
+        message: String,
+    },
+    Other(String),
+}
+
+impl Failure {
+    fn of(error: &Error) -> Failure {
+        match (error.task_name(), error.task_key()) {
+            (Some(name), Some(key)) => Failure::Task {
+                name: name.to_owned(),
+                key: key as u64,
+                panicked: error.panic_message().is_some(),
+                message: match error.panic_message() {
+                    Some(message) => message.to_owned(),
+                    None => std::error::Error::source(error)
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| error.to_string()),
+                },
+            },
+            _ => Failure::Other(error.to_string()),
+        }
+    }
+
+    fn into_error(self, rank: usize) -> Error {
+        match self {
+            Failure::Task {
+                name,
+                key,
+                panicked,
+                message,
+            } => Error::remote(&name, key as usize, rank, panicked, message),
+            Failure::Other(message) => Error::cluster(format!("{message} (on rank {rank})")),
+        }
+    }
+}
+
+/// Computes `targets` (ids of `graph`, not empty) across the job's ranks;
+/// every rank gets every target's value, in order.
+pub(crate) fn compute_targets(
+    graph: &Graph,
+    targets: &[u32],
+    executor: &Executor,
+    options: &ComputeOptions,
+) -> Result<Vec<Value>, Error> {
+    let store = graph.local().store();
+    if in_task() {
+        // A compute nested in a task runs on this rank alone.
+        return run::run(store, targets, Mode::Parallel(executor));
+    }
+    if executor.current_worker_index().is_some() {
+        return Err(Error::cluster(
+            "delayed::mpi: a multi-node compute was called from a worker thread of the executor \
+             it runs on (outside a task); call it from another thread"
+                .into(),
+        ));
+    }
+    let limit = options.limit()?;
+    let cluster = graph.cluster();
+    let _exclusive = cluster.exclusive();
+    let (comm, me, ranks) = (cluster.comm(), cluster.rank(), cluster.size());
+
+    // Steps 1 and 2: cull, then check that every rank has the same graph.
+    let needed = cull(store, targets);
+    let metas: Vec<NodeMeta> = {
+        let nodes = graph.nodes();
+        needed.iter().map(|&id| nodes[id as usize]).collect()
+    };
+    fingerprint::check(comm, store, &needed, &metas, targets)?;
+
+    // Step 3: placement, the same on every rank.
+    let hints: Vec<Option<u32>> = metas.iter().map(|m| m.rank).collect();
+    let rank_of = placement::place(store, &needed, &hints, ranks)?;
+    let rank_of_id = |id: u32| rank_of[needed.binary_search(&id).expect("needed")];
+
+    // Step 4: this rank's plan and routes.
+    let (plan, routes) = plan_rank(store, &needed, &metas, &rank_of, targets, me);
+
+    // Steps 5 to 8: run this rank's tasks, exchanging values.
+    let cancelled = AtomicBool::new(false);
+    let state = RunState::new(store, &plan, &cancelled);
+    let outbox = Outbox::new();
+    let exporter = Exporter {
+        inner: &Unobserved,
+        plan: &plan,
+        routes: &routes,
+        outbox: &outbox,
+    };
+    let mut driven = None;
+    run_remote(&state, executor, &exporter, routes.externals, |remote| {
+        driven = Some(drive(
+            remote, comm, store, &plan, &routes, &outbox, ranks, me, limit, cluster,
+        ));
+    });
+    let mut driven = driven.expect("run_remote calls drive");
+    let outcome = state.finish();
+
+    // Step 9: agree on the outcome.
+    let mine = match &outcome {
+        Err(error) if !error.is_cancelled() => Some(Failure::of(error)),
+        _ => None,
+    };
+    let encoded = postcard::to_allocvec(&mine).expect("a failure encodes");
+    let failures = all_gather_bytes(comm, &encoded);
+    let first = failures.iter().enumerate().find_map(|(rank, bytes)| {
+        postcard::from_bytes::<Option<Failure>>(bytes)
+            .ok()
+            .flatten()
+            .map(|failure| (rank, failure))
+    });
+    if let Some((rank, failure)) = first {
+        // Step 10 after a failure: receive what was sent and not read, so
+        // that every send completes and the next compute starts clean.
+        let sent_to_me = comm::sent_to_me(comm, driven.sends.sent());
+        for (source, &count) in sent_to_me.iter().enumerate() {
+            for _ in driven.received[source]..count {
+                drop(comm::receive_from(comm, source));
+            }
+        }
+        driven.sends.wait_all();
+        return Err(match outcome {
+            Err(error) if rank == me && error.is_task() => error.with_rank(me),
+            _ => failure.into_error(rank),
+        });
+    }
+    driven.sends.wait_all();
+    debug_assert!(!driven.sends.in_flight());
+
+    // Step 10: every rank gets every result, from its owner.
+    let mut mine = outcome?.into_iter();
+    let mut results = Vec::with_capacity(targets.len());
+    let mut failed = None;
+    for &id in targets {
+        let codec = metas[needed.binary_search(&id).expect("needed")].codec;
+        let owner = rank_of_id(id) as usize;
+        if owner == me {
+            let value = mine.next().expect("a result per local target");
+            let message = match codec.encode_value(&value, &[0]) {
+                Ok(bytes) => bytes,
+                Err(text) => {
+                    let mut bytes = vec![1];
+                    bytes.extend_from_slice(text.as_bytes());
+                    bytes
+                }
+            };
+            let message = broadcast_bytes(comm, owner, message);
+            if message[0] != 0 {
+                failed.get_or_insert_with(|| encode_failure(store, id, owner, &message[1..]));
+            }
+            results.push(value);
+        } else {
+            let message = broadcast_bytes(comm, owner, Vec::new());
+            if message[0] != 0 {
+                failed.get_or_insert_with(|| encode_failure(store, id, owner, &message[1..]));
+                continue;
+            }
+            match codec.decode(&message[1..]) {
+                Ok(value) => results.push(value),
+                Err(text) => {
+                    failed.get_or_insert_with(|| {
+                        Error::cluster(format!(
+                            "delayed::mpi: the result of task '{}' (key {id}) from rank {owner}: \
+                             {text}",
+                            store.name(id)
+                        ))
+                    });
+                }
+            }
+        }
+    }
+    match failed {
+        Some(error) => Err(error),
+        None => Ok(results),
+    }
+}
+
+/// The error of a result its owner could not encode.
+fn encode_failure(store: &Store, id: u32, owner: usize, text: &[u8]) -> Error {
+    Error::cluster(format!(
+        "delayed::mpi: the result of task '{}' (key {id}) cannot leave rank {owner}: {}",
+        store.name(id),
+        String::from_utf8_lossy(text)
+    ))
+}
+
+/// The targets and their ancestors, as node ids, increasing.
+///
+/// # Panics
+/// If a target is asked for twice (as on one node).
+fn cull(store: &Store, targets: &[u32]) -> Vec<u32> {
+    let max = *targets.iter().max().expect("a target");
+    let mut marked = vec![false; max as usize + 1];
+    for &target in targets {
+        assert!(
+            !marked[target as usize],
+            "delayed: the result of task key {target} is asked for twice in one compute"
+        );
+        marked[target as usize] = true;
+    }
+    for id in (0..=max).rev() {
+        if marked[id as usize] {
+            for &input in store.inputs(id) {
+                marked[input as usize] = true;
+            }
+        }
+    }
+    (0..=max).filter(|&id| marked[id as usize]).collect()
+}
+
+/// This rank's part of the compute: its plan (its own tasks, and the
+/// external nodes whose values it receives) and where each value goes.
+fn plan_rank(
+    store: &Store,
+    needed: &[u32],
+    metas: &[NodeMeta],
+    rank_of: &[u32],
+    targets: &[u32],
+    me: usize,
+) -> (Plan, Routes) {
+    let me = me as u32;
+    let index = |id: u32| needed.binary_search(&id).expect("needed");
+    let local: Vec<u32> = needed
+        .iter()
+        .zip(rank_of)
+        .filter(|&(_, &rank)| rank == me)
+        .map(|(&id, _)| id)
+        .collect();
+    // Edges leaving this rank (input index, reading rank), and whether each
+    // local node is read here.
+    let mut leaving = Vec::new();
+    let mut read_here = vec![false; needed.len()];
+    let mut external = Vec::new();
+    for (j, &id) in needed.iter().enumerate() {
+        for &input in store.inputs(id) {
+            let i = index(input);
+            match (rank_of[i] == me, rank_of[j] == me) {
+                (true, true) => read_here[i] = true,
+                (true, false) => leaving.push((i as u32, rank_of[j])),
+                (false, true) => external.push(input),
+                (false, false) => {}
+            }
+        }
+    }
+    let mut local_targets = Vec::new();
+    for &target in targets {
+        if rank_of[index(target)] == me {
+            read_here[index(target)] = true;
+            local_targets.push(target);
+        }
+    }
+    leaving.sort_unstable();
+    leaving.dedup();
+    external.sort_unstable();
+    external.dedup();
+    let plan = Plan::partial(store, &local, &external, &local_targets);
+    let n = plan.len();
+    let mut routes = Routes {
+        from: Vec::with_capacity(n + 1),
+        to: Vec::with_capacity(leaving.len()),
+        read_here: Vec::with_capacity(n),
+        codecs: Vec::with_capacity(n),
+        source: Vec::with_capacity(n),
+        externals: external.len(),
+    };
+    let mut edges = leaving.iter().peekable();
+    routes.from.push(0);
+    for k in 0..n as u32 {
+        let i = index(plan.node_id(k));
+        while let Some(&&(_, rank)) = edges.peek().filter(|&&&(from, _)| from as usize == i) {
+            routes.to.push(rank);
+            edges.next();
+        }
+        routes.from.push(routes.to.len() as u32);
+        routes.read_here.push(read_here[i]);
+        routes.codecs.push(metas[i].codec);
+        routes.source.push(if rank_of[i] == me {
+            u32::MAX
+        } else {
+            rank_of[i]
+        });
+    }
+    (plan, routes)
+}

@@ -1,0 +1,426 @@
+//! `delayed::mpi::Graph`: a task graph whose computes run across the ranks
+//! of an MPI job, and `Placed`, the same methods with a placement hint.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::codec::{codec_of, Codec};
+use super::inputs::{marked_ids, Inputs, Refs};
+use super::{Cluster, Delayed};
+use crate::args::{Args, BoxError};
+use crate::inputs::{InputTypes, NoInputs, Shape};
+use crate::store::InputIds;
+
+/// A lazy task graph whose computes run across the ranks of an MPI job:
+/// the methods of [`delayed::Graph`](crate::Graph), with outputs that can
+/// cross ranks (`Serialize + DeserializeOwned`, which the compiler checks).
+/// A cheap `Clone` handle, made by [`Cluster::graph`].
+///
+/// Every rank builds the same graph (SPMD). A compute checks that they did
+/// (a fingerprint of the culled graph), places each task on a rank (the
+/// same placement on every rank), runs each rank's tasks on its own
+/// executor, and sends values along the edges that cross ranks.
+///
+/// ```no_run
+/// let cluster = delayed::mpi::Cluster::init()?;
+/// let g = cluster.graph();
+/// let xs: Vec<_> = (1..=8).map(|i| g.delayed("inc", move || i + 1)).collect();
+/// let total = g.task("sum", &xs, |v| v.into_iter().sum::<i64>());
+/// let report = g.on(0).task("report", &total, |t| format!("total={t}"));
+/// assert_eq!(report.compute()?, "total=44");
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// A type that cannot cross ranks is refused when the graph is built:
+///
+/// ```compile_fail
+/// let cluster = delayed::mpi::Cluster::init().unwrap();
+/// let g = cluster.graph();
+/// g.delayed("rc", || std::sync::Mutex::new(1)); // not Serialize
+/// ```
+#[derive(Clone)]
+pub struct Graph {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// The tasks themselves, as on one node: the same ids on every rank.
+    local: crate::Graph,
+    cluster: Cluster,
+    /// Per node (by id): what the multi-node layer adds to it. Locked
+    /// while a node is added, so ids and entries stay in step.
+    nodes: Mutex<Vec<NodeMeta>>,
+}
+
+/// What a multi-node graph keeps per node beside the node itself.
+#[derive(Clone, Copy)]
+pub(crate) struct NodeMeta {
+    /// How its output crosses ranks.
+    pub(crate) codec: &'static Codec,
+    /// The rank it must run on (`Graph::on`), if any.
+    pub(crate) rank: Option<u32>,
+}
+
+/// The methods of [`Graph`] whose tasks carry a placement hint: they run on
+/// one rank. Made by [`Graph::on`].
+///
+/// ```no_run
+/// let cluster = delayed::mpi::Cluster::init()?;
+/// let g = cluster.graph();
+/// let x = g.on(cluster.size() - 1).delayed("last", || 1);
+/// let y = g.on(0).task("first", &x, |v| v + 1);
+/// assert_eq!(y.compute()?, 2);
+/// # Ok::<(), delayed::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct Placed<'g> {
+    graph: &'g Graph,
+    rank: u32,
+}
+
+impl Graph {
+    pub(crate) fn new(cluster: Cluster) -> Graph {
+        Graph {
+            shared: Arc::new(Shared {
+                local: crate::Graph::new(),
+                cluster,
+                nodes: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The job this graph computes on.
+    ///
+    /// ```no_run
+    /// let cluster = delayed::mpi::Cluster::init()?;
+    /// assert_eq!(cluster.graph().cluster().size(), cluster.size());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn cluster(&self) -> &Cluster {
+        &self.shared.cluster
+    }
+
+    /// Number of tasks in the graph.
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// g.delayed("one", || 1);
+    /// assert_eq!(g.len(), 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.local.len()
+    }
+
+    /// Whether the graph has no task.
+    ///
+    /// ```no_run
+    /// assert!(delayed::mpi::Cluster::init()?.graph().is_empty());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The tasks added from here on run on `rank` (a placement hint, which
+    /// wins over the default placement). A rank outside the job makes the
+    /// compute fail with an error that says so.
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// let x = g.delayed("anywhere", || 20);
+    /// let y = g.on(0).task("on rank 0", &x, |v| v + 1);
+    /// assert_eq!(y.compute()?, 21);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn on(&self, rank: usize) -> Placed<'_> {
+        Placed {
+            graph: self,
+            rank: u32::try_from(rank).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// Adds a task without inputs that returns `f()` (see
+    /// [`delayed::Graph::delayed`](crate::Graph::delayed)).
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// assert_eq!(g.delayed("answer", || 42).compute()?, 42);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn delayed<T, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.add_delayed(None, name.into(), f)
+    }
+
+    /// Adds a task without inputs that may fail (see
+    /// [`delayed::Graph::try_delayed`](crate::Graph::try_delayed)).
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// assert!(g.try_delayed("port", || "80a".parse::<u16>()).compute().is_err());
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn try_delayed<T, E, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.add_try_delayed(None, name.into(), f)
+    }
+
+    /// Adds a task that computes `f` from the results of `inputs` (see
+    /// [`delayed::Graph::task`](crate::Graph::task) and
+    /// [`inputs`](super::inputs) for the forms `inputs` takes).
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// let x = g.delayed("x", || 2i64);
+    /// let y = g.delayed("y", || 3i64);
+    /// let add = g.task("add", (&x, &y), |(a, b)| a + b);
+    /// assert_eq!(add.compute()?, 5);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If an input belongs to another `Graph`.
+    pub fn task<I, T, F>(&self, name: impl Into<Cow<'static, str>>, inputs: I, f: F) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.add_task(None, name.into(), inputs, f)
+    }
+
+    /// Adds a task that may fail (see
+    /// [`delayed::Graph::try_task`](crate::Graph::try_task)).
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// let text = g.delayed("text", || String::from("42"));
+    /// assert_eq!(g.try_task("parse", &text, |t| t.parse::<u8>()).compute()?, 42);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If an input belongs to another `Graph`.
+    pub fn try_task<I, T, E, F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        inputs: I,
+        f: F,
+    ) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.add_try_task(None, name.into(), inputs, f)
+    }
+
+    fn add_delayed<T, F>(&self, rank: Option<u32>, name: Cow<'static, str>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.push::<NoInputs, _, _>(rank, name, InputIds::from(&[][..]), move |_: Args<'_>| {
+            Ok(f())
+        })
+    }
+
+    fn add_try_delayed<T, E, F>(
+        &self,
+        rank: Option<u32>,
+        name: Cow<'static, str>,
+        f: F,
+    ) -> Delayed<T>
+    where
+        F: Fn() -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.push::<NoInputs, _, _>(rank, name, InputIds::from(&[][..]), move |_: Args<'_>| {
+            f().map_err(Into::into)
+        })
+    }
+
+    fn add_task<I, T, F>(
+        &self,
+        rank: Option<u32>,
+        name: Cow<'static, str>,
+        inputs: I,
+        f: F,
+    ) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        let ids = marked_ids(self, &inputs);
+        self.push::<I::Shape, _, _>(rank, name, ids, move |args: Args<'_>| {
+            Ok(f(I::Shape::refs(args)))
+        })
+    }
+
+    fn add_try_task<I, T, E, F>(
+        &self,
+        rank: Option<u32>,
+        name: Cow<'static, str>,
+        inputs: I,
+        f: F,
+    ) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        let ids = marked_ids(self, &inputs);
+        self.push::<I::Shape, _, _>(rank, name, ids, move |args: Args<'_>| {
+            f(I::Shape::refs(args)).map_err(Into::into)
+        })
+    }
+
+    /// Adds the node to the graph and its entry to `nodes`, under one lock.
+    fn push<S, T, F>(
+        &self,
+        rank: Option<u32>,
+        name: Cow<'static, str>,
+        inputs: InputIds,
+        task: F,
+    ) -> Delayed<T>
+    where
+        S: InputTypes,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    {
+        let mut nodes = self.nodes();
+        let id = self.shared.local.push::<S, T, F>(name, inputs, task).id();
+        debug_assert_eq!(id as usize, nodes.len());
+        nodes.push(NodeMeta {
+            codec: codec_of::<T>(),
+            rank,
+        });
+        Delayed::new(self.clone(), id)
+    }
+
+    /// The per-node entries, locked.
+    pub(crate) fn nodes(&self) -> MutexGuard<'_, Vec<NodeMeta>> {
+        self.shared.nodes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The tasks, as on one node.
+    pub(crate) fn local(&self) -> &crate::Graph {
+        &self.shared.local
+    }
+
+    /// Whether `self` and `other` are handles to the same graph.
+    pub(crate) fn same(&self, other: &Graph) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl Placed<'_> {
+    /// [`Graph::delayed`], run on this rank.
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// assert_eq!(g.on(0).delayed("x", || 1).compute()?, 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn delayed<T, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.graph.add_delayed(Some(self.rank), name.into(), f)
+    }
+
+    /// [`Graph::try_delayed`], run on this rank.
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// assert_eq!(g.on(0).try_delayed("x", || "1".parse::<u8>()).compute()?, 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn try_delayed<T, E, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
+    where
+        F: Fn() -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.graph.add_try_delayed(Some(self.rank), name.into(), f)
+    }
+
+    /// [`Graph::task`], run on this rank.
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// let x = g.delayed("x", || 1);
+    /// assert_eq!(g.on(0).task("y", &x, |v| v + 1).compute()?, 2);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If an input belongs to another `Graph`.
+    pub fn task<I, T, F>(&self, name: impl Into<Cow<'static, str>>, inputs: I, f: F) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+    {
+        self.graph.add_task(Some(self.rank), name.into(), inputs, f)
+    }
+
+    /// [`Graph::try_task`], run on this rank.
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// let x = g.delayed("x", || String::from("7"));
+    /// assert_eq!(g.on(0).try_task("parse", &x, |t| t.parse::<u8>()).compute()?, 7);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If an input belongs to another `Graph`.
+    pub fn try_task<I, T, E, F>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        inputs: I,
+        f: F,
+    ) -> Delayed<T>
+    where
+        I: Inputs,
+        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        E: Into<BoxError>,
+    {
+        self.graph
+            .add_try_task(Some(self.rank), name.into(), inputs, f)
+    }
+}
+
+impl fmt::Debug for Graph {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Graph")
+            .field("len", &self.len())
+            .field("cluster", self.cluster())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Placed<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Placed").field("rank", &self.rank).finish()
+    }
+}

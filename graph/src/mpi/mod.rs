@@ -1,0 +1,96 @@
+//! One graph across the ranks of an MPI job (feature `mpi`): the top layer
+//! of the crate, built on the public API's graph and the run protocol.
+//!
+//! A program started by `mpirun -np N` (or `srun -n N --mpi=pmix` under
+//! Slurm) builds the same graph on every rank, as any MPI program does, and
+//! every rank gets the results:
+//!
+//! ```no_run
+//! use delayed::mpi::Cluster;
+//!
+//! fn inc(x: i64) -> i64 { x + 1 }
+//!
+//! let cluster = Cluster::init()?;            // once per process
+//! let g = cluster.graph();
+//! let xs: Vec<_> = (1..=8).map(|i| g.delayed("inc", move || inc(i))).collect();
+//! let total = g.task("sum", &xs, |v| v.into_iter().sum::<i64>());
+//! assert_eq!(total.compute()?, 44);          // every rank gets the result
+//! let report = g.on(0).task("report", &total, |t| format!("total={t}")); // runs on rank 0
+//! let (t, r) = delayed::mpi::compute((&total, &report))?;
+//! assert_eq!((t, r.as_str()), (44, "total=44"));
+//! # Ok::<(), delayed::Error>(())
+//! ```
+//!
+//! - Outputs cross ranks, so they are `Serialize + DeserializeOwned`
+//!   (checked by the compiler); values travel encoded with postcard.
+//! - Placement is decided before anything runs, the same on every rank:
+//!   hints ([`Graph::on`]) win; otherwise chains stay together and the rest
+//!   is balanced (`placement.rs`).
+//! - Inside a rank, tasks run on its executor (all its workers, one per CPU
+//!   as on one node); a task whose inputs come from other ranks starts as
+//!   soon as they arrive. During a compute, ranks exchange only
+//!   non-blocking point-to-point messages; collectives run at its start
+//!   (the graph's fingerprint) and end (the outcome, the results).
+//! - A task that fails on any rank fails the compute on every rank, naming
+//!   the task and its rank ([`Error::rank`](crate::Error::rank)); ranks that
+//!   built different graphs get an error naming the first task that
+//!   differs; a rank that dies ends the job (MPI's own abort).
+//!
+//! The protocol, step by step, is in `src/mpi/README.md`.
+
+mod cluster;
+mod codec;
+mod comm;
+mod compute;
+mod delayed;
+mod exchange;
+mod fingerprint;
+mod graph;
+pub mod inputs;
+mod placement;
+
+pub use self::cluster::Cluster;
+pub use self::compute::{ComputeOptions, TIMEOUT_ENV};
+pub use self::delayed::{compute, compute_on, Delayed, Targets};
+pub use self::graph::{Graph, Placed};
+pub use self::inputs::{Inputs, Refs};
+
+impl<T> Delayed<T>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    /// Computes the result with `options` (an executor, a watchdog).
+    ///
+    /// ```no_run
+    /// let g = delayed::mpi::Cluster::init()?.graph();
+    /// let options = delayed::mpi::ComputeOptions::new();
+    /// assert_eq!(g.delayed("x", || 1).compute_with(&options)?, 1);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Delayed::compute`].
+    pub fn compute_with(&self, options: &ComputeOptions) -> Result<T, crate::Error> {
+        compute_with(self, options)
+    }
+}
+
+/// Computes several results with `options` (see [`compute`]).
+///
+/// ```no_run
+/// let g = delayed::mpi::Cluster::init()?.graph();
+/// let (x, y) = (g.delayed("x", || 1), g.delayed("y", || 2));
+/// let options = delayed::mpi::ComputeOptions::new();
+/// assert_eq!(delayed::mpi::compute_with((&x, &y), &options)?, (1, 2));
+/// # Ok::<(), delayed::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`Delayed::compute`].
+pub fn compute_with<Q: Targets>(
+    targets: Q,
+    options: &ComputeOptions,
+) -> Result<Q::Output, crate::Error> {
+    let executor = options.executor_or_global()?;
+    delayed::run(targets, Some(executor), options)
+}

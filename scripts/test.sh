@@ -9,6 +9,7 @@
 #   graphviz  (dot, for visualize to .png/.svg)
 #   slurmd slurmctld slurm-client munge  (a private single-node Slurm for scripts/test-slurm.sh)
 #   util-linux (taskset), valgrind
+#   openmpi-bin libopenmpi-dev libclang-dev  (Open MPI, and libclang for the mpi crate's bindgen)
 # Then: cargo fmt --check, clippy -D warnings, every crate's tests and doctests,
 # the loom models (LOOM_MAX_PREEMPTIONS=2, release, own target dir), the Slurm sweep
 # tests, and the fast valgrind checks if scripts/valgrind.sh exists.
@@ -25,6 +26,10 @@ install_packages() {
     command -v dot >/dev/null || need+=(graphviz)
     command -v taskset >/dev/null || need+=(util-linux)
     command -v valgrind >/dev/null || need+=(valgrind)
+    command -v mpirun >/dev/null || need+=(openmpi-bin)
+    [ -e /usr/include/x86_64-linux-gnu/mpi/mpi.h ] || [ -e /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h ] \
+        || need+=(libopenmpi-dev)
+    ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(libclang-dev)
     if [ "$QUICK" = 0 ]; then
         command -v slurmd >/dev/null || need+=(slurmd)
         command -v slurmctld >/dev/null || need+=(slurmctld)
@@ -52,6 +57,15 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (all crates, unit, integration and doc tests)"
 cargo test --workspace --locked
+
+# The multi-node layer (feature `mpi`): its clippy, its unit tests, and real
+# Open MPI jobs of 1 to 4 ranks (graph/tests/mpi). Kept out of the default
+# build, so `cargo test` needs no MPI.
+step "delayed::mpi: clippy, unit tests and Open MPI jobs (mpirun)"
+cargo clippy -p delayed --features mpi --all-targets --locked -- -D warnings
+cargo test -p delayed --features mpi --locked --lib mpi
+cargo test -p delayed --features mpi --locked --doc mpi
+cargo test -p delayed --features mpi --locked --test mpi
 
 step "loom models (LOOM_MAX_PREEMPTIONS=2)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \

@@ -124,7 +124,7 @@ impl Error {
     }
 
     /// Whether the compute was cancelled from outside.
-    #[cfg(feature = "mpi")]
+    #[cfg(any(test, feature = "mpi"))]
     pub(crate) fn is_cancelled(&self) -> bool {
         matches!(self.kind, Kind::Cancelled)
     }

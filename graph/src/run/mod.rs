@@ -13,6 +13,8 @@ mod zeroed;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
+#[cfg(test)]
+mod remote_tests;
 
 use std::sync::atomic::AtomicBool;
 

@@ -6,14 +6,18 @@
 #   scripts/test-slurm.sh --slurm    only the Slurm part
 #
 # What it does:
-#   1. builds the delayed examples (cargo build --release -p delayed --examples), unless
-#      DELAYED_EXAMPLES_DIR names a directory that already holds dask_loop & co;
+#   1. builds the delayed examples with the mpi feature (cargo build --release -p delayed
+#      --features mpi --examples, into ${CARGO_TARGET_DIR:-target}), unless DELAYED_EXAMPLES_DIR
+#      names a directory that already holds dask_loop & co; without mpirun (Open MPI) it says
+#      so, builds without MPI and FAILS the MPI checks (never skips them);
 #   2. --local: sweeps CPUs "1 2 <nproc+1>" over the loop, loop_flow and delay workloads
-#      with 200 ms tasks, emulated with taskset;
+#      with 200 ms tasks, emulated with taskset; then --ranks "1 2" x CPUs "1 2" with mpirun;
 #   3. Slurm: installs the Debian packages if missing, starts a private Slurm with
 #      scripts/local-slurm.sh in a fresh temporary directory (a trap stops it on any exit),
 #      runs the same sweep as one `sbatch --wait` whole-node job, then one row as its own
 #      `srun --immediate` allocation, lesson.sbatch and a 2-task lesson-array.sbatch;
+#      MPI: srun --mpi=list shows pmix, a --ranks "1 2" x CPUs "1 2" sweep, one direct
+#      `srun --mpi=pmix -n 2 dask_loop_mpi`, lesson-mpi.sbatch with 2 tasks;
 #      then stops Slurm and checks that its daemons are gone.
 #   Checks, per sweep row: CPUs <= node CPUs -> status ok, workers = CPUs asked, the CPU list
 #   has that many distinct CPUs, the expected result, wall time within 30 % + 0.15 s of the
@@ -32,7 +36,7 @@ case ${1:-} in
     --local) DO_SLURM=0 ;;
     --slurm) DO_LOCAL=0 ;;
     "") ;;
-    -h | --help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,29p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--local|--slurm]" >&2; exit 2 ;;
 esac
 
@@ -154,15 +158,70 @@ check_csv() {
     [[ $n -eq $want_rows ]] && pass "$n rows" || fail "$n rows, expected $want_rows"
 }
 
+# check_ranks_csv FILE NODE_CPUS EXPECTED_MODE EXPECTED_ROWS: a --ranks sweep of dask_loop_mpi
+check_ranks_csv() {
+    local csv=$1 ncpu=$2 mode=$3 want_rows=$4 n=0 line label
+    if [[ ! -s $csv ]]; then
+        fail "no CSV written (ranks)"
+        return
+    fi
+    [[ $(head -n1 "$csv") == date,cluster,mode,workload,ranks,cpus_asked,workers,cpu_list,result,wall_s,ideal_s,step_s,status ]] &&
+        pass "CSV header with ranks" || fail "CSV header: $(head -n1 "$csv")"
+    [[ -s ${csv%.csv}.md ]] && grep -q '^| workload | ranks | CPUs per rank | workers |' "${csv%.csv}.md" &&
+        pass "markdown table with ranks beside it" || fail "no ranks markdown table beside $csv"
+    while IFS= read -r line; do
+        csv_split "$line"
+        n=$((n + 1))
+        local rmode=${F[2]} wl=${F[3]} r=${F[4]} c=${F[5]} workers=${F[6]} result=${F[8]}
+        local wall=${F[9]} ideal=${F[10]} step=${F[11]} status=${F[12]}
+        label="$rmode $wl ranks=$r cpus=$c:"
+        [[ $rmode == "$mode" ]] || fail "$label mode '$rmode', expected '$mode'"
+        local want_ideal
+        want_ideal=$(awk -v r="$r" -v c="$c" -v u="$UNIT_MS" 'BEGIN { printf "%.3f", int((8 + r * c - 1) / (r * c)) * u / 1000 }')
+        [[ $ideal == "$want_ideal" ]] && pass "$label ideal ${ideal}s = ceil(8/(R*C)) units" ||
+            fail "$label ideal '$ideal', expected $want_ideal"
+        if ((r * c <= ncpu)); then
+            if [[ $status != ok ]]; then
+                fail "$label status '$status'"
+                continue
+            fi
+            [[ $workers == "$c" ]] && pass "$label workers=$workers" || fail "$label workers=$workers, expected $c"
+            [[ $result == total=44 ]] && pass "$label $result" || fail "$label result '$result', expected 'total=44'"
+            if awk -v w="$wall" -v i="$ideal" 'BEGIN { exit !(w != "" && w >= 0.98 * i - 0.01 && w <= 1.3 * i + 0.15) }'; then
+                pass "$label wall ${wall}s vs ideal ${ideal}s"
+            else
+                fail "$label wall ${wall}s vs ideal ${ideal}s (allowed: 0.98x .. 1.3x + 0.15 s)"
+            fi
+        else
+            [[ $status == refused* ]] && pass "$label reported: $status" ||
+                fail "$label ranks x CPUs beyond the node's $ncpu, but status '$status'"
+            awk -v s="$step" 'BEGIN { exit !(s != "" && s < 15) }' &&
+                pass "$label refused in ${step}s, no hang" || fail "$label took ${step}s to be refused"
+        fi
+    done < <(tail -n +2 "$csv")
+    [[ $n -eq $want_rows ]] && pass "$n rows" || fail "$n rows, expected $want_rows"
+}
+
 # --- the programs ----------------------------------------------------------
 
 section "examples"
+HAVE_MPI=1
+if ! command -v mpirun >/dev/null; then
+    HAVE_MPI=0
+    echo "  FAIL: mpirun not found: Open MPI is not installed (apt-get install openmpi-bin libopenmpi-dev libclang-dev);" >&2
+    echo "        the MPI checks (dask_loop_mpi, --ranks, srun --mpi=pmix) cannot run and FAIL" >&2
+    fail "mpirun not found: no MPI checks possible"
+fi
+FEATURES=()
+[[ $HAVE_MPI -eq 1 ]] && FEATURES=(--features mpi)
 if [[ -n ${DELAYED_EXAMPLES_DIR:-} ]]; then
     echo "  using DELAYED_EXAMPLES_DIR=$DELAYED_EXAMPLES_DIR"
 else
-    export DELAYED_EXAMPLES_DIR=$REPO/target/release/examples
-    if ! cargo build --release -q -p delayed --examples; then
-        echo "FAIL: cargo build --release -p delayed --examples failed" >&2
+    target_dir=${CARGO_TARGET_DIR:-$REPO/target}
+    [[ $target_dir == /* ]] || target_dir=$REPO/$target_dir # cargo runs from $REPO here
+    export DELAYED_EXAMPLES_DIR=$target_dir/release/examples
+    if ! cargo build --release -q -p delayed "${FEATURES[@]}" --examples; then
+        echo "FAIL: cargo build --release -p delayed ${FEATURES[*]} --examples failed" >&2
         exit 1
     fi
 fi
@@ -170,6 +229,16 @@ for wl in $WORKLOADS; do
     [[ -x $DELAYED_EXAMPLES_DIR/dask_$wl ]] || { echo "FAIL: $DELAYED_EXAMPLES_DIR/dask_$wl missing" >&2; exit 1; }
 done
 pass "dask_loop, dask_loop_flow, dask_delay present"
+MPI_PROG=$DELAYED_EXAMPLES_DIR/dask_loop_mpi
+if [[ $HAVE_MPI -eq 1 ]]; then
+    if [[ -x $MPI_PROG ]]; then
+        pass "dask_loop_mpi present (--features mpi)"
+    else
+        fail "$MPI_PROG missing (cargo build --release -p delayed --features mpi --example dask_loop_mpi)"
+        HAVE_MPI=0
+    fi
+fi
+export OMPI_MCA_mpi_yield_when_idle=1
 
 # --- without srun ----------------------------------------------------------
 
@@ -193,6 +262,17 @@ if [[ $DO_LOCAL -eq 1 ]]; then
     rc=$?
     [[ $rc -eq 0 ]] && pass "sweep exit 0" || fail "sweep exit $rc"
     check_csv "$(ls "$out"/*.csv 2>/dev/null | head -n1)" "$mask_n" emulated $(($(wc -w <<<"$cpus") * 3))
+
+    section "--local --ranks (mpirun)"
+    if [[ $HAVE_MPI -eq 1 ]]; then
+        out=$WORK/local-ranks-out
+        bounded 300 "$SCRIPTS/slurm-sweep.sh" --local --ranks "1 2" --cpus "1 2" --unit-ms "$UNIT_MS" --out "$out"
+        rc=$?
+        [[ $rc -eq 0 ]] && pass "ranks sweep exit 0" || fail "ranks sweep exit $rc"
+        check_ranks_csv "$(ls "$out"/*.csv 2>/dev/null | head -n1)" "$mask_n" emulated 4
+    else
+        fail "--local --ranks: no mpirun / dask_loop_mpi (see above)"
+    fi
 fi
 
 # --- real Slurm ------------------------------------------------------------
@@ -249,6 +329,41 @@ if [[ $DO_SLURM -eq 1 ]]; then
     r=$(cat "$WORK"/array/*.csv 2>/dev/null | grep -c ',"\{0,1\}refused')
     [[ $n -eq 2 && $r -eq 2 ]] && pass "2 sweeps (loop, loop_flow): 2 ok rows, 2 refused rows" ||
         fail "array sweeps: $n ok rows, $r refused rows, expected 2 and 2"
+
+    section "local Slurm: MPI (srun --mpi=pmix)"
+    if [[ $HAVE_MPI -eq 1 ]]; then
+        mpis=$(srun --mpi=list 2>&1)
+        [[ $mpis == *pmix* ]] && pass "srun --mpi=list offers pmix" || fail "srun --mpi=list lacks pmix: $mpis"
+
+        bounded 60 srun --immediate=20 --mpi=pmix -n 2 --cpus-per-task=1 "$MPI_PROG" --unit-ms "$UNIT_MS" \
+            >"$WORK/mpi-srun.out" 2>"$WORK/mpi-srun.err" </dev/null
+        rc=$?
+        first=$(head -n1 "$WORK/mpi-srun.out" 2>/dev/null)
+        if [[ $rc -eq 0 && $first == "ranks=2 workers=1" ]] && grep -q '^total=44$' "$WORK/mpi-srun.out"; then
+            pass "srun --mpi=pmix -n 2 dask_loop_mpi: $first, total=44, $(grep '^wall' "$WORK/mpi-srun.out")"
+        else
+            fail "srun --mpi=pmix -n 2 dask_loop_mpi: exit $rc, output: $(cat "$WORK/mpi-srun.out" "$WORK/mpi-srun.err" 2>/dev/null | tail -n 5)"
+        fi
+
+        out=$WORK/slurm-ranks-out
+        bounded 300 "$SCRIPTS/slurm-sweep.sh" --ranks "1 2" --cpus "1 2" --unit-ms "$UNIT_MS" --wait-s 20 --out "$out"
+        rc=$?
+        [[ $rc -eq 0 ]] && pass "ranks sweep exit 0" || fail "ranks sweep exit $rc"
+        check_ranks_csv "$(ls "$out"/*.csv 2>/dev/null | head -n1)" "$ncpu" step 4
+
+        r=$((ncpu < 2 ? 1 : 2))
+        bounded 60 sbatch --wait --quiet --ntasks="$r" --cpus-per-task=1 --output="$WORK/lesson-mpi.out" \
+            "$SCRIPTS/lesson-mpi.sbatch" "$MPI_PROG" --unit-ms "$UNIT_MS"
+        rc=$?
+        first=$(head -n1 "$WORK/lesson-mpi.out" 2>/dev/null)
+        if [[ $rc -eq 0 && $first == "ranks=$r workers=1" ]] && grep -q '^total=44$' "$WORK/lesson-mpi.out"; then
+            pass "sbatch --ntasks=$r lesson-mpi.sbatch: $first, total=44"
+        else
+            fail "lesson-mpi.sbatch: exit $rc, output: $(cat "$WORK/lesson-mpi.out" 2>/dev/null)"
+        fi
+    else
+        fail "MPI under Slurm: no mpirun / dask_loop_mpi (see above)"
+    fi
 
     section "local Slurm: stop"
     pids=$(cat "$SLURM_DIR"/run/*.pid 2>/dev/null | tr '\n' ' ')

@@ -58,22 +58,34 @@ impl Profile {
         );
         micros(&mut out, self.wall.as_nanos() as u64);
         out.push_str("},\"traceEvents\":[\n");
-        out.push_str(
-            "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":0,\"args\":{\"name\":\"delayed\"}}",
-        );
-        for worker in 0..self.workers {
+        // One process per rank (one on one node), one thread per worker.
+        for rank in 0..self.ranks() {
+            let name = if self.rank_starts.is_empty() {
+                String::from("delayed")
+            } else {
+                format!("rank {rank}")
+            };
             let _ = write!(
                 out,
-                ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":{worker},\"args\":{{\"name\":\"worker {worker}\"}}}}"
+                "{}{{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":{},\"tid\":0,\"args\":{{\"name\":\"{name}\"}}}}",
+                if rank == 0 { "" } else { ",\n" },
+                rank + 1
+            );
+        }
+        for worker in 0..self.workers {
+            let (pid, tid) = self.trace_thread(worker as u32);
+            let _ = write!(
+                out,
+                ",\n{{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":{pid},\"tid\":{tid},\"args\":{{\"name\":\"worker {tid}\"}}}}"
             );
         }
         for (i, row) in self.rows.iter().enumerate() {
             out.push_str(",\n{\"name\":");
             json_string(&mut out, self.name(row));
+            let (pid, tid) = self.trace_thread(row.worker());
             let _ = write!(
                 out,
-                ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":1,\"tid\":{},\"ts\":",
-                row.worker()
+                ",\"cat\":\"task\",\"ph\":\"X\",\"pid\":{pid},\"tid\":{tid},\"ts\":"
             );
             micros(&mut out, row.start);
             out.push_str(",\"dur\":");
@@ -91,6 +103,14 @@ impl Profile {
         }
         out.push_str("\n]}\n");
         out
+    }
+
+    /// The trace's process (its rank + 1) and thread (its worker within the
+    /// rank) of global worker `worker`.
+    fn trace_thread(&self, worker: u32) -> (usize, u32) {
+        let rank = self.rank_of_worker(worker);
+        let first = self.rank_starts.get(rank).copied().unwrap_or(0);
+        (rank + 1, worker - first)
     }
 
     /// Writes [`to_chrome_trace`](Profile::to_chrome_trace) to `path`.

@@ -272,11 +272,11 @@ pub(crate) fn run_diagnosed(
 }
 
 /// What the runner reports to, for a profiled or progress-showing compute.
-struct Diagnosis<'a> {
-    recorder: Option<&'a Recorder>,
-    progress: Option<&'a ProgressTicker>,
+pub(crate) struct Diagnosis<'a> {
+    pub(crate) recorder: Option<&'a Recorder>,
+    pub(crate) progress: Option<&'a ProgressTicker>,
     /// The executor, to ask which worker runs a task (`None`: sync, worker 0).
-    executor: Option<&'a Executor>,
+    pub(crate) executor: Option<&'a Executor>,
 }
 
 impl Observer for Diagnosis<'_> {

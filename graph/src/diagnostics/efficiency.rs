@@ -268,11 +268,16 @@ fn describe_path(report: &EfficiencyReport<'_>, f: &mut fmt::Formatter<'_>) -> f
 impl fmt::Display for EfficiencyReport<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = self.workers();
-        writeln!(
+        write!(
             f,
             "efficiency of {} tasks on {p} worker(s)",
             self.profile.len()
         )?;
+        let ranks = self.profile.ranks();
+        if ranks > 1 {
+            write!(f, " of {ranks} ranks")?;
+        }
+        writeln!(f)?;
         writeln!(
             f,
             "  work T1              {:>10}  sum of task times",

@@ -156,6 +156,9 @@ pub struct Profile {
     /// The inputs of task `i` are `input_ids[input_offsets[i]..input_offsets[i + 1]]`.
     pub(crate) input_offsets: Vec<u32>,
     pub(crate) input_ids: Vec<u32>,
+    /// The first worker of each rank, for a profile of a multi-node
+    /// compute (`with_ranks`); empty for one node.
+    pub(crate) rank_starts: Vec<u32>,
 }
 
 fn ns(d: Duration) -> u64 {
@@ -218,6 +221,86 @@ impl Profile {
             rows.push(Row::new(times, t.worker as u32, name));
         }
         builder.build(rows.into_boxed_slice(), workers, wall)
+    }
+
+    /// This profile as one of a multi-node compute: its workers are those of
+    /// the ranks in turn, `workers_per_rank[r]` of rank `r` (worker `w` of
+    /// rank `r` is worker `w` plus the workers of the ranks before it).
+    /// A multi-node compute's profile (`delayed::mpi`) comes this way.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use delayed::{Profile, Task};
+    ///
+    /// let s = Duration::from_secs;
+    /// let task = |name, worker, start, end, inputs| Task {
+    ///     name, key: 0, worker, ready: s(start), start: s(start), end: s(end), inputs,
+    /// };
+    /// let profile = Profile::from_tasks(3, s(2), [
+    ///     task("a", 0, 0, 1, &[]),
+    ///     task("b", 2, 0, 1, &[]),
+    ///     task("c", 1, 1, 2, &[0, 1]),
+    /// ])
+    /// .with_ranks(&[2, 1]);
+    /// assert_eq!(profile.ranks(), 2);
+    /// assert_eq!((profile.rank(0), profile.rank(1), profile.rank(2)), (0, 1, 0));
+    /// assert!(profile.to_chrome_trace().contains("\"name\":\"rank 1\""));
+    /// ```
+    ///
+    /// # Panics
+    /// If the ranks' workers do not add up to the profile's.
+    pub fn with_ranks(mut self, workers_per_rank: &[usize]) -> Profile {
+        assert_eq!(
+            workers_per_rank.iter().sum::<usize>(),
+            self.workers,
+            "delayed: the ranks' workers must add up to the profile's"
+        );
+        let mut first = 0;
+        self.rank_starts = workers_per_rank
+            .iter()
+            .map(|&w| {
+                let start = first;
+                first += w as u32;
+                start
+            })
+            .collect();
+        self
+    }
+
+    /// Number of ranks whose workers ran the tasks: 1 on one node.
+    ///
+    /// ```
+    /// let p = delayed::Profile::from_tasks(2, std::time::Duration::ZERO, []);
+    /// assert_eq!(p.ranks(), 1);
+    /// ```
+    pub fn ranks(&self) -> usize {
+        self.rank_starts.len().max(1)
+    }
+
+    /// The rank that ran task `i` (0 on one node).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let t = delayed::Task {
+    ///     name: "a", key: 0, worker: 1, ready: Duration::ZERO,
+    ///     start: Duration::ZERO, end: Duration::ZERO, inputs: &[],
+    /// };
+    /// let p = delayed::Profile::from_tasks(2, Duration::ZERO, [t]);
+    /// assert_eq!(p.rank(0), 0);
+    /// assert_eq!(p.with_ranks(&[1, 1]).rank(0), 1);
+    /// ```
+    ///
+    /// # Panics
+    /// If there is no task `i`.
+    pub fn rank(&self, i: usize) -> usize {
+        self.rank_of_worker(self.rows[i].worker())
+    }
+
+    /// The rank of global worker `worker`, and its first worker.
+    pub(crate) fn rank_of_worker(&self, worker: u32) -> usize {
+        self.rank_starts
+            .partition_point(|&first| first <= worker)
+            .saturating_sub(1)
     }
 
     /// Number of tasks.
@@ -436,6 +519,7 @@ impl<'a> ProfileBuilder<'a> {
             keys: self.keys,
             input_offsets: self.input_offsets,
             input_ids: self.input_ids,
+            rank_starts: Vec::new(),
         }
     }
 }

@@ -4,17 +4,22 @@
 //! `README.md` beside this file.
 
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use mpi::topology::SimpleCommunicator;
 
 use serde::{Deserialize, Serialize};
 
 use super::comm::{self, all_gather_bytes, broadcast_bytes};
-use super::exchange::{drive, in_task, Exporter, Outbox, Routes};
+use super::exchange::{drive, in_task, Drive, Exporter, Outbox, Routes};
 use super::graph::NodeMeta;
-use super::{fingerprint, placement, Graph};
-use crate::run::{self, run_remote, Mode, Plan, RunState, Unobserved};
+use super::profile::{merge_profiles, RankTimes};
+use super::{fingerprint, placement, Cluster, Graph};
+use crate::diagnostics::{Diagnosis, Recorder};
+use crate::run::{self, run_remote, Mode, Observer, Plan, RunState, Unobserved};
 use crate::store::Store;
 use crate::value::Value;
+use crate::Profile;
 use crate::{Error, Executor};
 
 /// The watchdog's limit, in seconds, when [`ComputeOptions::timeout`] does
@@ -39,6 +44,7 @@ pub const TIMEOUT_ENV: &str = "DELAYED_MPI_TIMEOUT";
 pub struct ComputeOptions {
     executor: Option<Executor>,
     timeout: Option<Duration>,
+    profile: bool,
 }
 
 impl ComputeOptions {
@@ -77,6 +83,33 @@ impl ComputeOptions {
     /// ```
     pub fn timeout(mut self, limit: Duration) -> ComputeOptions {
         self.timeout = Some(limit);
+        self
+    }
+
+    /// `true`: records a [`Profile`] of the compute on every rank and
+    /// merges them on rank 0 (the other ranks get none): every task with
+    /// the rank and worker it ran on, times from the compute's start (the
+    /// ranks' clocks aligned at its first collective), one Chrome trace
+    /// process per rank, and the efficiency report and what-if over all
+    /// the ranks' workers.
+    ///
+    /// ```no_run
+    /// use delayed::mpi::{Cluster, ComputeOptions};
+    ///
+    /// let cluster = Cluster::init()?;
+    /// let g = cluster.graph();
+    /// let xs: Vec<_> = (0..8).map(|i| g.delayed("inc", move || i + 1)).collect();
+    /// let total = g.task("sum", &xs, |v| v.into_iter().sum::<i64>());
+    /// let out = total.compute_with(&ComputeOptions::new().profile(true))?;
+    /// if let Some(profile) = out.profile {
+    ///     assert_eq!(profile.ranks(), cluster.size()); // on rank 0
+    ///     println!("{}", profile.efficiency());
+    ///     profile.write_chrome_trace("loop.json").expect("written");
+    /// }
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn profile(mut self, profile: bool) -> ComputeOptions {
+        self.profile = profile;
         self
     }
 
@@ -158,11 +191,11 @@ pub(crate) fn compute_targets(
     targets: &[u32],
     executor: &Executor,
     options: &ComputeOptions,
-) -> Result<Vec<Value>, Error> {
+) -> Result<(Vec<Value>, Option<Profile>), Error> {
     let store = graph.local().store();
     if in_task() {
         // A compute nested in a task runs on this rank alone.
-        return run::run(store, targets, Mode::Parallel(executor));
+        return Ok((run::run(store, targets, Mode::Parallel(executor))?, None));
     }
     if executor.current_worker_index().is_some() {
         return Err(Error::cluster(
@@ -183,6 +216,8 @@ pub(crate) fn compute_targets(
         needed.iter().map(|&id| nodes[id as usize]).collect()
     };
     fingerprint::check(comm, store, &needed, &metas, targets)?;
+    // The ranks left that collective together: the profile's time zero.
+    let epoch = Instant::now();
 
     // Step 3: placement, the same on every rank.
     let hints: Vec<Option<u32>> = metas.iter().map(|m| m.rank).collect();
@@ -193,23 +228,26 @@ pub(crate) fn compute_targets(
     let (plan, routes) = plan_rank(store, &needed, &metas, &rank_of, targets, me);
 
     // Steps 5 to 8: run this rank's tasks, exchanging values.
-    let cancelled = AtomicBool::new(false);
-    let state = RunState::new(store, &plan, &cancelled);
-    let outbox = Outbox::new();
-    let exporter = Exporter {
-        inner: &Unobserved,
+    let rank = Rank {
+        comm,
+        cluster,
+        store,
         plan: &plan,
         routes: &routes,
-        outbox: &outbox,
+        executor,
+        limit,
     };
-    let mut driven = None;
-    run_remote(&state, executor, &exporter, routes.externals, |remote| {
-        driven = Some(drive(
-            remote, comm, store, &plan, &routes, &outbox, ranks, me, limit, cluster,
-        ));
-    });
-    let mut driven = driven.expect("run_remote calls drive");
-    let outcome = state.finish();
+    let recorder = options.profile.then(|| Recorder::new(plan.len()));
+    let recorder_start = epoch.elapsed();
+    let (mut driven, outcome) = match &recorder {
+        Some(recorder) => rank.run(&Diagnosis {
+            recorder: Some(recorder),
+            progress: None,
+            executor: Some(executor),
+        }),
+        None => rank.run(&Unobserved),
+    };
+    let wall = epoch.elapsed();
 
     // Step 9: agree on the outcome.
     let mine = match &outcome {
@@ -241,6 +279,14 @@ pub(crate) fn compute_targets(
     }
     driven.sends.wait_all();
     debug_assert!(!driven.sends.in_flight());
+    let profile = match recorder {
+        Some(recorder) => {
+            let local = recorder.finish(plan.len(), |k| ("", plan.node_id(k) as usize, &[]), 1);
+            let times = RankTimes::of(&local, &routes, recorder_start, wall, executor.workers());
+            merge_profiles(comm, me, store, &needed, &rank_of, &times)
+        }
+        None => None,
+    };
 
     // Step 10: every rank gets every result, from its owner.
     let mut mine = outcome?.into_iter();
@@ -286,7 +332,55 @@ pub(crate) fn compute_targets(
     }
     match failed {
         Some(error) => Err(error),
-        None => Ok(results),
+        None => Ok((results, profile)),
+    }
+}
+
+/// What one rank runs in a compute (steps 5 to 8).
+struct Rank<'r> {
+    comm: &'r SimpleCommunicator,
+    cluster: &'r Cluster,
+    store: &'r Store,
+    plan: &'r Plan,
+    routes: &'r Routes,
+    executor: &'r Executor,
+    limit: Option<Duration>,
+}
+
+impl Rank<'_> {
+    /// Runs this rank's plan with `inner` observing (diagnostics), driving
+    /// the exchange from this thread; what the exchange knows and the local
+    /// outcome (the local targets' values, or the failure).
+    fn run<O: Observer>(&self, inner: &O) -> (Drive, Result<Vec<Value>, Error>) {
+        let cancelled = AtomicBool::new(false);
+        let state = RunState::new(self.store, self.plan, &cancelled);
+        let outbox = Outbox::new();
+        let exporter = Exporter {
+            inner,
+            plan: self.plan,
+            routes: self.routes,
+            outbox: &outbox,
+        };
+        let mut driven = None;
+        run_remote(
+            &state,
+            self.executor,
+            &exporter,
+            self.routes.externals,
+            |remote| {
+                driven = Some(drive(
+                    remote,
+                    self.comm,
+                    self.store,
+                    self.plan,
+                    self.routes,
+                    &outbox,
+                    self.cluster,
+                    self.limit,
+                ));
+            },
+        );
+        (driven.expect("run_remote calls drive"), state.finish())
     }
 }
 

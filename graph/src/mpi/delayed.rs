@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::compute::{compute_targets, ComputeOptions};
 use super::Graph;
 use crate::compute::Results;
-use crate::{Error, Executor};
+use crate::{Error, Executor, Profile};
 
 /// The future result of a task of a multi-node [`Graph`]: a cheap `Clone`
 /// handle, like [`delayed::Delayed`](crate::Delayed).
@@ -299,7 +299,7 @@ tuple_targets!(
 /// # Panics
 /// If the targets belong to different graphs, or one is asked for twice.
 pub fn compute<Q: Targets>(targets: Q) -> Result<Q::Output, Error> {
-    run(targets, None, &ComputeOptions::default())
+    Ok(run(targets, None, &ComputeOptions::default())?.0)
 }
 
 /// Computes several results across the job's ranks, this rank's tasks on
@@ -319,20 +319,21 @@ pub fn compute<Q: Targets>(targets: Q) -> Result<Q::Output, Error> {
 /// # Panics
 /// As [`compute`].
 pub fn compute_on<Q: Targets>(targets: Q, executor: &Executor) -> Result<Q::Output, Error> {
-    run(targets, Some(executor), &ComputeOptions::default())
+    Ok(run(targets, Some(executor), &ComputeOptions::default())?.0)
 }
 
-/// Runs `targets` with `options`, on `executor` or the default one.
+/// Runs `targets` with `options`, on `executor` or the default one; the
+/// results, and the profile if asked for (on rank 0).
 pub(crate) fn run<Q: Targets>(
     targets: Q,
     executor: Option<&Executor>,
     options: &ComputeOptions,
-) -> Result<Q::Output, Error> {
+) -> Result<(Q::Output, Option<Profile>), Error> {
     let mut graph = None;
     let mut ids = Vec::new();
     targets.collect(&mut graph, &mut ids);
-    let values = match graph {
-        None => Vec::new(),
+    let (values, profile) = match graph {
+        None => (Vec::new(), None),
         Some(graph) => {
             let executor = match executor {
                 Some(executor) => executor,
@@ -341,5 +342,5 @@ pub(crate) fn run<Q: Targets>(
             compute_targets(&graph, &ids, executor, options)?
         }
     };
-    Ok(Q::outputs(&mut Results::new(values)))
+    Ok((Q::outputs(&mut Results::new(values)), profile))
 }

@@ -178,11 +178,10 @@ pub(crate) fn drive<O: Observer>(
     plan: &Plan,
     routes: &Routes,
     outbox: &Outbox,
-    ranks: usize,
-    me: usize,
-    timeout: Option<Duration>,
     cluster: &Cluster,
+    timeout: Option<Duration>,
 ) -> Drive {
+    let (ranks, me) = (cluster.size(), cluster.rank());
     let state = remote.state();
     let mut sends = Sends::new(ranks);
     let mut received = vec![0u64; ranks];

@@ -48,40 +48,44 @@ mod fingerprint;
 mod graph;
 pub mod inputs;
 mod placement;
+mod profile;
 
 pub use self::cluster::Cluster;
 pub use self::compute::{ComputeOptions, TIMEOUT_ENV};
 pub use self::delayed::{compute, compute_on, Delayed, Targets};
 pub use self::graph::{Graph, Placed};
 pub use self::inputs::{Inputs, Refs};
+pub use crate::Computed;
 
 impl<T> Delayed<T>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
-    /// Computes the result with `options` (an executor, a watchdog).
+    /// Computes the result with `options` (an executor, a watchdog, a
+    /// profile merged on rank 0).
     ///
     /// ```no_run
     /// let g = delayed::mpi::Cluster::init()?.graph();
     /// let options = delayed::mpi::ComputeOptions::new();
-    /// assert_eq!(g.delayed("x", || 1).compute_with(&options)?, 1);
+    /// assert_eq!(g.delayed("x", || 1).compute_with(&options)?.value, 1);
     /// # Ok::<(), delayed::Error>(())
     /// ```
     ///
     /// # Errors
     /// As [`Delayed::compute`].
-    pub fn compute_with(&self, options: &ComputeOptions) -> Result<T, crate::Error> {
+    pub fn compute_with(&self, options: &ComputeOptions) -> Result<Computed<T>, crate::Error> {
         compute_with(self, options)
     }
 }
 
-/// Computes several results with `options` (see [`compute`]).
+/// Computes several results with `options` (see [`compute`]); the profile,
+/// if asked for, on rank 0.
 ///
 /// ```no_run
 /// let g = delayed::mpi::Cluster::init()?.graph();
 /// let (x, y) = (g.delayed("x", || 1), g.delayed("y", || 2));
 /// let options = delayed::mpi::ComputeOptions::new();
-/// assert_eq!(delayed::mpi::compute_with((&x, &y), &options)?, (1, 2));
+/// assert_eq!(delayed::mpi::compute_with((&x, &y), &options)?.value, (1, 2));
 /// # Ok::<(), delayed::Error>(())
 /// ```
 ///
@@ -90,7 +94,8 @@ where
 pub fn compute_with<Q: Targets>(
     targets: Q,
     options: &ComputeOptions,
-) -> Result<Q::Output, crate::Error> {
+) -> Result<Computed<Q::Output>, crate::Error> {
     let executor = options.executor_or_global()?;
-    delayed::run(targets, Some(executor), options)
+    let (value, profile) = delayed::run(targets, Some(executor), options)?;
+    Ok(Computed { value, profile })
 }

@@ -22,6 +22,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "lesson" => lesson(&cluster, &g),
         "random" => crate::random::random_dags(&cluster),
         "api" => api(&cluster, &g),
+        "profile" => profile(&cluster, &g),
         "task_error" => task_error(&cluster, &g),
         "task_panic" => task_panic(&cluster, &g),
         "different_graphs" => different_graphs(&cluster, &g),
@@ -121,6 +122,68 @@ fn api(cluster: &Cluster, g: &Graph) -> Outcome {
     ensure(got == vec![0, 1, 4, 9, 16], || format!("{got:?}"))?;
     drop(unused);
     Ok(())
+}
+
+/// A profile of the lesson's loop, merged on rank 0: every task with the
+/// rank it ran on, one trace process per rank, the efficiency report over
+/// all the ranks' workers.
+fn profile(cluster: &Cluster, g: &Graph) -> Outcome {
+    let here = cluster.rank();
+    let xs: Vec<_> = (1..=8i64)
+        .map(|i| {
+            g.delayed("inc", move || {
+                std::thread::sleep(Duration::from_millis(10));
+                (i + 1, here)
+            })
+        })
+        .collect();
+    let total = g.task("sum", &xs, |v| v.into_iter().map(|(x, _)| x).sum::<i64>());
+    let ranks = g.task("where", &xs, |v| {
+        v.into_iter().map(|&(_, r)| r).collect::<Vec<_>>()
+    });
+    let out = delayed::mpi::compute_with((&total, &ranks), &ComputeOptions::new().profile(true))
+        .map_err(|e| e.to_string())?;
+    let (t, on) = out.value;
+    ensure(t == 44, || format!("total={t}"))?;
+    let Some(profile) = out.profile else {
+        return ensure(here != 0, || "rank 0 has no profile".into());
+    };
+    ensure(here == 0, || "a rank other than 0 has a profile".into())?;
+    ensure(
+        profile.len() == 10 && profile.ranks() == cluster.size(),
+        || format!("{} tasks on {} ranks", profile.len(), profile.ranks()),
+    )?;
+    for (i, task) in profile.tasks().enumerate().take(8) {
+        ensure(task.name == "inc" && profile.rank(i) == on[i], || {
+            format!(
+                "task {i} ({}) on rank {}, ran on {}",
+                task.name,
+                profile.rank(i),
+                on[i]
+            )
+        })?;
+        ensure(task.duration() >= Duration::from_millis(10), || {
+            format!("{task:?}")
+        })?;
+    }
+    let sum = profile.task(8);
+    ensure(
+        sum.inputs.len() == 8 && sum.start >= profile.task(0).end,
+        || format!("{sum:?}"),
+    )?;
+    let trace = profile.to_chrome_trace();
+    ensure(
+        (0..cluster.size()).all(|r| trace.contains(&format!("\"name\":\"rank {r}\""))),
+        || "a rank is missing from the trace".into(),
+    )?;
+    let report = profile.efficiency().to_string();
+    ensure(
+        cluster.size() == 1 || report.contains(&format!("of {} ranks", cluster.size())),
+        || report.clone(),
+    )?;
+    ensure(!profile.what_if(&[1, 2, 4]).to_string().is_empty(), || {
+        "what-if".into()
+    })
 }
 
 /// A task returning `Err` on the last rank fails the compute on every rank,

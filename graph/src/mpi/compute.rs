@@ -14,7 +14,7 @@ use super::comm::{self, all_gather_bytes, broadcast_bytes};
 use super::exchange::{drive, in_task, Drive, Exporter, Outbox, Routes};
 use super::graph::NodeMeta;
 use super::profile::{merge_profiles, RankTimes};
-use super::{fingerprint, placement, Cluster, Graph};
+use super::{fingerprint, placement, Cluster, Graph, Placement};
 use crate::diagnostics::{Diagnosis, Recorder};
 use crate::run::{self, run_remote, Mode, Observer, Plan, RunState, Unobserved};
 use crate::store::Store;
@@ -45,6 +45,7 @@ pub struct ComputeOptions {
     executor: Option<Executor>,
     timeout: Option<Duration>,
     profile: bool,
+    placement: Option<Placement>,
 }
 
 impl ComputeOptions {
@@ -87,7 +88,7 @@ impl ComputeOptions {
     }
 
     /// `true`: records a [`Profile`] of the compute on every rank and
-    /// merges them on rank 0 (the other ranks get none): every task with
+    /// merges them, on rank 0 and every other rank alike: every task with
     /// the rank and worker it ran on, times from the compute's start (the
     /// ranks' clocks aligned at its first collective), one Chrome trace
     /// process per rank, and the efficiency report and what-if over all
@@ -101,8 +102,9 @@ impl ComputeOptions {
     /// let xs: Vec<_> = (0..8).map(|i| g.delayed("inc", move || i + 1)).collect();
     /// let total = g.task("sum", &xs, |v| v.into_iter().sum::<i64>());
     /// let out = total.compute_with(&ComputeOptions::new().profile(true))?;
-    /// if let Some(profile) = out.profile {
-    ///     assert_eq!(profile.ranks(), cluster.size()); // on rank 0
+    /// let profile = out.profile.expect("asked for");
+    /// assert_eq!(profile.ranks(), cluster.size());
+    /// if cluster.rank() == 0 {
     ///     println!("{}", profile.efficiency());
     ///     profile.write_chrome_trace("loop.json").expect("written");
     /// }
@@ -110,6 +112,32 @@ impl ComputeOptions {
     /// ```
     pub fn profile(mut self, profile: bool) -> ComputeOptions {
         self.profile = profile;
+        self
+    }
+
+    /// Places the tasks as `placement` says (one learnt from an earlier
+    /// run's profile), instead of the default placement; hints given with
+    /// [`Graph::on`] still win, and tasks it does not know are placed by
+    /// default. Every rank must pass the same placement (the fingerprint
+    /// includes it): compute it from the profile every rank gets.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use delayed::mpi::{Cluster, ComputeOptions, Placement};
+    ///
+    /// let g = Cluster::init()?.graph();
+    /// let xs: Vec<_> = (0..16u64)
+    ///     .map(|i| g.delayed("work", move || { std::thread::sleep(Duration::from_millis(i)); i }))
+    ///     .collect();
+    /// let total = g.task("sum", &xs, |v| v.into_iter().sum::<u64>());
+    /// let first = total.compute_with(&ComputeOptions::new().profile(true))?;
+    /// let placement = Placement::from_profile(&first.profile.unwrap(), Duration::from_micros(5));
+    /// let again = total.compute_with(&ComputeOptions::new().placement(&placement))?;
+    /// assert_eq!(again.value, 120);
+    /// # Ok::<(), delayed::Error>(())
+    /// ```
+    pub fn placement(mut self, placement: &Placement) -> ComputeOptions {
+        self.placement = Some(placement.clone());
         self
     }
 
@@ -209,18 +237,28 @@ pub(crate) fn compute_targets(
     let _exclusive = cluster.exclusive();
     let (comm, me, ranks) = (cluster.comm(), cluster.rank(), cluster.size());
 
-    // Steps 1 and 2: cull, then check that every rank has the same graph.
+    // Steps 1 and 2: cull, then check that every rank has the same graph
+    // and the same hints (given with `Graph::on`, else from a placement).
     let needed = cull(store, targets);
     let metas: Vec<NodeMeta> = {
         let nodes = graph.nodes();
         needed.iter().map(|&id| nodes[id as usize]).collect()
     };
-    fingerprint::check(comm, store, &needed, &metas, targets)?;
+    let hints: Vec<Option<u32>> = needed
+        .iter()
+        .zip(&metas)
+        .map(|(&id, meta)| {
+            meta.rank.or_else(|| {
+                let placement = options.placement.as_ref()?;
+                placement.rank_of(id as usize).map(|r| r as u32)
+            })
+        })
+        .collect();
+    fingerprint::check(comm, store, &needed, &metas, &hints, targets)?;
     // The ranks left that collective together: the profile's time zero.
     let epoch = Instant::now();
 
     // Step 3: placement, the same on every rank.
-    let hints: Vec<Option<u32>> = metas.iter().map(|m| m.rank).collect();
     let rank_of = placement::place(store, &needed, &hints, ranks)?;
     let rank_of_id = |id: u32| rank_of[needed.binary_search(&id).expect("needed")];
 
@@ -283,7 +321,7 @@ pub(crate) fn compute_targets(
         Some(recorder) => {
             let local = recorder.finish(plan.len(), |k| ("", plan.node_id(k) as usize, &[]), 1);
             let times = RankTimes::of(&local, &routes, recorder_start, wall, executor.workers());
-            merge_profiles(comm, me, store, &needed, &rank_of, &times)
+            Some(merge_profiles(comm, store, &needed, &times))
         }
         None => None,
     };

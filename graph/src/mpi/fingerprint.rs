@@ -18,34 +18,34 @@ fn hasher() -> std::hash::DefaultHasher {
     std::hash::DefaultHasher::new()
 }
 
-/// The hash of one task as the compute sees it.
-fn node_hash(store: &Store, id: u32, meta: &NodeMeta) -> u64 {
+/// The hash of one task as the compute sees it, with its rank `hint`.
+fn node_hash(store: &Store, id: u32, meta: &NodeMeta, hint: Option<u32>) -> u64 {
     let mut h = hasher();
     id.hash(&mut h);
     store.name(id).hash(&mut h);
     (meta.codec.type_name)().hash(&mut h);
     store.inputs(id).hash(&mut h);
-    meta.rank.hash(&mut h);
+    hint.hash(&mut h);
     h.finish()
 }
 
 /// How one task reads in an error message.
-fn describe(store: &Store, id: u32, meta: &NodeMeta) -> String {
+fn describe(store: &Store, id: u32, meta: &NodeMeta, hint: Option<u32>) -> String {
     let mut text = format!(
         "task '{}' (key {id}) returning {} with inputs {:?}",
         store.name(id),
         (meta.codec.type_name)(),
         store.inputs(id)
     );
-    if let Some(rank) = meta.rank {
+    if let Some(rank) = hint {
         text += &format!(" placed on rank {rank}");
     }
     text
 }
 
 /// Checks, with the other ranks, that they compute the same culled graph:
-/// `needed` (node ids, increasing) with their entries `metas`, for
-/// `targets`. One 8-byte all-gather when they agree.
+/// `needed` (node ids, increasing) with their entries `metas` and rank
+/// hints `hints`, for `targets`. One 8-byte all-gather when they agree.
 ///
 /// # Errors
 /// If any rank's graph differs: on every rank, naming the first task that
@@ -55,12 +55,11 @@ pub(crate) fn check(
     store: &Store,
     needed: &[u32],
     metas: &[NodeMeta],
+    hints: &[Option<u32>],
     targets: &[u32],
 ) -> Result<(), Error> {
-    let hashes: Vec<u64> = needed
-        .iter()
-        .zip(metas)
-        .map(|(&id, meta)| node_hash(store, id, meta))
+    let hashes: Vec<u64> = (0..needed.len())
+        .map(|i| node_hash(store, needed[i], &metas[i], hints[i]))
         .collect();
     let mut whole = hasher();
     hashes.hash(&mut whole);
@@ -88,14 +87,14 @@ pub(crate) fn check(
     let what = match first {
         Some(i) => needed
             .get(i)
-            .map(|&id| describe(store, id, &metas[i]))
+            .map(|&id| describe(store, id, &metas[i], hints[i]))
             .unwrap_or_else(|| String::from("no task")),
         None => format!("the same tasks, but the targets {targets:?}"),
     };
     let descriptions = all_gather_bytes(comm, what.as_bytes());
     let mut message = String::from(
         "delayed::mpi: the ranks built different graphs (every rank must add the same tasks in \
-         the same order, and compute the same targets)",
+         the same order, place them alike and compute the same targets)",
     );
     match first {
         Some(i) => message += &format!("; the first difference is the compute's task #{i}:"),

@@ -49,12 +49,14 @@ mod graph;
 pub mod inputs;
 mod placement;
 mod profile;
+mod schedule;
 
 pub use self::cluster::Cluster;
 pub use self::compute::{ComputeOptions, TIMEOUT_ENV};
 pub use self::delayed::{compute, compute_on, Delayed, Targets};
 pub use self::graph::{Graph, Placed};
 pub use self::inputs::{Inputs, Refs};
+pub use self::schedule::Placement;
 pub use crate::Computed;
 
 impl<T> Delayed<T>
@@ -62,7 +64,7 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     /// Computes the result with `options` (an executor, a watchdog, a
-    /// profile merged on rank 0).
+    /// profile merged over the ranks, a placement learnt from one).
     ///
     /// ```no_run
     /// let g = delayed::mpi::Cluster::init()?.graph();
@@ -79,7 +81,7 @@ where
 }
 
 /// Computes several results with `options` (see [`compute`]); the profile,
-/// if asked for, on rank 0.
+/// if asked for, merged over every rank.
 ///
 /// ```no_run
 /// let g = delayed::mpi::Cluster::init()?.graph();

@@ -54,7 +54,8 @@ pub(crate) fn place(
             if let Some(rank) = hint {
                 if rank as usize >= ranks {
                     return Err(Error::cluster(format!(
-                        "delayed::mpi: task '{}' (key {id}) is placed on rank {rank} (Graph::on), \
+                        "delayed::mpi: task '{}' (key {id}) is placed on rank {rank} (Graph::on or a \
+                         Placement), \
                          but the job has {ranks} rank(s): 0 to {}",
                         store.name(id),
                         ranks - 1

@@ -1,6 +1,8 @@
 //! The profile of a multi-node compute: each rank records its own tasks
-//! with the single-node recorder; at the end their times cross to rank 0,
-//! which merges them into one `Profile` over all the ranks' workers.
+//! with the single-node recorder; at the end every rank gathers every
+//! rank's times and merges them into one `Profile` over all the ranks'
+//! workers, the same on every rank (so every rank can learn the same
+//! `Placement` from it).
 
 use std::time::Duration;
 
@@ -60,23 +62,18 @@ impl RankTimes {
     }
 }
 
-/// Gathers every rank's `times` (a collective) and, on rank 0, merges them
-/// into the compute's profile: the tasks of `needed` (node ids, increasing)
-/// in that order, the workers of rank `r` numbered after those of the ranks
-/// before it. `None` on the other ranks.
+/// Gathers every rank's `times` (a collective) and merges them into the
+/// compute's profile, the same on every rank: the tasks of `needed` (node
+/// ids, increasing) in that order, the workers of rank `r` numbered after
+/// those of the ranks before it.
 pub(crate) fn merge_profiles(
     comm: &SimpleCommunicator,
-    me: usize,
     store: &Store,
     needed: &[u32],
-    rank_of: &[u32],
     times: &RankTimes,
-) -> Option<Profile> {
+) -> Profile {
     let mine = postcard::to_allocvec(times).expect("times encode");
     let all = all_gather_bytes(comm, &mine);
-    if me != 0 {
-        return None;
-    }
     let ranks: Vec<RankTimes> = all
         .iter()
         .map(|bytes| postcard::from_bytes(bytes).expect("a rank's times decode"))
@@ -111,7 +108,6 @@ pub(crate) fn merge_profiles(
     let wall = ranks.iter().map(|r| r.wall).max().unwrap_or(0);
     let tasks = needed.iter().enumerate().map(|(i, &id)| {
         let (ready, start, end, worker) = rows[i];
-        debug_assert!(worker < workers.iter().sum::<usize>() || rank_of.is_empty());
         Task {
             name: store.name(id),
             key: id as usize,
@@ -123,5 +119,5 @@ pub(crate) fn merge_profiles(
         }
     });
     let total = workers.iter().sum();
-    Some(Profile::from_tasks(total, Duration::from_nanos(wall), tasks).with_ranks(&workers))
+    Profile::from_tasks(total, Duration::from_nanos(wall), tasks).with_ranks(&workers)
 }

@@ -23,6 +23,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "random" => crate::random::random_dags(&cluster),
         "api" => api(&cluster, &g),
         "profile" => profile(&cluster, &g),
+        "placement" => placement(&cluster, &g),
         "task_error" => task_error(&cluster, &g),
         "task_panic" => task_panic(&cluster, &g),
         "different_graphs" => different_graphs(&cluster, &g),
@@ -124,9 +125,9 @@ fn api(cluster: &Cluster, g: &Graph) -> Outcome {
     Ok(())
 }
 
-/// A profile of the lesson's loop, merged on rank 0: every task with the
-/// rank it ran on, one trace process per rank, the efficiency report over
-/// all the ranks' workers.
+/// A profile of the lesson's loop, merged over the ranks (the same on
+/// each): every task with the rank it ran on, one trace process per rank,
+/// the efficiency report over all the ranks' workers.
 fn profile(cluster: &Cluster, g: &Graph) -> Outcome {
     let here = cluster.rank();
     let xs: Vec<_> = (1..=8i64)
@@ -145,10 +146,7 @@ fn profile(cluster: &Cluster, g: &Graph) -> Outcome {
         .map_err(|e| e.to_string())?;
     let (t, on) = out.value;
     ensure(t == 44, || format!("total={t}"))?;
-    let Some(profile) = out.profile else {
-        return ensure(here != 0, || "rank 0 has no profile".into());
-    };
-    ensure(here == 0, || "a rank other than 0 has a profile".into())?;
+    let profile = out.profile.ok_or("no profile")?;
     ensure(
         profile.len() == 10 && profile.ranks() == cluster.size(),
         || format!("{} tasks on {} ranks", profile.len(), profile.ranks()),
@@ -184,6 +182,56 @@ fn profile(cluster: &Cluster, g: &Graph) -> Outcome {
     ensure(!profile.what_if(&[1, 2, 4]).to_string().is_empty(), || {
         "what-if".into()
     })
+}
+
+/// A placement learnt from a profile: every rank learns the same one, the
+/// next compute runs each task where it says, and a rank that passes
+/// another placement than the others gets an error, as do the others.
+fn placement(cluster: &Cluster, g: &Graph) -> Outcome {
+    let here = cluster.rank();
+    let xs: Vec<_> = (0..12u64)
+        .map(|i| {
+            g.delayed("work", move || {
+                std::thread::sleep(Duration::from_millis(1 + i * 2));
+                (i, here)
+            })
+        })
+        .collect();
+    let total = g.task("sum", &xs, |v| v.into_iter().map(|(i, _)| i).sum::<u64>());
+    let on = g.task("where", &xs, |v| {
+        v.into_iter().map(|&(_, r)| r).collect::<Vec<_>>()
+    });
+    let first = delayed::mpi::compute_with((&total, &on), &ComputeOptions::new().profile(true))
+        .map_err(|e| e.to_string())?;
+    let profile = first.profile.ok_or("no profile")?;
+    let placement = delayed::mpi::Placement::from_profile(&profile, Duration::from_micros(20));
+    ensure(placement.len() == 14, || format!("{placement}"))?;
+    let again =
+        delayed::mpi::compute_with((&total, &on), &ComputeOptions::new().placement(&placement))
+            .map_err(|e| e.to_string())?;
+    let (sum, ranks) = again.value;
+    ensure(sum == 66, || format!("sum {sum}"))?;
+    for (i, &rank) in ranks.iter().enumerate() {
+        let key = xs[i].key();
+        ensure(placement.rank_of(key) == Some(rank), || {
+            format!(
+                "task key {key} ran on rank {rank}, placed on {:?}",
+                placement.rank_of(key)
+            )
+        })?;
+    }
+    // Only rank 1 passes the placement: every rank gets an error.
+    let options = if here == 1 {
+        ComputeOptions::new().placement(&placement)
+    } else {
+        ComputeOptions::new()
+    };
+    let err = total
+        .compute_with(&options)
+        .err()
+        .ok_or("the compute succeeded")?
+        .to_string();
+    ensure(err.contains("built different graphs"), || err)
 }
 
 /// A task returning `Err` on the last rank fails the compute on every rank,

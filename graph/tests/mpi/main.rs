@@ -32,6 +32,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("random", &[2, 3, 4], Expect::Ok),
         ("api", &[2, 3], Expect::Ok),
         ("profile", &[1, 2, 4], Expect::Ok),
+        ("placement", &[2, 3], Expect::Ok),
         ("task_error", &[2, 3], Expect::Ok),
         ("task_panic", &[2, 4], Expect::Ok),
         ("different_graphs", &[2, 3], Expect::Ok),

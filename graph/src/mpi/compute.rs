@@ -141,12 +141,9 @@ impl ComputeOptions {
         self
     }
 
-    /// The executor to run on, given or the default.
-    pub(crate) fn executor_or_global(&self) -> Result<&Executor, Error> {
-        match &self.executor {
-            Some(executor) => Ok(executor),
-            None => Executor::global().map_err(Error::executor),
-        }
+    /// The executor given, if any.
+    pub(crate) fn given_executor(&self) -> Option<&Executor> {
+        self.executor.as_ref()
     }
 
     /// The watchdog's limit: given, or from `DELAYED_MPI_TIMEOUT`.
@@ -214,25 +211,31 @@ impl Failure {
 
 /// Computes `targets` (ids of `graph`, not empty) across the job's ranks;
 /// every rank gets every target's value, in order.
+///
+/// `executor` is the executor to run on, or why there is none: a rank that
+/// cannot compute still takes part in the first collective, so that every
+/// rank returns the error instead of waiting for it.
 pub(crate) fn compute_targets(
     graph: &Graph,
     targets: &[u32],
-    executor: &Executor,
+    executor: Result<&Executor, Error>,
     options: &ComputeOptions,
 ) -> Result<(Vec<Value>, Option<Profile>), Error> {
     let store = graph.local().store();
     if in_task() {
         // A compute nested in a task runs on this rank alone.
-        return Ok((run::run(store, targets, Mode::Parallel(executor))?, None));
+        return Ok((run::run(store, targets, Mode::Parallel(executor?))?, None));
     }
-    if executor.current_worker_index().is_some() {
-        return Err(Error::cluster(
-            "delayed::mpi: a multi-node compute was called from a worker thread of the executor \
-             it runs on (outside a task); call it from another thread"
-                .into(),
-        ));
-    }
-    let limit = options.limit()?;
+    let ready = executor.and_then(|executor| {
+        if executor.current_worker_index().is_some() {
+            return Err(Error::cluster(
+                "delayed::mpi: a multi-node compute was called from a worker thread of the \
+                 executor it runs on (outside a task); call it from another thread"
+                    .into(),
+            ));
+        }
+        Ok((executor, options.limit()?))
+    });
     let cluster = graph.cluster();
     let _exclusive = cluster.exclusive();
     let (comm, me, ranks) = (cluster.comm(), cluster.rank(), cluster.size());
@@ -254,7 +257,16 @@ pub(crate) fn compute_targets(
             })
         })
         .collect();
-    fingerprint::check(comm, store, &needed, &metas, &hints, targets)?;
+    fingerprint::check(
+        comm,
+        ready.as_ref().err(),
+        store,
+        &needed,
+        &metas,
+        &hints,
+        targets,
+    )?;
+    let (executor, limit) = ready.expect("an error was returned by the check");
     // The ranks left that collective together: the profile's time zero.
     let epoch = Instant::now();
 

@@ -336,8 +336,8 @@ pub(crate) fn run<Q: Targets>(
         None => (Vec::new(), None),
         Some(graph) => {
             let executor = match executor {
-                Some(executor) => executor,
-                None => Executor::global().map_err(Error::executor)?,
+                Some(executor) => Ok(executor),
+                None => Executor::global().map_err(Error::executor),
             };
             compute_targets(&graph, &ids, executor, options)?
         }

@@ -43,15 +43,21 @@ fn describe(store: &Store, id: u32, meta: &NodeMeta, hint: Option<u32>) -> Strin
     text
 }
 
-/// Checks, with the other ranks, that they compute the same culled graph:
+/// The fingerprint a rank sends when it cannot compute at all (`unready`).
+const UNREADY: u64 = u64::MAX;
+
+/// Checks, with the other ranks, that every rank can compute (`unready`
+/// says why this one cannot) and that they compute the same culled graph:
 /// `needed` (node ids, increasing) with their entries `metas` and rank
 /// hints `hints`, for `targets`. One 8-byte all-gather when they agree.
 ///
 /// # Errors
-/// If any rank's graph differs: on every rank, naming the first task that
-/// differs and what each rank has there.
+/// If a rank cannot compute: on every rank, naming it and why. If any
+/// rank's graph differs: on every rank, naming the first task that differs
+/// and what each rank has there.
 pub(crate) fn check(
     comm: &SimpleCommunicator,
+    unready: Option<&Error>,
     store: &Store,
     needed: &[u32],
     metas: &[NodeMeta],
@@ -64,7 +70,20 @@ pub(crate) fn check(
     let mut whole = hasher();
     hashes.hash(&mut whole);
     targets.hash(&mut whole);
-    let all = all_gather_u64(comm, whole.finish());
+    let mine = match unready {
+        Some(_) => UNREADY,
+        None => whole.finish().min(UNREADY - 1),
+    };
+    let all = all_gather_u64(comm, mine);
+    if all.contains(&UNREADY) {
+        let why = unready.map(ToString::to_string).unwrap_or_default();
+        let whys = all_gather_bytes(comm, why.as_bytes());
+        let mut message = String::from("delayed::mpi: a rank cannot compute:");
+        for (rank, why) in whys.iter().enumerate().filter(|(_, why)| !why.is_empty()) {
+            message += &format!("\n  rank {rank}: {}", String::from_utf8_lossy(why));
+        }
+        return Err(Error::cluster(message));
+    }
     if all.iter().all(|&h| h == all[0]) {
         return Ok(());
     }

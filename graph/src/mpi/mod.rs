@@ -97,7 +97,6 @@ pub fn compute_with<Q: Targets>(
     targets: Q,
     options: &ComputeOptions,
 ) -> Result<Computed<Q::Output>, crate::Error> {
-    let executor = options.executor_or_global()?;
-    let (value, profile) = delayed::run(targets, Some(executor), options)?;
+    let (value, profile) = delayed::run(targets, options.given_executor(), options)?;
     Ok(Computed { value, profile })
 }

@@ -28,6 +28,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "task_panic" => task_panic(&cluster, &g),
         "different_graphs" => different_graphs(&cluster, &g),
         "bad_hint" => bad_hint(&cluster, &g),
+        "unready_rank" => unready_rank(&cluster, &g),
         "big_value" => big_value(&g),
         "many_tasks" => many_tasks(&g),
         "nested" => nested(&g),
@@ -322,6 +323,30 @@ fn bad_hint(cluster: &Cluster, g: &Graph) -> Outcome {
         err.contains("is placed on rank") && err.contains("rank(s)"),
         || err,
     )
+}
+
+/// Rank 1 cannot compute (a malformed watchdog variable): every rank gets
+/// an error naming it, none waits for it.
+fn unready_rank(cluster: &Cluster, g: &Graph) -> Outcome {
+    let x = g.delayed("x", || 1);
+    if cluster.rank() == 1 {
+        std::env::set_var(delayed::mpi::TIMEOUT_ENV, "soon");
+    }
+    let err = x
+        .compute()
+        .err()
+        .ok_or("the compute succeeded")?
+        .to_string();
+    ensure(
+        err.contains("a rank cannot compute")
+            && err.contains("rank 1: ")
+            && err.contains("DELAYED_MPI_TIMEOUT"),
+        || err.clone(),
+    )?;
+    std::env::remove_var(delayed::mpi::TIMEOUT_ENV);
+    ensure(x.compute().map_err(|e| e.to_string())? == 1, || {
+        "after".into()
+    })
 }
 
 /// A 100 MB value made on rank 1 and read on rank 0.

@@ -37,6 +37,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("task_panic", &[2, 4], Expect::Ok),
         ("different_graphs", &[2, 3], Expect::Ok),
         ("bad_hint", &[2], Expect::Ok),
+        ("unready_rank", &[2, 3], Expect::Ok),
         ("big_value", &[2], Expect::Ok),
         ("many_tasks", &[2, 4], Expect::Ok),
         ("nested", &[2], Expect::Ok),

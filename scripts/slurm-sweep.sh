@@ -145,7 +145,7 @@ if [[ $DRY -eq 0 ]]; then
     for p in "${ROW_PROG[@]}"; do
         [[ -x $p ]] || {
             echo "slurm-sweep: $p not found or not executable." >&2
-            echo "  Build the examples: cargo build --release -p delayed --examples" >&2
+            echo "  Build the examples: cargo build --release -p delayed-bench --examples" >&2
             exit 2
         }
     done

@@ -6,7 +6,7 @@
 #   scripts/test-slurm.sh --slurm    only the Slurm part
 #
 # What it does:
-#   1. builds the delayed examples (cargo build --release -p delayed --examples), unless
+#   1. builds the lesson examples (cargo build --release -p delayed-bench --examples), unless
 #      DELAYED_EXAMPLES_DIR names a directory that already holds dask_loop & co;
 #   2. --local: sweeps CPUs "1 2 <nproc+1>" over the loop, loop_flow and delay workloads
 #      with 200 ms tasks, emulated with taskset;
@@ -161,8 +161,8 @@ if [[ -n ${DELAYED_EXAMPLES_DIR:-} ]]; then
     echo "  using DELAYED_EXAMPLES_DIR=$DELAYED_EXAMPLES_DIR"
 else
     export DELAYED_EXAMPLES_DIR=$REPO/target/release/examples
-    if ! cargo build --release -q -p delayed --examples; then
-        echo "FAIL: cargo build --release -p delayed --examples failed" >&2
+    if ! cargo build --release -q -p delayed-bench --examples; then
+        echo "FAIL: cargo build --release -p delayed-bench --examples failed" >&2
         exit 1
     fi
 fi

@@ -10,6 +10,7 @@
 #   slurmd slurmctld slurm-client munge  (a private single-node Slurm for scripts/test-slurm.sh)
 #   util-linux (taskset), valgrind
 # Then: cargo fmt --check, clippy -D warnings, every crate's tests and doctests,
+# the dependencies of a library user's crate (scripts/check-downstream.sh),
 # the loom models (LOOM_MAX_PREEMPTIONS=2, release, own target dir), the Slurm sweep
 # tests, and the fast valgrind checks if scripts/valgrind.sh exists.
 set -euo pipefail
@@ -52,6 +53,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (all crates, unit, integration and doc tests)"
 cargo test --workspace --locked
+
+step "a library user's crate: no clap in its dependencies (tests/downstream)"
+scripts/check-downstream.sh
 
 step "loom models (LOOM_MAX_PREEMPTIONS=2)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \

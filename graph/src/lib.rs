@@ -61,7 +61,6 @@ mod dot;
 mod error;
 mod graph;
 pub mod inputs;
-pub mod lesson;
 mod prefetch;
 mod run;
 mod store;

@@ -11,6 +11,7 @@
 #   util-linux (taskset), valgrind
 # Then: cargo fmt --check, clippy -D warnings, every crate's tests and doctests,
 # the dependencies of a library user's crate (scripts/check-downstream.sh),
+# docs and a publish dry run of the two library crates (scripts/check-publish.sh),
 # the loom models (LOOM_MAX_PREEMPTIONS=2, release, own target dir), the Slurm sweep
 # tests, and the fast valgrind checks if scripts/valgrind.sh exists.
 set -euo pipefail
@@ -56,6 +57,9 @@ cargo test --workspace --locked
 
 step "a library user's crate: no clap in its dependencies (tests/downstream)"
 scripts/check-downstream.sh
+
+step "cargo doc -D warnings and cargo publish --dry-run (delayed-executor, delayed)"
+scripts/check-publish.sh
 
 step "loom models (LOOM_MAX_PREEMPTIONS=2)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \

@@ -84,3 +84,8 @@ pub use crate::error::Error;
 pub use crate::graph::{Graph, WeakGraph};
 pub use crate::inputs::{Inputs, Values};
 pub use delayed_executor::{BuildError, Executor, ExecutorBuilder};
+
+/// The examples of the crate's `README.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

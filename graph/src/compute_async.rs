@@ -84,7 +84,9 @@ enum Start {
 ///
 /// It starts the run when first polled and never blocks a thread of the
 /// async runtime; dropping it before it completes cancels the run (tasks
-/// not started never run). It is `Send` and `Unpin`.
+/// not started never run). It is `Send` and `Unpin`. It draws no progress
+/// bar (`DELAYED_PROGRESS` is for [`compute`](crate::compute) and
+/// [`compute_with`](crate::compute_with)).
 ///
 /// ```
 /// let g = delayed::Graph::new();

@@ -146,7 +146,7 @@ TARGET_DIR=${CARGO_TARGET_DIR:-$REPO/target}
 [[ $TARGET_DIR == /* ]] || TARGET_DIR=$PWD/$TARGET_DIR # cargo takes it from the working directory
 EXAMPLES=${DELAYED_EXAMPLES_DIR:-$TARGET_DIR/release/examples}
 declare -a ROW_WL ROW_PROG
-BUILD_HINT="cargo build --release -p delayed --examples"
+BUILD_HINT="cargo build --release -p delayed-bench --examples"
 if [[ -n $RANKS ]]; then
     # MPI rows: the lesson's loop across the ranks of one MPI job
     wl=loop

@@ -6,10 +6,11 @@
 #   scripts/test-slurm.sh --slurm    only the Slurm part
 #
 # What it does:
-#   1. builds the delayed examples with the mpi feature (cargo build --release -p delayed
-#      --features mpi --examples, into ${CARGO_TARGET_DIR:-target}), unless DELAYED_EXAMPLES_DIR
-#      names a directory that already holds dask_loop & co; without mpirun (Open MPI) it says
-#      so, builds without MPI and FAILS the MPI checks (never skips them);
+#   1. builds the lesson examples (cargo build --release -p delayed-bench --examples) and
+#      dask_loop_mpi (cargo build --release -p delayed --features mpi --example dask_loop_mpi),
+#      into ${CARGO_TARGET_DIR:-target}, unless DELAYED_EXAMPLES_DIR names a directory that
+#      already holds dask_loop & co; without mpirun (Open MPI) it says so, builds without MPI
+#      and FAILS the MPI checks (never skips them);
 #   2. --local: sweeps CPUs "1 2 <nproc+1>" over the loop, loop_flow and delay workloads
 #      with 200 ms tasks, emulated with taskset; then --ranks "1 2" x CPUs "1 2" with mpirun;
 #   3. Slurm: installs the Debian packages if missing, starts a private Slurm with
@@ -220,7 +221,11 @@ else
     target_dir=${CARGO_TARGET_DIR:-$REPO/target}
     [[ $target_dir == /* ]] || target_dir=$REPO/$target_dir # cargo runs from $REPO here
     export DELAYED_EXAMPLES_DIR=$target_dir/release/examples
-    if ! cargo build --release -q -p delayed "${FEATURES[@]}" --examples; then
+    if ! cargo build --release -q -p delayed-bench --examples; then
+        echo "FAIL: cargo build --release -p delayed-bench --examples failed" >&2
+        exit 1
+    fi
+    if [[ $HAVE_MPI -eq 1 ]] && ! cargo build --release -q -p delayed "${FEATURES[@]}" --examples; then
         echo "FAIL: cargo build --release -p delayed ${FEATURES[*]} --examples failed" >&2
         exit 1
     fi

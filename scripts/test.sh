@@ -11,6 +11,8 @@
 #   util-linux (taskset), valgrind
 #   openmpi-bin libopenmpi-dev libclang-dev  (Open MPI, and libclang for the mpi crate's bindgen)
 # Then: cargo fmt --check, clippy -D warnings, every crate's tests and doctests,
+# the dependencies of a library user's crate (scripts/check-downstream.sh),
+# docs and a publish dry run of the two library crates (scripts/check-publish.sh),
 # the loom models (LOOM_MAX_PREEMPTIONS=2, release, own target dir), the Slurm sweep
 # tests, and the fast valgrind checks if scripts/valgrind.sh exists.
 set -euo pipefail
@@ -66,6 +68,12 @@ cargo clippy -p delayed --features mpi --all-targets --locked -- -D warnings
 cargo test -p delayed --features mpi --locked --lib mpi
 cargo test -p delayed --features mpi --locked --doc mpi
 cargo test -p delayed --features mpi --locked --test mpi
+
+step "a library user's crate: no clap in its dependencies (tests/downstream)"
+scripts/check-downstream.sh
+
+step "cargo doc -D warnings and cargo publish --dry-run (delayed-executor, delayed)"
+scripts/check-publish.sh
 
 step "loom models (LOOM_MAX_PREEMPTIONS=2)"
 RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \

@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
-use delayed::lesson::Workload;
 use delayed::{Executor, Graph};
+use delayed_bench::lesson::Workload;
 
 fn unit() -> Duration {
     let ms = std::env::var("DELAYED_BENCH_UNIT_MS")

@@ -10,7 +10,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use delayed::lesson::Workload;
+use crate::lesson::Workload;
 use delayed::{Executor, Graph};
 
 use crate::affinity::{self, cpu_list};

@@ -9,7 +9,9 @@
 //! - [`spin`]: calibrated CPU-bound work for the scaling workload.
 //! - [`ready_latency`] and [`alloc_counter`]: what the overhead binary
 //!   measures besides time.
-//! - [`lesson_child`]: one row of the `lesson` table, in a child process.
+//! - [`lesson`]: the lesson's three programs (the examples `dask_delay`,
+//!   `dask_loop`, `dask_loop_flow`, their command line) and
+//!   [`lesson_child`], one row of the `lesson` table, in a child process.
 //! - [`soak_dag`]: the random faulty DAGs of the `soak` binary (issue 7).
 //! - [`affinity`], [`machine`], [`published`], [`table`], [`plot`],
 //!   [`timing`]: running children on a CPU subset and writing `results/`.
@@ -22,6 +24,7 @@ pub mod cross_cpu;
 pub mod dag;
 pub mod dag_overhead;
 pub mod executor_jobs;
+pub mod lesson;
 pub mod lesson_child;
 pub mod machine;
 pub mod peers;

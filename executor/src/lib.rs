@@ -59,3 +59,8 @@ pub mod raw {
     pub use crate::job::JobRef;
     pub use crate::latch::CountLatch;
 }
+
+/// The examples of the crate's `README.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -42,6 +42,10 @@
 //!   usable.
 //! - `compute()` may be called from inside a running task: the waiting worker
 //!   runs other work meanwhile, so it never deadlocks, even on one worker.
+//! - [`Delayed::compute_async`] returns a [`ComputeFuture`] that an async
+//!   program (tokio, async-std) awaits without blocking its threads; the
+//!   crate depends on no async runtime, and dropping the future cancels the
+//!   compute.
 //! - [`Delayed::compute_sync`] runs every task in the calling thread (Dask's
 //!   `scheduler="sync"`), for debugging with a plain stack trace.
 //! - [`Delayed::compute_with`] adds a progress bar (also `DELAYED_PROGRESS=1`)
@@ -55,13 +59,13 @@
 
 mod args;
 mod compute;
+mod compute_async;
 mod delayed;
 mod diagnostics;
 mod dot;
 mod error;
 mod graph;
 pub mod inputs;
-pub mod lesson;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 mod prefetch;
@@ -72,6 +76,7 @@ mod value;
 mod visualize;
 
 pub use crate::compute::{compute, compute_on, compute_sync, Targets};
+pub use crate::compute_async::{compute_async, compute_on_async, ComputeFuture};
 pub use crate::delayed::{Delayed, WeakDelayed};
 pub use crate::diagnostics::{
     compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
@@ -81,3 +86,8 @@ pub use crate::error::Error;
 pub use crate::graph::{Graph, WeakGraph};
 pub use crate::inputs::{Inputs, Values};
 pub use delayed_executor::{BuildError, Executor, ExecutorBuilder};
+
+/// The examples of the crate's `README.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

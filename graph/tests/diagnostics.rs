@@ -1,18 +1,14 @@
 //! Diagnostics: the critical path and bound on graphs whose answer is known
 //! by hand, the what-if simulation against hand-computed schedules, the
 //! Chrome trace (valid JSON, one complete event per task), the SVG timeline
-//! (well-formed XML, one bar per task), profiles of real computes, coloured
-//! pictures, the lesson programs' `--report`/`--trace`, and the progress bar
-//! staying off when standard error is not a terminal.
+//! (well-formed XML, one bar per task), profiles of real computes,
+//! and coloured pictures. (The lesson programs' `--report`/`--trace` and
+//! their progress bar are tested with them, in `delayed-bench`.)
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use delayed::{Color, ComputeOptions, Executor, Graph, Profile, Task, VisualizeOptions};
-
-mod support;
-use support::example;
 
 fn s(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
@@ -497,77 +493,4 @@ fn pictures_are_coloured_by_worker_or_duration() {
         .unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), by_worker);
     std::fs::remove_file(&path).unwrap();
-}
-
-#[test]
-fn the_progress_bar_is_off_when_stderr_is_not_a_terminal() {
-    let Some(program) = example("dask_loop") else {
-        eprintln!("dask_loop is not built (run the whole `cargo test -p delayed`); skipped");
-        return;
-    };
-    // Asked for by the environment and on by default in the lesson programs,
-    // but standard error is a pipe here: nothing is drawn.
-    let output = Command::new(&program)
-        .args(["--unit-ms", "20", "--workers", "2"])
-        .env("DELAYED_PROGRESS", "1")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    assert!(
-        output.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8(output.stdout)
-        .unwrap()
-        .contains("total=44"));
-}
-
-#[test]
-fn the_lesson_programs_report_and_trace() {
-    let Some(program) = example("dask_loop") else {
-        eprintln!("dask_loop is not built (run the whole `cargo test -p delayed`); skipped");
-        return;
-    };
-    let svg = temp("lesson.svg");
-    let output = Command::new(&program)
-        .args(["--unit-ms", "20", "--workers", "4", "--report", "--trace"])
-        .arg(&svg)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let lines: Vec<&str> = stdout.lines().collect();
-    assert!(lines[0].starts_with("workers=4 cpus="), "{stdout}");
-    assert_eq!(lines[1], "total=44", "the lesson's lines come first");
-    assert!(lines[2].starts_with("wall clock time:"), "{stdout}");
-    assert!(
-        stdout.contains("efficiency of 9 tasks on 4 worker(s)"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("what if"), "{stdout}");
-    assert!(stdout.contains("(measured: "), "{stdout}");
-    let drawn = std::fs::read_to_string(&svg).unwrap();
-    assert_eq!(drawn.matches("<rect class=\"task\"").count(), 9);
-    std::fs::remove_file(&svg).unwrap();
-
-    let json = temp("lesson.json");
-    let output = Command::new(&program)
-        .args(["--unit-ms", "1", "--trace"])
-        .arg(&json)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    let trace: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let events = trace["traceEvents"].as_array().unwrap();
-    assert_eq!(events.iter().filter(|e| e["ph"] == "X").count(), 9);
-    std::fs::remove_file(&json).unwrap();
-
-    let bad = Command::new(&program)
-        .args(["--unit-ms", "1", "--trace", "trace.txt"])
-        .output()
-        .unwrap();
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains(".json"));
 }

@@ -15,7 +15,8 @@ cd "$(git rev-parse --show-toplevel)"
 out=results/diagnostics
 unit_ms=${UNIT_MS:-1000}
 mkdir -p "$out/lesson"
-cargo build --release -p delayed --examples
+cargo build --release -p delayed --example profile_cost
+cargo build --release -p delayed-bench --examples
 cargo build --release -p delayed-bench --bin lesson
 
 header() {

@@ -23,8 +23,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use delayed::lesson::Workload;
 use delayed_bench::affinity::{allowed_cpus, cpu_list};
+use delayed_bench::lesson::Workload;
 use delayed_bench::lesson_child::{self, workload_from_name, ChildReport, Variant};
 use delayed_bench::machine::Machine;
 use delayed_bench::published;

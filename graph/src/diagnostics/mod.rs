@@ -45,8 +45,8 @@ pub(crate) use compute_with::Diagnosis;
 pub use compute_with::{compute_with, ComputeOptions, Computed};
 pub use efficiency::EfficiencyReport;
 pub use profile::{Profile, Task};
+pub(crate) use progress::env_switch_cached;
 pub use progress::PROGRESS_ENV;
-pub(crate) use progress::{env_switch, env_switch_cached};
 #[cfg(feature = "mpi")]
 pub(crate) use recorder::Recorder;
 pub use what_if::{WhatIf, WhatIfRow, WHAT_IF_WORKERS};

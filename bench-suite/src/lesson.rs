@@ -8,7 +8,7 @@
 //! benchmarks use it, so all of them time the same work.
 //!
 //! ```
-//! use delayed::lesson::Workload;
+//! use delayed_bench::lesson::Workload;
 //! use std::time::Duration;
 //!
 //! let g = delayed::Graph::new();
@@ -21,11 +21,9 @@
 use std::thread;
 use std::time::Duration;
 
-use crate::{Delayed, Graph};
+use delayed::{Delayed, Graph};
 
-#[cfg(feature = "cli")]
 mod cli;
-#[cfg(feature = "cli")]
 pub use cli::{main, Cli, Report};
 
 /// The lesson's task length: every task sleeps one second.
@@ -34,7 +32,7 @@ pub const UNIT: Duration = Duration::from_secs(1);
 /// The lesson's `inc`: sleeps `unit`, returns `x + 1`.
 ///
 /// ```
-/// assert_eq!(delayed::lesson::inc(1, std::time::Duration::ZERO), 2);
+/// assert_eq!(delayed_bench::lesson::inc(1, std::time::Duration::ZERO), 2);
 /// ```
 pub fn inc(x: i64, unit: Duration) -> i64 {
     thread::sleep(unit);
@@ -44,7 +42,7 @@ pub fn inc(x: i64, unit: Duration) -> i64 {
 /// The lesson's `add`: sleeps `unit`, returns `x + y`.
 ///
 /// ```
-/// assert_eq!(delayed::lesson::add(2, 3, std::time::Duration::ZERO), 5);
+/// assert_eq!(delayed_bench::lesson::add(2, 3, std::time::Duration::ZERO), 5);
 /// ```
 pub fn add(x: i64, y: i64, unit: Duration) -> i64 {
     thread::sleep(unit);
@@ -54,7 +52,7 @@ pub fn add(x: i64, y: i64, unit: Duration) -> i64 {
 /// The lesson's `double`: sleeps `unit`, returns `2 * x`.
 ///
 /// ```
-/// assert_eq!(delayed::lesson::double(4, std::time::Duration::ZERO), 8);
+/// assert_eq!(delayed_bench::lesson::double(4, std::time::Duration::ZERO), 8);
 /// ```
 pub fn double(x: i64, unit: Duration) -> i64 {
     thread::sleep(unit);
@@ -64,7 +62,7 @@ pub fn double(x: i64, unit: Duration) -> i64 {
 /// The lesson's `is_even` (no sleep: it decides which task to build).
 ///
 /// ```
-/// assert!(delayed::lesson::is_even(4) && !delayed::lesson::is_even(3));
+/// assert!(delayed_bench::lesson::is_even(4) && !delayed_bench::lesson::is_even(3));
 /// ```
 pub fn is_even(x: i64) -> bool {
     x % 2 == 0
@@ -73,7 +71,7 @@ pub fn is_even(x: i64) -> bool {
 /// One of the lesson's three programs.
 ///
 /// ```
-/// use delayed::lesson::Workload;
+/// use delayed_bench::lesson::Workload;
 ///
 /// for w in Workload::ALL {
 ///     let g = delayed::Graph::new();
@@ -97,14 +95,14 @@ impl Workload {
     /// The three programs, in the lesson's order.
     ///
     /// ```
-    /// assert_eq!(delayed::lesson::Workload::ALL.len(), 3);
+    /// assert_eq!(delayed_bench::lesson::Workload::ALL.len(), 3);
     /// ```
     pub const ALL: [Workload; 3] = [Workload::Delay, Workload::Loop, Workload::LoopFlow];
 
     /// The name used in `shared/reference/lesson-published.csv`.
     ///
     /// ```
-    /// assert_eq!(delayed::lesson::Workload::LoopFlow.name(), "loop_flow");
+    /// assert_eq!(delayed_bench::lesson::Workload::LoopFlow.name(), "loop_flow");
     /// ```
     pub fn name(self) -> &'static str {
         match self {
@@ -127,7 +125,7 @@ impl Workload {
     /// returns its result (nothing runs yet).
     ///
     /// ```
-    /// use delayed::lesson::Workload;
+    /// use delayed_bench::lesson::Workload;
     ///
     /// let g = delayed::Graph::new();
     /// let z = Workload::Delay.build(&g, std::time::Duration::from_millis(1));
@@ -162,7 +160,7 @@ impl Workload {
     /// version).
     ///
     /// ```
-    /// use delayed::lesson::Workload;
+    /// use delayed_bench::lesson::Workload;
     /// assert_eq!(Workload::LoopFlow.serial(std::time::Duration::ZERO), 90);
     /// ```
     pub fn serial(self, unit: Duration) -> i64 {
@@ -185,7 +183,7 @@ impl Workload {
     /// The result the lesson prints: 5, 44 or 90.
     ///
     /// ```
-    /// assert_eq!(delayed::lesson::Workload::Loop.expected(), 44);
+    /// assert_eq!(delayed_bench::lesson::Workload::Loop.expected(), 44);
     /// ```
     pub fn expected(self) -> i64 {
         match self {
@@ -198,7 +196,7 @@ impl Workload {
     /// The word before the result in the lesson's output: `result` or `total`.
     ///
     /// ```
-    /// assert_eq!(delayed::lesson::Workload::Delay.label(), "result");
+    /// assert_eq!(delayed_bench::lesson::Workload::Delay.label(), "result");
     /// ```
     pub fn label(self) -> &'static str {
         match self {
@@ -210,7 +208,7 @@ impl Workload {
     /// Number of tasks [`build`](Workload::build) adds: 3, 9 and 11.
     ///
     /// ```
-    /// assert_eq!(delayed::lesson::Workload::LoopFlow.tasks(), 11);
+    /// assert_eq!(delayed_bench::lesson::Workload::LoopFlow.tasks(), 11);
     /// ```
     pub fn tasks(self) -> usize {
         match self {
@@ -225,7 +223,7 @@ impl Workload {
     /// `delay`; `sum` does not sleep.
     ///
     /// ```
-    /// use delayed::lesson::{Workload, UNIT};
+    /// use delayed_bench::lesson::{Workload, UNIT};
     /// use std::time::Duration;
     ///
     /// assert_eq!(Workload::Delay.ideal(1, UNIT), Duration::from_secs(3));

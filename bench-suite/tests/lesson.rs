@@ -1,11 +1,13 @@
-//! The lesson's programs: `delayed::lesson` and the example binaries.
+//! The lesson's programs: `delayed_bench::lesson` and the example binaries,
+//! their lines, `--report`/`--trace`, and the progress bar staying off when
+//! standard error is not a terminal.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 use clap::Parser as _;
-use delayed::lesson::{Cli, Workload};
+use delayed_bench::lesson::{Cli, Workload};
 
 mod support;
 use support::example;
@@ -77,7 +79,7 @@ fn flags_conflict_and_default_as_documented() {
     assert!(Cli::try_parse_from(["prog", "--serial", "--lazy"]).is_err());
     let cli = Cli::try_parse_from(["prog", "--visualize"]).unwrap();
     assert_eq!(cli.visualize, Some(PathBuf::from("mydask.png")));
-    assert_eq!(cli.unit(), delayed::lesson::UNIT);
+    assert_eq!(cli.unit(), delayed_bench::lesson::UNIT);
     let cli = Cli::try_parse_from(["prog", "--visualize", "x.dot"]).unwrap();
     assert_eq!(cli.visualize, Some(PathBuf::from("x.dot")));
 }
@@ -105,7 +107,7 @@ fn the_example_programs_print_the_lessons_lines() {
     ];
     for (name, line) in cases {
         let Some(program) = example(name) else {
-            eprintln!("{name} is not built (run the whole `cargo test -p delayed`); skipped");
+            eprintln!("{name} is not built (run the whole `cargo test -p delayed-bench`); skipped");
             continue;
         };
         let output = Command::new(&program)
@@ -128,4 +130,81 @@ fn the_example_programs_print_the_lessons_lines() {
         assert!(!bad.status.success());
         assert!(String::from_utf8_lossy(&bad.stderr).starts_with("error: "));
     }
+}
+
+fn temp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("delayed-lesson-{}-{name}", std::process::id()))
+}
+
+#[test]
+fn the_progress_bar_is_off_when_stderr_is_not_a_terminal() {
+    let Some(program) = example("dask_loop") else {
+        eprintln!("dask_loop is not built (run the whole `cargo test -p delayed-bench`); skipped");
+        return;
+    };
+    // Asked for by the environment and on by default in the lesson programs,
+    // but standard error is a pipe here: nothing is drawn.
+    let output = Command::new(&program)
+        .args(["--unit-ms", "20", "--workers", "2"])
+        .env("DELAYED_PROGRESS", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8(output.stdout)
+        .unwrap()
+        .contains("total=44"));
+}
+
+#[test]
+fn the_lesson_programs_report_and_trace() {
+    let Some(program) = example("dask_loop") else {
+        eprintln!("dask_loop is not built (run the whole `cargo test -p delayed-bench`); skipped");
+        return;
+    };
+    let svg = temp("lesson.svg");
+    let output = Command::new(&program)
+        .args(["--unit-ms", "20", "--workers", "4", "--report", "--trace"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("workers=4 cpus="), "{stdout}");
+    assert_eq!(lines[1], "total=44", "the lesson's lines come first");
+    assert!(lines[2].starts_with("wall clock time:"), "{stdout}");
+    assert!(
+        stdout.contains("efficiency of 9 tasks on 4 worker(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("what if"), "{stdout}");
+    assert!(stdout.contains("(measured: "), "{stdout}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert_eq!(drawn.matches("<rect class=\"task\"").count(), 9);
+    std::fs::remove_file(&svg).unwrap();
+
+    let json = temp("lesson.json");
+    let output = Command::new(&program)
+        .args(["--unit-ms", "1", "--trace"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let events = trace["traceEvents"].as_array().unwrap();
+    assert_eq!(events.iter().filter(|e| e["ph"] == "X").count(), 9);
+    std::fs::remove_file(&json).unwrap();
+
+    let bad = Command::new(&program)
+        .args(["--unit-ms", "1", "--trace", "trace.txt"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains(".json"));
 }

@@ -8,7 +8,7 @@
 //! print("result=" + str(result))
 //! ```
 //!
-//! In Rust (`delayed::lesson::Workload::Delay`):
+//! In Rust (`delayed_bench::lesson::Workload::Delay`):
 //!
 //! ```ignore
 //! let x = g.delayed("inc", move || inc(1, unit));
@@ -26,5 +26,5 @@
 //! (`--no-progress` hides it).
 
 fn main() -> std::process::ExitCode {
-    delayed::lesson::main(delayed::lesson::Workload::Delay)
+    delayed_bench::lesson::main(delayed_bench::lesson::Workload::Delay)
 }

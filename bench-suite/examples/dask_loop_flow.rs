@@ -13,7 +13,7 @@
 //! print("total=" + str(total.compute()))
 //! ```
 //!
-//! In Rust (`delayed::lesson::Workload::LoopFlow`), the branch decides which
+//! In Rust (`delayed_bench::lesson::Workload::LoopFlow`), the branch decides which
 //! task to build:
 //!
 //! ```ignore
@@ -37,5 +37,5 @@
 //! (`--no-progress` hides it).
 
 fn main() -> std::process::ExitCode {
-    delayed::lesson::main(delayed::lesson::Workload::LoopFlow)
+    delayed_bench::lesson::main(delayed_bench::lesson::Workload::LoopFlow)
 }

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 
 use super::Workload;
-use crate::{ComputeOptions, Executor, Graph, Profile, WHAT_IF_WORKERS};
+use delayed::{ComputeOptions, Executor, Graph, Profile, PROGRESS_ENV, WHAT_IF_WORKERS};
 
 /// The flags of the lesson's programs (`dask_delay`, `dask_loop`, `dask_loop_flow`).
 ///
 /// ```
 /// use clap::Parser as _;
-/// use delayed::lesson::{Cli, Workload};
+/// use delayed_bench::lesson::{Cli, Workload};
 ///
 /// let cli = Cli::try_parse_from(["dask_loop", "--unit-ms", "1", "--workers", "2"])?;
 /// let report = cli.run(Workload::Loop)?;
@@ -106,8 +106,8 @@ impl Cli {
     ///
     /// ```
     /// use clap::Parser as _;
-    /// let cli = delayed::lesson::Cli::parse_from(["dask_delay"]);
-    /// assert_eq!(cli.unit(), delayed::lesson::UNIT);
+    /// let cli = delayed_bench::lesson::Cli::parse_from(["dask_delay"]);
+    /// assert_eq!(cli.unit(), delayed_bench::lesson::UNIT);
     /// ```
     pub fn unit(&self) -> Duration {
         Duration::from_millis(self.unit_ms)
@@ -126,7 +126,7 @@ impl Cli {
     ///
     /// ```
     /// use clap::Parser as _;
-    /// use delayed::lesson::{Cli, Workload};
+    /// use delayed_bench::lesson::{Cli, Workload};
     ///
     /// let serial = Cli::try_parse_from(["dask_delay", "--serial", "--unit-ms", "1"])?;
     /// let report = serial.run(Workload::Delay)?;
@@ -145,7 +145,7 @@ impl Cli {
     ///
     /// ```
     /// use clap::Parser as _;
-    /// use delayed::lesson::{Cli, Workload};
+    /// use delayed_bench::lesson::{Cli, Workload};
     ///
     /// let cli = Cli::try_parse_from(["dask_loop", "--unit-ms", "1", "--workers", "4", "--report"])?;
     /// let (report, profile) = cli.run_profiled(Workload::Loop)?;
@@ -187,9 +187,8 @@ impl Cli {
         let start = Instant::now();
         let g = Graph::new();
         let output = workload.build(&g, unit);
-        let options = ComputeOptions::new()
-            .executor(&executor)
-            .progress(self.progress())
+        let options = self
+            .progress(ComputeOptions::new().executor(&executor))
             .profile(self.report || self.trace.is_some());
         let (result, profile) = if self.lazy {
             (None, None)
@@ -211,10 +210,17 @@ impl Cli {
         Ok((report, profile))
     }
 
-    /// Whether to show the progress bar (if standard error is a terminal):
-    /// yes, unless `--no-progress` or `DELAYED_PROGRESS=0`.
-    fn progress(&self) -> bool {
-        !self.no_progress && crate::diagnostics::env_switch().unwrap_or(true)
+    /// `options` with the progress bar (drawn only if standard error is a
+    /// terminal): on, unless `--no-progress`; when `DELAYED_PROGRESS` is
+    /// set, the library reads it instead.
+    fn progress(&self, options: ComputeOptions) -> ComputeOptions {
+        if self.no_progress {
+            options.progress(false)
+        } else if std::env::var_os(PROGRESS_ENV).is_some() {
+            options
+        } else {
+            options.progress(true)
+        }
     }
 
     /// Prints the efficiency report and what-if table (`--report`) and
@@ -222,7 +228,7 @@ impl Cli {
     ///
     /// ```
     /// use clap::Parser as _;
-    /// use delayed::lesson::{Cli, Workload};
+    /// use delayed_bench::lesson::{Cli, Workload};
     ///
     /// let cli = Cli::try_parse_from(["dask_loop", "--unit-ms", "1", "--report"])?;
     /// let (_, profile) = cli.run_profiled(Workload::Loop)?;
@@ -273,7 +279,7 @@ fn check_trace_path(path: &Path) -> Result<(), String> {
 ///
 /// ```no_run
 /// fn main() -> std::process::ExitCode {
-///     delayed::lesson::main(delayed::lesson::Workload::Loop)
+///     delayed_bench::lesson::main(delayed_bench::lesson::Workload::Loop)
 /// }
 /// ```
 pub fn main(workload: Workload) -> ExitCode {

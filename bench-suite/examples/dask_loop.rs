@@ -8,7 +8,7 @@
 //! print("total=" + str(total.compute()))
 //! ```
 //!
-//! In Rust (`delayed::lesson::Workload::Loop`):
+//! In Rust (`delayed_bench::lesson::Workload::Loop`):
 //!
 //! ```ignore
 //! let results: Vec<_> = (1..=8).map(|x| g.delayed("inc", move || inc(x, unit))).collect();
@@ -26,5 +26,5 @@
 //! (`--no-progress` hides it).
 
 fn main() -> std::process::ExitCode {
-    delayed::lesson::main(delayed::lesson::Workload::Loop)
+    delayed_bench::lesson::main(delayed_bench::lesson::Workload::Loop)
 }

@@ -14,6 +14,7 @@ use mpi::raw::{AsRaw, AsRawMut};
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::{Equivalence, Root};
 
+use super::backoff::Backoff;
 use crate::Error;
 
 /// Tag of a message carrying a task's output: the node id (4 bytes,
@@ -21,6 +22,9 @@ use crate::Error;
 pub(crate) const VALUE: i32 = 1;
 /// Tag of a message saying that a task failed on its sender: cancel.
 pub(crate) const FAIL: i32 = 2;
+/// Tag of a message carrying several small outputs: each as a `VALUE`'s
+/// bytes behind its length (4 bytes, little-endian).
+pub(crate) const BATCH: i32 = 3;
 
 /// A received message.
 pub(crate) struct Incoming {
@@ -163,12 +167,16 @@ impl Sends {
     }
 }
 
-/// Every rank's `bytes`, in rank order (a collective).
+/// Every rank's `bytes`, in rank order (a collective): the sizes first
+/// (waiting as `all_gather_u64` does), then the bytes, unless every rank
+/// has none.
 pub(crate) fn all_gather_bytes(comm: &SimpleCommunicator, bytes: &[u8]) -> Vec<Vec<u8>> {
-    let size = comm.size() as usize;
-    let mut counts = vec![0i32; size];
-    comm.all_gather_into(&(bytes.len() as i32), &mut counts[..]);
-    let mut displs = Vec::with_capacity(size);
+    let sizes = all_gather_u64(comm, bytes.len() as u64);
+    if sizes.iter().all(|&size| size == 0) {
+        return vec![Vec::new(); sizes.len()];
+    }
+    let counts: Vec<i32> = sizes.iter().map(|&size| size as i32).collect();
+    let mut displs = Vec::with_capacity(counts.len());
     let mut total = 0i32;
     for &count in &counts {
         displs.push(total);
@@ -211,9 +219,35 @@ pub(crate) fn sent_to_me(comm: &SimpleCommunicator, sent: &[u64]) -> Vec<u64> {
     received
 }
 
-/// A value on every rank, gathered (a collective).
+/// A value on every rank, gathered (a collective), waiting for the other
+/// ranks as the exchange does (`Backoff`) rather than inside MPI, whose
+/// blocking collectives keep a core busy however long a rank is late.
 pub(crate) fn all_gather_u64(comm: &SimpleCommunicator, value: u64) -> Vec<u64> {
     let mut all = vec![0u64; comm.size() as usize];
-    comm.all_gather_into(&value, &mut all[..]);
-    all
+    // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
+    let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
+    // SAFETY: `value` and `all` (one u64 per rank) outlive the request,
+    // which is waited for below before either is read or dropped.
+    unsafe {
+        ffi::MPI_Iallgather(
+            std::ptr::from_ref(&value).cast(),
+            1,
+            u64::equivalent_datatype().as_raw(),
+            all.as_mut_ptr().cast(),
+            1,
+            u64::equivalent_datatype().as_raw(),
+            comm.as_raw(),
+            &mut request,
+        );
+    }
+    let mut backoff = Backoff::new();
+    loop {
+        let mut done = 0;
+        // SAFETY: an active request of ours.
+        unsafe { ffi::MPI_Test(&mut request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+        if done != 0 {
+            return all;
+        }
+        backoff.idle();
+    }
 }

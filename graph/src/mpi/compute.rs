@@ -11,7 +11,8 @@ use mpi::topology::SimpleCommunicator;
 use serde::{Deserialize, Serialize};
 
 use super::comm::{self, all_gather_bytes, broadcast_bytes};
-use super::exchange::{drive, in_task, Drive, Exporter, Outbox, Routes};
+use super::driver::{drive, Drive};
+use super::exchange::{in_task, Exporter, Outbox, Routes};
 use super::graph::NodeMeta;
 use super::profile::{merge_profiles, RankTimes};
 use super::{fingerprint, placement, Cluster, Graph, Placement};
@@ -304,11 +305,15 @@ pub(crate) fn compute_targets(
         Err(error) if !error.is_cancelled() => Some(Failure::of(error)),
         _ => None,
     };
-    let encoded = postcard::to_allocvec(&mine).expect("a failure encodes");
+    // No bytes for no failure: then the all-gather is one of 8 bytes.
+    let encoded = match &mine {
+        Some(failure) => postcard::to_allocvec(failure).expect("a failure encodes"),
+        None => Vec::new(),
+    };
     let failures = all_gather_bytes(comm, &encoded);
     let first = failures.iter().enumerate().find_map(|(rank, bytes)| {
-        postcard::from_bytes::<Option<Failure>>(bytes)
-            .ok()
+        (!bytes.is_empty())
+            .then(|| postcard::from_bytes::<Failure>(bytes).ok())
             .flatten()
             .map(|failure| (rank, failure))
     });

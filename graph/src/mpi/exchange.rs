@@ -1,8 +1,7 @@
-//! What a rank does during a multi-node compute besides running its tasks:
-//! its workers hand each output that another rank reads to an outbox
-//! (`Exporter`, the run's observer), and the computing thread (`drive`)
-//! sends those, receives the values this rank waits for and delivers them
-//! to the run, and spreads a failure to every rank.
+//! What a rank's workers do for a multi-node compute besides running its
+//! tasks: they hand each output that another rank reads to an outbox
+//! (`Exporter`, the run's observer), which the computing thread
+//! (`driver.rs`) sends.
 //!
 //! The protocol, numbered, is in `README.md` beside this file.
 
@@ -10,16 +9,10 @@ use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
-
-use mpi::topology::SimpleCommunicator;
 
 use super::codec::Codec;
-use super::comm::{self, Incoming, Sends, FAIL, VALUE};
-use super::Cluster;
 use crate::error::panic_message;
-use crate::run::{Observer, Plan, Remote, RunState};
-use crate::store::Store;
+use crate::run::{Observer, Plan};
 use crate::value::Slot;
 use crate::Error;
 
@@ -53,7 +46,8 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    fn dests(&self, k: u32) -> &[u32] {
+    /// The ranks that read local node `k`'s output.
+    pub(crate) fn dests(&self, k: u32) -> &[u32] {
         &self.to[self.from[k as usize] as usize..self.from[k as usize + 1] as usize]
     }
 }
@@ -82,7 +76,7 @@ impl Outbox {
         self.driver.unpark();
     }
 
-    fn take(&self) -> Vec<(u32, Arc<Vec<u8>>)> {
+    pub(crate) fn take(&self) -> Vec<(u32, Arc<Vec<u8>>)> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
@@ -144,224 +138,4 @@ impl<O: Observer> Observer for Exporter<'_, O> {
         self.outbox.push(k, bytes);
         Ok(self.routes.read_here[k as usize])
     }
-}
-
-/// What the computing thread knows at the end of the run.
-pub(crate) struct Drive {
-    /// The sends of the run, some maybe still in flight.
-    pub(crate) sends: Sends,
-    /// Messages received from each rank.
-    pub(crate) received: Vec<u64>,
-}
-
-/// How long the computing thread polls without a pause after the last
-/// message or event, before it starts to sleep between polls: a chain
-/// crossing ranks every task sees its next value within this, so it is
-/// never slept through; a rank that waits longer for a value stops
-/// spinning a core.
-const SPIN: Duration = Duration::from_micros(200);
-/// The longest sleep between two polls: the latency added to a value that
-/// arrives after a long wait.
-const MAX_SLEEP: Duration = Duration::from_micros(500);
-/// How long a cancelled run may take to end, after the watchdog fired,
-/// before the job is aborted: a task stuck in user code never returns.
-const ABORT_GRACE: Duration = Duration::from_secs(10);
-
-/// The computing thread's loop while its rank's run goes on (steps 5 to 8
-/// of `README.md`): send what the workers exported, deliver what arrives,
-/// spread a failure, and watch the clock. Returns once the run is over.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn drive<O: Observer>(
-    remote: &Remote<'_, '_, Exporter<'_, O>>,
-    comm: &SimpleCommunicator,
-    store: &Store,
-    plan: &Plan,
-    routes: &Routes,
-    outbox: &Outbox,
-    cluster: &Cluster,
-    timeout: Option<Duration>,
-) -> Drive {
-    let (ranks, me) = (cluster.size(), cluster.rank());
-    let state = remote.state();
-    let mut sends = Sends::new(ranks);
-    let mut received = vec![0u64; ranks];
-    // Per local node: whether its value was delivered or given up.
-    let mut settled = vec![false; plan.len()];
-    let mut waiting = routes.externals;
-    let mut told_others = false;
-    let mut cancelled_by_others = false;
-    let started = Instant::now();
-    let mut watchdog_fired: Option<Instant> = None;
-    let mut last_event = Instant::now();
-    let mut sleep = Duration::from_micros(10);
-    loop {
-        let mut progress = false;
-        for (k, bytes) in outbox.take() {
-            send_all(&mut sends, comm, state, routes.dests(k), VALUE, &bytes);
-            progress = true;
-        }
-        while let Some(Incoming { source, tag, bytes }) = comm::try_receive(comm) {
-            received[source] += 1;
-            progress = true;
-            match tag {
-                VALUE => {
-                    let id = u32::from_le_bytes(bytes[..4].try_into().expect("a 4-byte header"));
-                    let k = plan
-                        .local_index(id)
-                        .filter(|&k| routes.source[k as usize] == source as u32);
-                    let Some(k) = k else {
-                        state.fail(Error::cluster(format!(
-                            "delayed::mpi: internal error: rank {source} sent the output of task \
-                             key {id}, which rank {me} does not wait for"
-                        )));
-                        continue;
-                    };
-                    if settled[k as usize] {
-                        // Given up after a cancel: nothing reads it.
-                        continue;
-                    }
-                    let decoded = catch_unwind(AssertUnwindSafe(|| {
-                        routes.codecs[k as usize].decode(&bytes[4..])
-                    }));
-                    match decoded {
-                        Ok(Ok(value)) => {
-                            settled[k as usize] = true;
-                            waiting -= 1;
-                            // SAFETY: `k` is an external node of the plan
-                            // (it has a source rank), settled now and never
-                            // again, and its codec made a value of its
-                            // output type.
-                            unsafe { remote.deliver(k, value) };
-                        }
-                        Ok(Err(message)) => state.fail(Error::cluster(format!(
-                            "delayed::mpi: the output of task '{}' (key {id}) from rank {source}: \
-                             {message}",
-                            store.name(id)
-                        ))),
-                        Err(payload) => state.fail(Error::cluster(format!(
-                            "delayed::mpi: decoding the output of task '{}' (key {id}) panicked: {}",
-                            store.name(id),
-                            panic_message(&*payload)
-                        ))),
-                    }
-                }
-                FAIL => {
-                    cancelled_by_others = true;
-                    state.cancel();
-                }
-                _ => state.fail(Error::cluster(format!(
-                    "delayed::mpi: internal error: a message with tag {tag} from rank {source}"
-                ))),
-            }
-        }
-        if state.is_cancelled() {
-            if !cancelled_by_others && !told_others {
-                // This rank failed: every other rank cancels too.
-                let others: Vec<u32> = (0..ranks as u32).filter(|&r| r as usize != me).collect();
-                send_all(
-                    &mut sends,
-                    comm,
-                    state,
-                    &others,
-                    FAIL,
-                    &Arc::new(Vec::new()),
-                );
-                told_others = true;
-            }
-            // The values still awaited may never come: give them up, so
-            // that the run can end.
-            if waiting > 0 {
-                for (settled, &source) in settled.iter_mut().zip(&routes.source) {
-                    if source != u32::MAX && !*settled {
-                        *settled = true;
-                        waiting -= 1;
-                        remote.abandon();
-                    }
-                }
-            }
-        }
-        progress |= sends.poll(64);
-        if remote.is_done() {
-            break;
-        }
-        if let Some(limit) = timeout {
-            match watchdog_fired {
-                None if started.elapsed() > limit => {
-                    watchdog_fired = Some(Instant::now());
-                    state.fail(watchdog_error(
-                        store, plan, routes, &settled, limit, me, waiting,
-                    ));
-                }
-                Some(fired) if fired.elapsed() > ABORT_GRACE => cluster.abort(&format!(
-                    "rank {me}: the watchdog fired after {limit:?} and the rank's tasks still \
-                     run {ABORT_GRACE:?} later"
-                )),
-                _ => {}
-            }
-        }
-        if progress {
-            last_event = Instant::now();
-            sleep = Duration::from_micros(10);
-        } else if last_event.elapsed() < SPIN {
-            std::hint::spin_loop();
-        } else {
-            // Nothing to do for a while: sleep, woken early by a worker
-            // with something to send.
-            thread::park_timeout(sleep);
-            sleep = (sleep * 2).min(MAX_SLEEP);
-        }
-    }
-    // The last jobs' exports: every job ended, so all are in the outbox.
-    for (k, bytes) in outbox.take() {
-        send_all(&mut sends, comm, state, routes.dests(k), VALUE, &bytes);
-    }
-    Drive { sends, received }
-}
-
-/// Starts sending `bytes` to each of `dests`; a send that cannot start
-/// fails the run.
-fn send_all(
-    sends: &mut Sends,
-    comm: &SimpleCommunicator,
-    state: &RunState<'_>,
-    dests: &[u32],
-    tag: i32,
-    bytes: &Arc<Vec<u8>>,
-) {
-    for &dest in dests {
-        if let Err(error) = sends.send(comm, dest as usize, tag, Arc::clone(bytes)) {
-            state.fail(error);
-            return;
-        }
-    }
-}
-
-/// The watchdog's failure: how long, and what this rank still waits for.
-fn watchdog_error(
-    store: &Store,
-    plan: &Plan,
-    routes: &Routes,
-    settled: &[bool],
-    limit: Duration,
-    me: usize,
-    waiting: usize,
-) -> Error {
-    let mut message = format!(
-        "delayed::mpi: watchdog: the compute ran longer than its limit of {limit:?} \
-         (ComputeOptions::timeout, or DELAYED_MPI_TIMEOUT in seconds); rank {me} "
-    );
-    let awaited = (0..plan.len()).find(|&k| routes.source[k] != u32::MAX && !settled[k]);
-    match awaited {
-        Some(k) => {
-            let id = plan.node_id(k as u32);
-            message += &format!(
-                "still waits for {waiting} value(s) from other ranks, such as the output of task \
-                 '{}' (key {id}) from rank {}",
-                store.name(id),
-                routes.source[k]
-            );
-        }
-        None => message += "still runs its own tasks",
-    }
-    Error::cluster(message)
 }

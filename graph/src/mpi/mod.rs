@@ -38,11 +38,13 @@
 //!
 //! The protocol, step by step, is in `src/mpi/README.md`.
 
+mod backoff;
 mod cluster;
 mod codec;
 mod comm;
 mod compute;
 mod delayed;
+mod driver;
 mod exchange;
 mod fingerprint;
 mod graph;

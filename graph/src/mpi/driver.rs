@@ -1,0 +1,294 @@
+//! The computing thread's loop while its rank's part of a compute runs
+//! (steps 7 and 8 of `README.md`): it sends what the workers exported,
+//! several small values to one rank in one message; receives and delivers
+//! the values this rank waits for; spreads a failure to every rank; and
+//! watches the clock.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mpi::topology::SimpleCommunicator;
+
+use super::backoff::Backoff;
+use super::comm::{self, Incoming, Sends, BATCH, FAIL, VALUE};
+use super::exchange::{Exporter, Outbox, Routes};
+use super::Cluster;
+use crate::error::panic_message;
+use crate::run::{Observer, Plan, Remote, RunState};
+use crate::store::Store;
+use crate::Error;
+
+/// What the computing thread knows at the end of the run.
+pub(crate) struct Drive {
+    /// The sends of the run, some maybe still in flight.
+    pub(crate) sends: Sends,
+    /// Messages received from each rank.
+    pub(crate) received: Vec<u64>,
+}
+
+/// How long a cancelled run may take to end, after the watchdog fired,
+/// before the job is aborted: a task stuck in user code never returns.
+const ABORT_GRACE: Duration = Duration::from_secs(10);
+
+/// Values up to this size travel in batches (one message per rank per
+/// poll, each value behind its length); larger ones alone, uncopied.
+/// Thousands of small messages to one rank cost MPI far more each than one
+/// message holding them.
+const BATCHED: usize = 16 << 10;
+
+/// What is fixed for one run, and what the loop has learnt so far.
+struct Driver<'d, 'r, O> {
+    remote: &'d Remote<'r, 'r, Exporter<'r, O>>,
+    state: &'d RunState<'d>,
+    comm: &'d SimpleCommunicator,
+    store: &'d Store,
+    plan: &'d Plan,
+    routes: &'d Routes,
+    me: usize,
+    sends: Sends,
+    received: Vec<u64>,
+    /// Per local node: whether its value was delivered or given up.
+    settled: Vec<bool>,
+    /// External nodes neither delivered nor given up.
+    waiting: usize,
+    told_others: bool,
+    cancelled_by_others: bool,
+    /// Per rank: the small values of this poll for it.
+    batches: Vec<Vec<Arc<Vec<u8>>>>,
+}
+
+/// The loop (steps 7 and 8): returns once the run is over, every value sent
+/// or on its way.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn drive<O: Observer>(
+    remote: &Remote<'_, '_, Exporter<'_, O>>,
+    comm: &SimpleCommunicator,
+    store: &Store,
+    plan: &Plan,
+    routes: &Routes,
+    outbox: &Outbox,
+    cluster: &Cluster,
+    timeout: Option<Duration>,
+) -> Drive {
+    let ranks = cluster.size();
+    let mut driver = Driver {
+        remote,
+        state: remote.state(),
+        comm,
+        store,
+        plan,
+        routes,
+        me: cluster.rank(),
+        sends: Sends::new(ranks),
+        received: vec![0; ranks],
+        settled: vec![false; plan.len()],
+        waiting: routes.externals,
+        told_others: false,
+        cancelled_by_others: false,
+        batches: vec![Vec::new(); ranks],
+    };
+    let started = Instant::now();
+    let mut watchdog_fired: Option<Instant> = None;
+    let mut backoff = Backoff::new();
+    loop {
+        let mut progress = driver.send(outbox);
+        progress |= driver.receive();
+        if driver.state.is_cancelled() {
+            driver.cancel();
+        }
+        progress |= driver.sends.poll(64);
+        if remote.is_done() {
+            break;
+        }
+        if let Some(limit) = timeout {
+            match watchdog_fired {
+                None if started.elapsed() > limit => {
+                    watchdog_fired = Some(Instant::now());
+                    driver.state.fail(driver.watchdog_error(limit));
+                }
+                Some(fired) if fired.elapsed() > ABORT_GRACE => cluster.abort(&format!(
+                    "rank {}: the watchdog fired after {limit:?} and the rank's tasks still \
+                     run {ABORT_GRACE:?} later",
+                    driver.me
+                )),
+                _ => {}
+            }
+        }
+        if progress {
+            backoff.event();
+        } else {
+            backoff.idle();
+        }
+    }
+    // The last jobs' exports: every job ended, so all are in the outbox.
+    driver.send(outbox);
+    Drive {
+        sends: driver.sends,
+        received: driver.received,
+    }
+}
+
+impl<O: Observer> Driver<'_, '_, O> {
+    /// Sends what the workers exported since the last poll; whether there
+    /// was anything.
+    fn send(&mut self, outbox: &Outbox) -> bool {
+        let exported = outbox.take();
+        if exported.is_empty() {
+            return false;
+        }
+        for (k, bytes) in exported {
+            for &dest in self.routes.dests(k) {
+                if bytes.len() > BATCHED {
+                    self.start(dest as usize, VALUE, Arc::clone(&bytes));
+                } else {
+                    self.batches[dest as usize].push(Arc::clone(&bytes));
+                }
+            }
+        }
+        for dest in 0..self.batches.len() {
+            let batch = std::mem::take(&mut self.batches[dest]);
+            match batch.len() {
+                0 => {}
+                // One value: as it is, uncopied.
+                1 => self.start(dest, VALUE, batch.into_iter().next().expect("one")),
+                _ => {
+                    let size = batch.iter().map(|b| 4 + b.len()).sum();
+                    let mut message = Vec::with_capacity(size);
+                    for bytes in batch {
+                        message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                        message.extend_from_slice(&bytes);
+                    }
+                    self.start(dest, BATCH, Arc::new(message));
+                }
+            }
+        }
+        true
+    }
+
+    /// Starts one send; one that cannot start fails the run.
+    fn start(&mut self, dest: usize, tag: i32, bytes: Arc<Vec<u8>>) {
+        if let Err(error) = self.sends.send(self.comm, dest, tag, bytes) {
+            self.state.fail(error);
+        }
+    }
+
+    /// Receives every message that has arrived; whether there was one.
+    fn receive(&mut self) -> bool {
+        let mut any = false;
+        while let Some(Incoming { source, tag, bytes }) = comm::try_receive(self.comm) {
+            self.received[source] += 1;
+            any = true;
+            match tag {
+                VALUE => self.value(source, &bytes),
+                BATCH => {
+                    let mut rest = &bytes[..];
+                    while rest.len() >= 4 {
+                        let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
+                        let end = 4 + len as usize;
+                        self.value(source, &rest[4..end]);
+                        rest = &rest[end..];
+                    }
+                }
+                FAIL => {
+                    self.cancelled_by_others = true;
+                    self.state.cancel();
+                }
+                _ => self.state.fail(Error::cluster(format!(
+                    "delayed::mpi: internal error: a message with tag {tag} from rank {source}"
+                ))),
+            }
+        }
+        any
+    }
+
+    /// One value from `source`: the node id, then the encoded value.
+    fn value(&mut self, source: usize, bytes: &[u8]) {
+        let id = u32::from_le_bytes(bytes[..4].try_into().expect("a 4-byte header"));
+        let k = self
+            .plan
+            .local_index(id)
+            .filter(|&k| self.routes.source[k as usize] == source as u32);
+        let Some(k) = k else {
+            self.state.fail(Error::cluster(format!(
+                "delayed::mpi: internal error: rank {source} sent the output of task key {id}, \
+                 which rank {} does not wait for",
+                self.me
+            )));
+            return;
+        };
+        if self.settled[k as usize] {
+            // Given up after a cancel: nothing reads it.
+            return;
+        }
+        let codec = self.routes.codecs[k as usize];
+        match catch_unwind(AssertUnwindSafe(|| codec.decode(&bytes[4..]))) {
+            Ok(Ok(value)) => {
+                self.settled[k as usize] = true;
+                self.waiting -= 1;
+                // SAFETY: `k` is an external node of the plan (it has a
+                // source rank), settled now and never again, and its codec
+                // made a value of its output type.
+                unsafe { self.remote.deliver(k, value) };
+            }
+            Ok(Err(message)) => self.state.fail(Error::cluster(format!(
+                "delayed::mpi: the output of task '{}' (key {id}) from rank {source}: {message}",
+                self.store.name(id)
+            ))),
+            Err(payload) => self.state.fail(Error::cluster(format!(
+                "delayed::mpi: decoding the output of task '{}' (key {id}) panicked: {}",
+                self.store.name(id),
+                panic_message(&*payload)
+            ))),
+        }
+    }
+
+    /// Step 8: the run is cancelled. If this rank failed, every other rank
+    /// is told (once); the values still awaited may never come, so they
+    /// are given up and the run can end.
+    fn cancel(&mut self) {
+        if !self.cancelled_by_others && !self.told_others {
+            let notice = Arc::new(Vec::new());
+            let me = self.me;
+            for rank in (0..self.received.len()).filter(|&r| r != me) {
+                self.start(rank, FAIL, Arc::clone(&notice));
+            }
+            self.told_others = true;
+        }
+        if self.waiting == 0 {
+            return;
+        }
+        for (settled, &source) in self.settled.iter_mut().zip(&self.routes.source) {
+            if source != u32::MAX && !*settled {
+                *settled = true;
+                self.waiting -= 1;
+                self.remote.abandon();
+            }
+        }
+    }
+
+    /// The watchdog's failure: how long, and what this rank still waits for.
+    fn watchdog_error(&self, limit: Duration) -> Error {
+        let mut message = format!(
+            "delayed::mpi: watchdog: the compute ran longer than its limit of {limit:?} \
+             (ComputeOptions::timeout, or DELAYED_MPI_TIMEOUT in seconds); rank {} ",
+            self.me
+        );
+        let awaited =
+            (0..self.plan.len()).find(|&k| self.routes.source[k] != u32::MAX && !self.settled[k]);
+        match awaited {
+            Some(k) => {
+                let id = self.plan.node_id(k as u32);
+                message += &format!(
+                    "still waits for {} value(s) from other ranks, such as the output of task \
+                     '{}' (key {id}) from rank {}",
+                    self.waiting,
+                    self.store.name(id),
+                    self.routes.source[k]
+                );
+            }
+            None => message += "still runs its own tasks",
+        }
+        Error::cluster(message)
+    }
+}

@@ -73,6 +73,13 @@ impl Cluster {
     /// level from `MPI_THREAD_SERIALIZED` up: only one thread at a time
     /// calls MPI here) and returns this process's place in the job.
     ///
+    /// Ranks of one node that the launcher did not bind apart (they all see
+    /// the same CPUs) each take an equal share of those CPUs, so that their
+    /// executors' workers do not pin themselves to the same ones: call
+    /// `init` before the default executor is first used
+    /// (`DELAYED_MPI_SHARE_CPUS=0` leaves the CPUs as the launcher set
+    /// them).
+    ///
     /// ```no_run
     /// let cluster = delayed::mpi::Cluster::init()?;
     /// assert!(cluster.rank() < cluster.size());
@@ -104,7 +111,9 @@ impl Cluster {
         unsafe {
             libc::atexit(finalize_at_exit);
         }
-        let comm = universe.world().duplicate();
+        let world = universe.world();
+        super::cpus::share_node_cpus(&world);
+        let comm = world.duplicate();
         Ok(Cluster {
             inner: Arc::new(Inner {
                 rank: comm.rank() as usize,

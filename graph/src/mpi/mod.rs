@@ -43,6 +43,7 @@ mod cluster;
 mod codec;
 mod comm;
 mod compute;
+mod cpus;
 mod delayed;
 mod driver;
 mod exchange;
@@ -55,6 +56,7 @@ mod schedule;
 
 pub use self::cluster::Cluster;
 pub use self::compute::{ComputeOptions, TIMEOUT_ENV};
+pub use self::cpus::SHARE_CPUS_ENV;
 pub use self::delayed::{compute, compute_on, Delayed, Targets};
 pub use self::graph::{Graph, Placed};
 pub use self::inputs::{Inputs, Refs};

@@ -36,4 +36,5 @@ pub mod shapes;
 pub mod soak_dag;
 pub mod spin;
 pub mod table;
+pub mod taskbench;
 pub mod timing;

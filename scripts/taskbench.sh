@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Task Bench's METG(50%) on this machine: delayed (one node), delayed::mpi
+# on 1, 2 and 4 ranks, the hand-written MPI floor on 2 and 4 ranks, and Dask
+# distributed (stencil_1d and no-op throughput), then the table and plot.
+# See bench-suite/src/taskbench/ and results/taskbench/README.md.
+#
+#   scripts/taskbench.sh                 # everything, about 10-15 min on 2 cores
+#   STEPS=200 RUNS=1 scripts/taskbench.sh   # a quick look
+#   SKIP_DASK=1 scripts/taskbench.sh      # no venv, no PyPI
+#
+# Environment: OUT (results/taskbench), STEPS (1000), RUNS (3), MAX_LOG2
+# (17), MIN_LOG2 (4), DASK_STEPS (20), DASK_BUDGET_S (90), VENV
+# (target/taskbench-venv), SKIP_DASK.
+#
+# 4 ranks on a 2-CPU machine are oversubscribed (--oversubscribe, and
+# OMPI_MCA_mpi_yield_when_idle=1 so that a waiting rank yields its CPU);
+# the tables say so. Ranks are not bound (--bind-to none) and executors do
+# not pin their workers, so that every configuration runs alike.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OUT=${OUT:-results/taskbench}
+STEPS=${STEPS:-1000}
+RUNS=${RUNS:-3}
+MAX_LOG2=${MAX_LOG2:-17}
+MIN_LOG2=${MIN_LOG2:-4}
+DASK_STEPS=${DASK_STEPS:-20}
+DASK_BUDGET_S=${DASK_BUDGET_S:-90}
+VENV=${VENV:-target/taskbench-venv}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_mpi_yield_when_idle=1
+
+cargo build --release -p delayed-bench --features mpi --bin taskbench
+BIN=${CARGO_TARGET_DIR:-target}/release/taskbench
+
+mkdir -p "$OUT"
+RAW=$OUT/raw.csv
+LOG=$OUT/run.log
+rm -f "$RAW" "$OUT/raw-dask.csv" "$OUT/dask-noop.csv"
+say() { echo "$*" | tee -a "$LOG"; }
+: >"$LOG"
+say "# taskbench run"
+say "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+say "- commit: $(git describe --always --dirty --abbrev=10)"
+say "- machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
+say "- mpirun: $(mpirun --version 2>/dev/null | head -1)"
+say "- steps $STEPS, runs $RUNS, kernels 2^$MAX_LOG2 down to 2^$MIN_LOG2 iterations"
+NS=$("$BIN" calibrate)
+say "- kernel: $NS ns per iteration (taskbench calibrate)"
+
+COMMON=(--steps "$STEPS" --runs "$RUNS" --max-log2 "$MAX_LOG2" --min-log2 "$MIN_LOG2"
+    --ns-per-iteration "$NS" --csv "$RAW")
+section() {
+    say "## $1 (load average at start: $(cut -d' ' -f1-3 /proc/loadavg))"
+    shift
+    "$@" 2>&1 | tee -a "$LOG"
+}
+section "delayed, 1 rank x 2 workers" \
+    "$BIN" run --system delayed --workers 2 "${COMMON[@]}"
+section "delayed-mpi, 1 rank x 2 workers" \
+    mpirun -np 1 --bind-to none "$BIN" run --system delayed-mpi --workers 2 "${COMMON[@]}"
+section "delayed-mpi, 2 ranks x 1 worker" \
+    mpirun -np 2 --bind-to none "$BIN" run --system delayed-mpi --workers 1 "${COMMON[@]}"
+section "mpi, 2 ranks x 1 worker" \
+    mpirun -np 2 --bind-to none "$BIN" run --system mpi "${COMMON[@]}"
+section "delayed-mpi, 4 ranks x 1 worker, oversubscribed" \
+    mpirun -np 4 --oversubscribe --bind-to none "$BIN" run --system delayed-mpi --workers 1 "${COMMON[@]}"
+section "mpi, 4 ranks x 1 worker, oversubscribed" \
+    mpirun -np 4 --oversubscribe --bind-to none "$BIN" run --system mpi "${COMMON[@]}"
+
+CSVS=$RAW
+NOOP=()
+if [ -z "${SKIP_DASK:-}" ]; then
+    if [ ! -x "$VENV/bin/python" ]; then
+        python3 -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -c "import distributed" 2>/dev/null ||
+        "$VENV/bin/pip" install --quiet "dask[distributed]"
+    for n in 2 4; do
+        section "dask, $n worker processes x 1 thread" \
+            "$VENV/bin/python" scripts/dask-taskbench.py --workers "$n" --steps "$DASK_STEPS" \
+            --runs "$RUNS" --budget-s "$DASK_BUDGET_S" \
+            --csv "$OUT/raw-dask.csv" --noop-csv "$OUT/dask-noop.csv"
+    done
+    CSVS=$RAW,$OUT/raw-dask.csv
+    NOOP=(--dask-noop "$OUT/dask-noop.csv")
+fi
+say "## end (load average: $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%H:%M:%SZ))"
+"$BIN" report --csv "$CSVS" "${NOOP[@]}" --out "$OUT"
+echo "wrote $OUT/metg.md, $OUT/metg.csv, $OUT/metg.svg"

@@ -330,18 +330,19 @@ mod tests {
 
     #[test]
     fn readers_see_elements_while_a_writer_appends() {
+        let count = if cfg!(miri) { 300 } else { 20_000 };
         let v = Arc::new(AppendVec::new());
         let writer = {
             let v = Arc::clone(&v);
             std::thread::spawn(move || {
-                for i in 0..20_000usize {
+                for i in 0..count {
                     // SAFETY: this thread is the only writer.
                     unsafe { v.push(Box::new(i)) };
                 }
             })
         };
         let mut seen = 0;
-        while seen < 20_000 {
+        while seen < count {
             let len = v.len();
             for i in seen..len {
                 assert_eq!(**v.get(i).unwrap(), i);

@@ -64,7 +64,6 @@ esac
 
 # Seeds of Miri's scheduler for the multi-threaded runs.
 SEEDS=${MIRI_SEEDS:-0..4}
-TARGET_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 
 FAILED=()
 SUMMARY=()
@@ -138,6 +137,7 @@ tsan() {
 }
 
 ensure_nightly
+TARGET_TRIPLE=$(rustc +nightly -vV | sed -n 's/^host: //p')
 
 if [ "$RUN_MIRI" = 1 ]; then
     check "miri, stacked borrows: graph data structures" \

@@ -2,7 +2,7 @@
 # The project's one test command (README "Test"); .ci/run calls it on a fresh clone.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh --quick    skip the Slurm and valgrind parts
+#   scripts/test.sh --quick    skip the Slurm, valgrind and sanitizer parts
 #
 # As root on a fresh Debian machine it first installs what the tests need, with
 # apt-get, only if missing:
@@ -14,7 +14,8 @@
 # the dependencies of a library user's crate (scripts/check-downstream.sh),
 # docs and a publish dry run of the two library crates (scripts/check-publish.sh),
 # the loom models (LOOM_MAX_PREEMPTIONS=2, release, own target dir), the Slurm sweep
-# tests, and the fast valgrind checks if scripts/valgrind.sh exists.
+# tests, the fast valgrind checks if scripts/valgrind.sh exists, and Miri and
+# ThreadSanitizer (scripts/sanitizers.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -93,6 +94,7 @@ if [ "$QUICK" = 0 ]; then
         step "valgrind (fast checks)"
         scripts/valgrind.sh --fast
     fi
+    step "Miri and ThreadSanitizer (nightly)" && scripts/sanitizers.sh
 fi
 
 step "all tests passed"

@@ -241,6 +241,21 @@ impl CountLatch {
     /// Marks one piece of work finished; the last one releases the waiter.
     /// Do not touch the latch after your last `decrement`: the waiter may
     /// free it at once.
+    ///
+    /// Why `&self` may be freed by the waiter while this call is still
+    /// running (rayon-core takes `*const Self` in `Latch::set` instead): a
+    /// `CountLatch` holds `UnsafeCell`s (it is not `Freeze`), so a
+    /// `&CountLatch` argument asserts nothing about the memory after the
+    /// call's own accesses. rustc marks it neither `dereferenceable` nor
+    /// `noalias` (only `nonnull align 8`: rustc 1.95's LLVM IR for such an
+    /// argument), and Miri's Stacked and Tree Borrows allow freeing it
+    /// during the call; `Arc::drop` and the unlock of std's `Mutex` rely
+    /// on the same rule. What must hold is that this function touches
+    /// `self` no more after the store that sets the latch: `Latch::set`
+    /// keeps to that (L1), and the unit test
+    /// `the_waiter_frees_the_latch_as_soon_as_it_is_released` checks it
+    /// under Miri (a read of `self.count` after `set` is reported there as
+    /// a race with the waiter's free).
     #[inline]
     pub fn decrement(&self) {
         // AcqRel: release publishes this worker's writes; the acquire lets
@@ -274,5 +289,39 @@ impl std::fmt::Debug for CountLatch {
         f.debug_struct("CountLatch")
             .field("count", &self.count.load(Ordering::Relaxed))
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::CountLatch;
+
+    /// A pointer to a latch that a test may send to another thread.
+    struct LatchPtr(*const CountLatch);
+    // SAFETY: `CountLatch` is `Sync`; the test keeps the latch alive until
+    // the count reaches zero, which is all the setter relies on.
+    unsafe impl Send for LatchPtr {}
+
+    /// The waiter frees the latch as soon as it returns from `wait`, while
+    /// the thread whose decrement released it may still be inside that
+    /// call: the decrement must touch the latch no more after the store
+    /// that sets it (see `CountLatch::decrement`). Miri
+    /// (`scripts/sanitizers.sh`) checks this run: with a read of the count
+    /// added after `set`, it reports a race with the free.
+    #[test]
+    fn the_waiter_frees_the_latch_as_soon_as_it_is_released() {
+        for _ in 0..if cfg!(miri) { 100 } else { 1_000 } {
+            let latch = Box::new(CountLatch::new(1));
+            let setter = LatchPtr(&*latch);
+            let setter = std::thread::spawn(move || {
+                let setter = setter;
+                // SAFETY: the latch is alive until its count reaches zero,
+                // which is this decrement.
+                unsafe { (*setter.0).decrement() };
+            });
+            latch.wait();
+            drop(latch);
+            setter.join().unwrap();
+        }
     }
 }

@@ -22,10 +22,25 @@ use crate::{Error, Executor, Graph, WeakGraph};
 /// assert_eq!(y.compute()?, 4); // each compute runs the tasks afresh
 /// # Ok::<(), delayed::Error>(())
 /// ```
+///
+/// A handle is invariant in `T`: its task's output is stored as exactly a
+/// `T` and handed back as one, so a `Delayed<T>` is never a `Delayed` of a
+/// supertype of `T` (which, covariant, made a compute read a value as a
+/// type it was not made as, and panic):
+///
+/// ```compile_fail,E0308
+/// use delayed::{Delayed, Graph};
+///
+/// let g = Graph::new();
+/// let f: Delayed<for<'a> fn(&'a str) -> usize> =
+///     g.delayed("f", || (|s: &str| s.len()) as for<'a> fn(&'a str) -> usize);
+/// let f2: Delayed<fn(&'static str) -> usize> = f;
+/// ```
 pub struct Delayed<T> {
     graph: Graph,
     id: u32,
-    _output: PhantomData<fn() -> T>,
+    /// Invariant in `T` (see above); `Send` and `Sync` whatever `T` is.
+    _output: PhantomData<fn(T) -> T>,
 }
 
 /// A [`Delayed`] that does not keep its graph alive, made by
@@ -42,7 +57,8 @@ pub struct Delayed<T> {
 pub struct WeakDelayed<T> {
     graph: WeakGraph,
     id: u32,
-    _output: PhantomData<fn() -> T>,
+    /// Invariant in `T`, as `Delayed<T>` (which `upgrade` makes).
+    _output: PhantomData<fn(T) -> T>,
 }
 
 impl<T> WeakDelayed<T> {

@@ -148,6 +148,61 @@ fn a_panicking_drop_is_reported_not_an_abort() {
     assert_eq!(g.delayed("next", || 2).compute_on(&ex).unwrap(), 2);
 }
 
+/// An error whose `Drop` panics, counting its drops.
+#[derive(Debug)]
+struct BadErr(Arc<AtomicUsize>);
+
+impl std::fmt::Display for BadErr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("bad error")
+    }
+}
+
+impl std::error::Error for BadErr {}
+
+impl Drop for BadErr {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        panic!("an error dropped badly");
+    }
+}
+
+/// Two tasks fail at once (a barrier holds each until both run, one per
+/// worker), so one error is not the first and is dropped by the run. Its
+/// panicking drop used to run outside `catch_unwind`, in a job, and abort
+/// the process ("a job unwound into the scheduler").
+#[test]
+fn a_later_error_whose_drop_panics_is_not_an_abort() {
+    let ex = Executor::builder().workers(2).build().unwrap();
+    for _ in 0..10 {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let g = Graph::new();
+        let failing: Vec<_> = (0..2)
+            .map(|_| {
+                let (drops, both) = (Arc::clone(&drops), Arc::clone(&both));
+                g.try_delayed("bad", move || {
+                    both.wait();
+                    Err::<u64, _>(BadErr(Arc::clone(&drops)))
+                })
+            })
+            .collect();
+        let sum = g.task("sum", &failing, |v| v.into_iter().sum::<u64>());
+        let err = sum.compute_on(&ex).unwrap_err();
+        assert_eq!(err.task_name(), Some("bad"));
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            1,
+            "the later error was dropped"
+        );
+        // The first error is the caller's, with its panicking drop.
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(err)));
+        assert!(dropped.is_err());
+        assert_eq!(drops.load(Ordering::Relaxed), 2);
+        assert_eq!(g.delayed("next", || 2).compute_on(&ex).unwrap(), 2);
+    }
+}
+
 #[test]
 fn a_default_executor_that_cannot_start_is_an_error_not_a_panic() {
     // The default executor is built once per process, so the check runs in

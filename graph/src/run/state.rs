@@ -278,13 +278,27 @@ impl<'a> RunState<'a> {
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
-    /// Records `error` if it is the first, and cancels the run.
+    /// Records `error` if it is the first, and cancels the run. A later
+    /// error is dropped here, inside `catch_unwind` (after the lock is
+    /// released): it holds the task's own error, whose `Drop` is user code
+    /// and may panic, which must not unwind into the job.
     pub(crate) fn fail(&self, error: Error) {
-        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-        if failure.is_none() {
-            *failure = Some(error);
-        }
+        let later = {
+            let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+            match *failure {
+                None => {
+                    *failure = Some(error);
+                    None
+                }
+                Some(_) => Some(error),
+            }
+        };
         self.cancelled.store(true, Ordering::Relaxed);
+        if let Some(later) = later {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(later))) {
+                drop_quietly(payload);
+            }
+        }
     }
 
     /// Step 8: the first failure, an error if the run was cancelled from

@@ -404,6 +404,42 @@ mod tests {
         assert_eq!(store.len_and_sinks(), (7, 6));
     }
 
+    /// A compute prefetches a node's whole record (`Store::prefetch`)
+    /// while the thread adding tasks may be storing a new consumer into it.
+    /// The prefetch must make no reference to bytes of the atomics: the
+    /// last byte of the record is one, and a `&u8` to it asserted that
+    /// nobody writes it. Miri (`scripts/sanitizers.sh`) checks this run.
+    #[test]
+    fn a_record_is_prefetched_while_its_consumers_are_added() {
+        use std::sync::atomic::AtomicBool;
+        let last = size_of::<Node>() - 1;
+        let (first, more) = (
+            std::mem::offset_of!(Node, first),
+            std::mem::offset_of!(Node, more),
+        );
+        assert!(
+            (first..first + 12).contains(&last) || (more..more + 4).contains(&last),
+            "the record's last byte is one of its atomic consumer fields"
+        );
+        let store = Store::new();
+        let a = node(&store, "a", &[]);
+        let done = AtomicBool::new(false);
+        let adds = if cfg!(miri) { 60 } else { 2_000 };
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for _ in 0..adds {
+                    node(&store, "c", &[a]);
+                }
+                // Release pairs with the Acquire below (ends the loop only).
+                done.store(true, Ordering::Release);
+            });
+            while !done.load(Ordering::Acquire) {
+                store.prefetch(a);
+            }
+        });
+        assert_eq!(store.consumers(a, u32::MAX).count(), adds);
+    }
+
     #[test]
     fn a_borrowed_name_used_many_times_is_stored_once() {
         let store = Store::new();

@@ -65,7 +65,8 @@ cargo test --workspace --locked
 # Open MPI jobs of 1 to 4 ranks (graph/tests/mpi). Kept out of the default
 # build, so `cargo test` needs no MPI.
 step "delayed::mpi: clippy, unit tests and Open MPI jobs (mpirun)"
-cargo clippy -p delayed --features mpi --all-targets --locked -- -D warnings
+cargo clippy -p delayed -p delayed-bench --features mpi --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc -p delayed --features mpi --no-deps --locked
 cargo test -p delayed --features mpi --locked --lib mpi
 cargo test -p delayed --features mpi --locked --doc mpi
 cargo test -p delayed --features mpi --locked --test mpi

@@ -5,12 +5,12 @@
 # See bench-suite/src/taskbench/ and results/taskbench/README.md.
 #
 #   scripts/taskbench.sh                 # everything, about 10-15 min on 2 cores
-#   STEPS=200 RUNS=1 scripts/taskbench.sh   # a quick look
+#   STEPS=200 RUNS=1 DASK_RUNS=1 scripts/taskbench.sh   # a quick look
 #   SKIP_DASK=1 scripts/taskbench.sh      # no venv, no PyPI
 #
-# Environment: OUT (results/taskbench), STEPS (1000), RUNS (3), MAX_LOG2
-# (17), MIN_LOG2 (4), DASK_STEPS (20), DASK_BUDGET_S (90), VENV
-# (target/taskbench-venv), SKIP_DASK.
+# Environment: OUT (results/taskbench), STEPS (1000), RUNS (5), MAX_LOG2
+# (17), MIN_LOG2 (4), DASK_STEPS (20), DASK_RUNS (3), DASK_BUDGET_S (90),
+# VENV (target/taskbench-venv), SKIP_DASK.
 #
 # 4 ranks on a 2-CPU machine are oversubscribed (--oversubscribe, and
 # OMPI_MCA_mpi_yield_when_idle=1 so that a waiting rank yields its CPU);
@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 
 OUT=${OUT:-results/taskbench}
 STEPS=${STEPS:-1000}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
+DASK_RUNS=${DASK_RUNS:-3}
 MAX_LOG2=${MAX_LOG2:-17}
 MIN_LOG2=${MIN_LOG2:-4}
 DASK_STEPS=${DASK_STEPS:-20}
@@ -79,7 +80,7 @@ if [ -z "${SKIP_DASK:-}" ]; then
     for n in 2 4; do
         section "dask, $n worker processes x 1 thread" \
             "$VENV/bin/python" scripts/dask-taskbench.py --workers "$n" --steps "$DASK_STEPS" \
-            --runs "$RUNS" --budget-s "$DASK_BUDGET_S" \
+            --runs "$DASK_RUNS" --budget-s "$DASK_BUDGET_S" \
             --csv "$OUT/raw-dask.csv" --noop-csv "$OUT/dask-noop.csv"
     done
     CSVS=$RAW,$OUT/raw-dask.csv

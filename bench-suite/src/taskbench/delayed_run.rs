@@ -2,6 +2,11 @@
 //! the points of the step before that it reads, and a sink that gathers
 //! the last step (so that one compute returns every output to check).
 //!
+//! A compute runs only the ancestors of its target, and in `tree` the
+//! upper half of each step is read by no one (point `i` reads `i / 2`): so
+//! that every point runs, as in Task Bench, such leaves feed a `leaves`
+//! task per rank (on that rank), which feeds the sink.
+//!
 //! - [`run_local`]: `delayed::Graph` on one node's executor.
 //! - [`run_cluster`]: `delayed::mpi::Graph` across the ranks of the job.
 //!   Width is ranks x workers, and point `i` carries the placement hint
@@ -48,7 +53,11 @@ pub fn run_local(shape: Shape, executor: &Executor) -> Result<(Vec<u64>, Duratio
     let start = Instant::now();
     let g = delayed::Graph::new();
     let mut row: Vec<delayed::Delayed<u64>> = Vec::new();
+    let mut leaves = Vec::new();
     for t in 0..steps {
+        for j in unread(pattern, t, width) {
+            leaves.push(row[j].clone());
+        }
         row = (0..pattern.active(t, width))
             .map(|i| {
                 let inputs: Vec<_> = pattern
@@ -62,8 +71,12 @@ pub fn run_local(shape: Shape, executor: &Executor) -> Result<(Vec<u64>, Duratio
             })
             .collect();
     }
-    let sink = g.task("sink", &row, |v| {
-        v.into_iter().copied().collect::<Vec<u64>>()
+    let last = row.len();
+    if !leaves.is_empty() {
+        row.push(g.task("leaves", &leaves, |v| fold(v)));
+    }
+    let sink = g.task("sink", &row, move |v| {
+        v.into_iter().take(last).copied().collect::<Vec<u64>>()
     });
     let out = sink.compute_on(executor)?;
     Ok((out, start.elapsed()))
@@ -91,8 +104,13 @@ pub fn run_cluster(
     } = shape;
     let start = Instant::now();
     let g = cluster.graph();
+    let rank_of = |i: usize| (i / workers.max(1)).min(cluster.size() - 1);
     let mut row: Vec<delayed::mpi::Delayed<u64>> = Vec::new();
+    let mut leaves = vec![Vec::new(); cluster.size()];
     for t in 0..steps {
+        for j in unread(pattern, t, width) {
+            leaves[if hints { rank_of(j) } else { 0 }].push(row[j].clone());
+        }
         row = (0..pattern.active(t, width))
             .map(|i| {
                 let inputs: Vec<_> = pattern
@@ -104,17 +122,43 @@ pub fn run_cluster(
                     checksum(t, i, v.into_iter().copied(), kernel(iterations))
                 };
                 if hints {
-                    g.on((i / workers.max(1)).min(cluster.size() - 1))
-                        .task("point", &inputs, f)
+                    g.on(rank_of(i)).task("point", &inputs, f)
                 } else {
                     g.task("point", &inputs, f)
                 }
             })
             .collect();
     }
-    let sink = g.task("sink", &row, |v| {
-        v.into_iter().copied().collect::<Vec<u64>>()
+    let last = row.len();
+    for (rank, leaves) in leaves.iter().enumerate() {
+        if !leaves.is_empty() {
+            let placed = g.on(if hints { rank } else { 0 });
+            row.push(placed.task("leaves", leaves, |v| fold(v)));
+        }
+    }
+    let sink = g.task("sink", &row, move |v| {
+        v.into_iter().take(last).copied().collect::<Vec<u64>>()
     });
     let out = sink.compute_on(executor)?;
     Ok((out, start.elapsed()))
+}
+
+/// The points of step `t - 1` that no point of step `t` reads (none at
+/// `t = 0`).
+fn unread(pattern: Pattern, t: usize, width: usize) -> Vec<usize> {
+    if t == 0 {
+        return Vec::new();
+    }
+    let mut read = vec![false; pattern.active(t - 1, width)];
+    for i in 0..pattern.active(t, width) {
+        for j in pattern.deps(t, i, width) {
+            read[j] = true;
+        }
+    }
+    (0..read.len()).filter(|&j| !read[j]).collect()
+}
+
+/// The leaves' outputs folded into one value (which the sink drops).
+fn fold<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
+    values.into_iter().fold(0, |acc, &v| acc ^ v)
 }

@@ -41,14 +41,14 @@ impl Results {
     /// The next result, if any is left.
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
     pub(crate) fn try_next<T: Send + Sync + 'static>(&mut self) -> Option<T> {
-        self.0.next().map(Value::take)
+        self.0.next().map(Value::into_typed)
     }
 
     pub(crate) fn next<T: Send + Sync + 'static>(&mut self) -> T {
         self.0
             .next()
             .expect("delayed: internal error: a result is missing")
-            .take()
+            .into_typed()
     }
 }
 

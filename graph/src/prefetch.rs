@@ -18,7 +18,7 @@ pub(crate) fn prefetch<T>(value: &T) {
 ///
 /// The last byte is reached as a raw pointer, never as a `&u8`: it may be
 /// a byte of an atomic that another thread is writing (a `Node`'s
-/// consumers, which `Store::add_consumer` stores while a compute runs),
+/// consumers, which `Store::add_out_edge` stores while a compute runs),
 /// and a shared reference to bytes outside an `UnsafeCell` asserts that
 /// nobody writes them (Miri reported the retag of such a `&u8` as a data
 /// race with that store).

@@ -80,7 +80,7 @@ impl TaskFn {
 
     /// The vtable of the values the closure returns.
     #[inline]
-    pub(crate) fn output(&self) -> &'static value::VTable {
+    pub(crate) fn output_vtable(&self) -> &'static value::VTable {
         self.vtable.output
     }
 
@@ -90,7 +90,7 @@ impl TaskFn {
     /// # Panics
     /// For a closure without inputs.
     #[inline]
-    pub(crate) fn input(&self, j: usize) -> &'static value::VTable {
+    pub(crate) fn input_vtable(&self, j: usize) -> &'static value::VTable {
         let inputs = self.vtable.inputs;
         match inputs.get(j) {
             Some(vtable) => vtable,
@@ -193,8 +193,8 @@ mod tests {
             let pad = [7u64; 6];
             TaskFn::new::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m) as u64 + pad[5]))
         };
-        assert!(small.call(args()).unwrap().take::<usize>() >= 2);
-        assert_eq!(big.call(args()).unwrap().take::<u64>(), 3 + 7);
+        assert!(small.call(args()).unwrap().into_typed::<usize>() >= 2);
+        assert_eq!(big.call(args()).unwrap().into_typed::<u64>(), 3 + 7);
         drop(small);
         assert_eq!(Arc::strong_count(&marker), 2);
         drop(big);
@@ -206,14 +206,14 @@ mod tests {
         use crate::inputs::{List, Shape};
 
         let tuple = TaskFn::new::<(u64, String, ()), _, _>(|_| Ok(0u8));
-        assert!(tuple.input(0).is::<u64>());
-        assert!(tuple.input(1).is::<String>());
-        assert!(tuple.input(2).is::<()>());
-        assert!(!tuple.input(0).has_drop() && tuple.input(1).has_drop());
+        assert!(tuple.input_vtable(0).is::<u64>());
+        assert!(tuple.input_vtable(1).is::<String>());
+        assert!(tuple.input_vtable(2).is::<()>());
+        assert!(!tuple.input_vtable(0).has_drop() && tuple.input_vtable(1).has_drop());
         // A list's one type stands for every input.
         let list = TaskFn::new::<List<Vec<u8>>, _, _>(|_| Ok(0u8));
         for j in [0, 1, 1000] {
-            assert!(list.input(j).is::<Vec<u8>>());
+            assert!(list.input_vtable(j).is::<Vec<u8>>());
         }
         assert_eq!(<List<u32> as Shape>::INPUT_OUTPUTS.len(), 1);
     }

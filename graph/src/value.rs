@@ -5,7 +5,7 @@
 //! types share one representation. `Box<dyn Any>` would cost an allocation per
 //! task even for an `i64`; a `Value` keeps anything of at most one word (and
 //! at most word alignment: numbers, `Box`, `Arc`, references) inline and
-//! boxes larger types. Moving a value out (`Value::take`, how a compute
+//! boxes larger types. Moving a value out (`Value::into_typed`, how a compute
 //! hands results to its caller) checks its type against the `TypeId` it
 //! was made with.
 //!
@@ -14,9 +14,9 @@
 //! traffic) the 8 bytes saved per slot cut compute time by 5 to 30%.
 //! Values of two or three words (`String`, `Vec`) are boxed either way.
 //! For the same reason a run's `Slot` keeps only the storage: the vtable
-//! is the producing node's (`TaskFn::output`), and a consumer reading or
+//! is the producing node's (`TaskFn::output_vtable`), and a consumer reading or
 //! dropping its input knows the type from its own `Delayed<A>` inputs
-//! (`TaskFn::input`).
+//! (`TaskFn::input_vtable`).
 
 use std::any::{type_name, TypeId};
 use std::cell::UnsafeCell;
@@ -70,7 +70,7 @@ unsafe fn drop_value<T: Erase>(storage: *mut Storage) {
 }
 
 /// The vtable of values of type `T`, for a node that outputs a `T`
-/// (`TaskFn::output`).
+/// (`TaskFn::output_vtable`).
 pub(crate) struct Output<T>(PhantomData<fn() -> T>);
 
 impl<T: Send + Sync + 'static> Output<T> {
@@ -94,7 +94,7 @@ impl VTable {
 
 /// Whether any of `types` has something to drop. Fixed by the types, so a
 /// task's input types say it for all its inputs when it is built
-/// (`InputIds::to_drop`).
+/// (`InputIds::has_values_to_drop`).
 pub(crate) const fn any_has_drop(types: &[&VTable]) -> bool {
     let mut i = 0;
     while i < types.len() {
@@ -141,7 +141,7 @@ impl Value {
     /// If the value is not a `T` (an internal error: `Delayed<T>` handles fix
     /// every node's type when the node is built).
     #[inline]
-    pub(crate) fn take<T: Send + Sync + 'static>(self) -> T {
+    pub(crate) fn into_typed<T: Send + Sync + 'static>(self) -> T {
         check_type::<T>(self.vtable);
         let this = ManuallyDrop::new(self);
         if this.vtable.inline {
@@ -180,7 +180,7 @@ impl Value {
 /// and a compute of a million nodes is bound by that memory traffic.
 ///
 /// A slot does not know whether it is full, nor the type it holds: the run
-/// knows both (`NodeState`'s state, and the node's `TaskFn::output`), and
+/// knows both (`NodeState`'s state, and the node's `TaskFn::output_vtable`), and
 /// the consumers know the type statically: their `Delayed<A>` inputs were
 /// made by the tasks that produce an `A`.
 pub(crate) struct Slot(UnsafeCell<Storage>);
@@ -199,7 +199,7 @@ unsafe impl Send for Slot {}
 unsafe impl crate::run::Zeroable for Slot {}
 
 impl Slot {
-    /// Stores `value`'s storage; its vtable is the node's (`TaskFn::output`),
+    /// Stores `value`'s storage; its vtable is the node's (`TaskFn::output_vtable`),
     /// which whoever takes the value back passes to `take`.
     ///
     /// # Safety
@@ -218,10 +218,10 @@ impl Slot {
     ///
     /// # Safety
     /// The slot is full with a value of the type `vtable` was made for (the
-    /// producer's `TaskFn::output`, or a consumer's `TaskFn::input` for
+    /// producer's `TaskFn::output_vtable`, or a consumer's `TaskFn::input_vtable` for
     /// it), nobody else accesses it during the
     /// call, and no reference from `get` is alive.
-    pub(crate) unsafe fn take(&self, vtable: &'static VTable) -> Value {
+    pub(crate) unsafe fn take_value(&self, vtable: &'static VTable) -> Value {
         Value {
             vtable,
             // SAFETY: exclusive access, by the caller's contract.
@@ -283,13 +283,13 @@ mod tests {
 
     #[test]
     fn small_and_large_values_round_trip() {
-        assert_eq!(Value::new(5i64).take::<i64>(), 5);
-        assert_eq!(Value::new(7u8).take::<u8>(), 7);
-        assert_eq!(Value::new(()).take::<()>(), ());
+        assert_eq!(Value::new(5i64).into_typed::<i64>(), 5);
+        assert_eq!(Value::new(7u8).into_typed::<u8>(), 7);
+        assert_eq!(Value::new(()).into_typed::<()>(), ());
         let s = String::from("a string is three words");
-        assert_eq!(Value::new(s.clone()).take::<String>(), s);
-        assert_eq!(Value::new([1u64; 10]).take::<[u64; 10]>(), [1; 10]);
-        assert_eq!(Value::new(1u128).take::<u128>(), 1);
+        assert_eq!(Value::new(s.clone()).into_typed::<String>(), s);
+        assert_eq!(Value::new([1u64; 10]).into_typed::<[u64; 10]>(), [1; 10]);
+        assert_eq!(Value::new(1u128).into_typed::<u128>(), 1);
     }
 
     #[test]
@@ -298,7 +298,7 @@ mod tests {
         drop(Value::new(Arc::clone(&marker)));
         drop(Value::new((Arc::clone(&marker), [0u64; 4])));
         assert_eq!(Arc::strong_count(&marker), 1);
-        let taken = Value::new(Arc::clone(&marker)).take::<Arc<()>>();
+        let taken = Value::new(Arc::clone(&marker)).into_typed::<Arc<()>>();
         assert_eq!(Arc::strong_count(&marker), 2);
         drop(taken);
         assert_eq!(Arc::strong_count(&marker), 1);
@@ -313,11 +313,11 @@ mod tests {
         unsafe {
             slot.put(Value::new(Arc::clone(&marker)));
             assert_eq!(Arc::strong_count(slot.get::<Arc<()>>()), 2);
-            let value = slot.take(Output::<Arc<()>>::VTABLE);
-            assert_eq!(value.take::<Arc<()>>(), marker);
+            let value = slot.take_value(Output::<Arc<()>>::VTABLE);
+            assert_eq!(value.into_typed::<Arc<()>>(), marker);
             slot.put(Value::new([7u64; 4]));
             assert_eq!(slot.get::<[u64; 4]>()[3], 7);
-            drop(slot.take(Output::<[u64; 4]>::VTABLE));
+            drop(slot.take_value(Output::<[u64; 4]>::VTABLE));
         }
         assert_eq!(
             Arc::strong_count(&marker),
@@ -332,6 +332,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "was read as")]
     fn a_wrong_type_panics() {
-        Value::new(1i32).take::<u32>();
+        Value::new(1i32).into_typed::<u32>();
     }
 }

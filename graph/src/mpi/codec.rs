@@ -105,7 +105,7 @@ mod tests {
         let bytes = codec.encode_value(&value, &[1, 2, 3]).unwrap();
         assert_eq!(&bytes[..3], &[1, 2, 3]);
         let back = codec.decode(&bytes[3..]).unwrap();
-        assert_eq!(back.take::<Vec<String>>(), vec!["a", "bc"]);
+        assert_eq!(back.into_typed::<Vec<String>>(), vec!["a", "bc"]);
         assert!(codec
             .decode(&[200])
             .err()

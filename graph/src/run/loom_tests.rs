@@ -8,21 +8,21 @@
 //! | model | mirrors |
 //! |---|---|
 //! | `count_down` | `node_state.rs`, `count_down`: an Acquire load that sees the last count skips the read-modify-write; else an AcqRel RMW |
-//! | `Run::execute` | `state.rs`, `RunState::execute` (step 4; `cancelled` Relaxed) |
+//! | `Run::execute` | `state.rs`, `RunState::run_task` (step 4; `cancelled` Relaxed) |
 //! | `Run::new` | `state.rs`, `RunState::new` (step 2: each node's pending count, its input edges, and consumer count, out-edges + targets, set before the first job starts) |
 //! | `Run::input_done` | `node_state.rs`, `NodeState::input_done` (step 5; `count_down` on the node's `pending`, from its number of input edges) |
-//! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::consumer_done` (step 6; `count_down` on `consumers`) |
+//! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::read_done` (step 6; `count_down` on `reads`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
 //! | `Run::finish` | `state.rs`, `RunState::finish` and the drop of the state (step 8) |
 //! | a slot's `Option` | `Slot` plus `NodeState::mark_full`/`mark_empty` (the code's slot keeps no "full" of its own; `pending` says it once the node has run, written only by the slot's owner) |
-//! | `count_input`, `flush`, `finish_deferred`, `Run::inputs_done` | `parallel.rs`, `Parallel::count_input`/`defer`, `flush`, `finish_deferred`, and `NodeState::inputs_done` (step 5's deferred counts of shared successors; the `model_deferred` models treat every multi-input node as shared) |
-//! | `execute`, `run_roots`, `run_from`, `spawn` | `parallel.rs`, `execute`/`execute_range`, `Parallel::run_roots` (at grain 1, what graphs this small get), `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
+//! | `count_input`, `flush`, `finish_deferred`, `Run::inputs_done` | `parallel.rs`, `Parallel::count_input_or_hand_on`/`defer`, `flush`, `finish_deferred`, and `NodeState::inputs_done` (step 5's deferred counts of shared successors; the `model_deferred` models treat every multi-input node as shared) |
+//! | `execute`, `run_roots`, `run_from`, `spawn` | `parallel.rs`, `node_job`/`range_job`, `Parallel::run_roots` (at grain 1, what graphs this small get), `Parallel::run_from`, `Parallel::spawn` (steps 3, 5, 7) |
 //! | `Run::active` | the real `delayed_executor::raw::CountLatch` (loom-built with the executor) |
 //!
 //! A push followed by a steal is modelled as a new loom thread per job: the
 //! deque's push/steal gives the same happens-before edge as a spawn (which
 //! is also what orders the job record's Relaxed pointer store in
-//! `Parallel::push` before its load in `execute`), and a thread per job lets
+//! `Parallel::push` before its load in `node_job`), and a thread per job lets
 //! every pushed job run concurrently with every other, the weakest case.
 //! The output slots are loom `UnsafeCell`s, so loom checks that every
 //! write, read and removal of a slot is ordered as the README's
@@ -98,7 +98,7 @@ impl Spec {
             .collect()
     }
 
-    /// `InputIds::to_drop`: whether an input of `k` has something to drop.
+    /// `InputIds::has_values_to_drop`: whether an input of `k` has something to drop.
     fn to_drop(&self, k: u32) -> bool {
         self.inputs[k as usize]
             .iter()
@@ -199,7 +199,7 @@ impl Run {
         }
     }
 
-    /// `RunState::execute` (step 4). The caller owns `k` (counted its last
+    /// `RunState::run_task` (step 4). The caller owns `k` (counted its last
     /// input, or `k` is a root run by its range job).
     fn execute(&self, k: u32) -> bool {
         if self.cancelled.load(Ordering::Relaxed) {
@@ -266,7 +266,7 @@ impl Run {
                 o.consumers_load,
                 o.consumers_rmw,
             ) {
-                // `Slot::take`: every consumer has finished reading.
+                // `Slot::take_value`: every consumer has finished reading.
                 let value = self.slots[input as usize].with_mut(|slot| {
                     // SAFETY: exclusive, as loom checks.
                     unsafe { (*slot).take() }
@@ -344,7 +344,7 @@ fn run_roots(run: &Arc<Run>, start: usize, mut end: usize, deferred: &mut Deferr
 /// `parallel.rs`, `Deferred`: (node, inputs run and not counted yet).
 type Deferred = (u32, u32);
 
-/// `Parallel::count_input` and `Parallel::defer` (step 5).
+/// `Parallel::count_input_or_hand_on` and `Parallel::defer` (step 5).
 fn count_input(run: &Arc<Run>, successor: u32, deferred: &mut Deferred) -> bool {
     if deferred.1 > 0 && deferred.0 == successor {
         deferred.1 += 1;
@@ -421,7 +421,7 @@ fn push(run: &Arc<Run>, job: Job) {
     thread::spawn(move || execute(&run, job));
 }
 
-/// `parallel::execute` and `parallel::execute_range`: a node or a range of
+/// `parallel::node_job` and `parallel::range_job`: a node or a range of
 /// roots, then step 7's decrement as the job's last access to the run.
 fn execute(run: &Arc<Run>, job: Job) {
     let mut deferred = (0, 0);
@@ -584,7 +584,7 @@ fn loom_plain_values_are_read_by_every_consumer_and_never_emptied() {
 
 /// `model` with every multi-input node *shared*: each input count is
 /// deferred by the job that ran the input and added at the job's end
-/// (`Parallel::count_input`, `flush`, `finish_deferred`).
+/// (`Parallel::count_input_or_hand_on`, `flush`, `finish_deferred`).
 fn model_deferred(spec: impl Fn() -> Spec + Sync + Send + 'static) {
     model_with(spec, 1);
 }

@@ -4,7 +4,7 @@
 //!
 //! Side by side because they are touched together. Counting a successor's
 //! input (`done`) brings in the line its runner then writes its output to;
-//! releasing an input (`consumers`) touches the line a consumer read that
+//! releasing an input (`reads`) touches the line a consumer read that
 //! input from. Separate arrays cost a cache miss each on trees and random
 //! DAGs, whose consumers lie far from their producers.
 
@@ -14,7 +14,7 @@ use super::zeroed::Zeroable;
 use crate::value::Slot;
 
 /// One node's state in one run. All-zero is the state before step 2 fills
-/// in `pending` and `consumers`: an empty slot.
+/// in `pending` and `reads`: an empty slot.
 pub(crate) struct NodeState {
     /// Inputs (edges) not finished yet: set before the first job is pushed
     /// (the number of input edges), then counted down by the inputs' runners;
@@ -26,7 +26,7 @@ pub(crate) struct NodeState {
     /// Reads of the output still to come: set before the first job is pushed
     /// (one per out-edge in this run, plus one if the node is a target: the
     /// caller's read at the end), then counted down by the consumers.
-    consumers: AtomicU32,
+    reads: AtomicU32,
     /// The node's output, from its task's return until its last consumer
     /// has finished (or, with nothing to drop, until the run's end).
     slot: Slot,
@@ -49,8 +49,8 @@ impl NodeState {
 
     /// Step 2: one more read of the output to come (before the run starts).
     #[inline]
-    pub(crate) fn add_consumer(&mut self) {
-        *self.consumers.get_mut() += 1;
+    pub(crate) fn add_read(&mut self) {
+        *self.reads.get_mut() += 1;
     }
 
     /// Step 5: counts `count` finished inputs, all run by the calling
@@ -80,10 +80,10 @@ impl NodeState {
     /// Step 6: counts one consumer done reading; `true` when it was the
     /// last, so the caller must empty the slot.
     #[inline]
-    pub(crate) fn consumer_done(&self) -> bool {
+    pub(crate) fn read_done(&self) -> bool {
         // The Release orders this consumer's reads before the drop; the last
         // one's Acquire sees all reads done.
-        count_down(&self.consumers, 1)
+        count_down(&self.reads, 1)
     }
 
     /// The output slot.

@@ -169,7 +169,7 @@ impl<O: Observer> Remote<'_, '_, O> {
         unsafe { self.parallel.state.put(k, value) };
         self.parallel.observer.ready(k);
         let record = &self.parallel.jobs[k as usize];
-        // SAFETY: `execute_delivered` is a node record's entry point for a
+        // SAFETY: `delivered_job` is a node record's entry point for a
         // delivered node; `k`'s share of `active` (counted at the start)
         // passes to this job; the record is pushed once (external nodes
         // have no inputs here, so they are never counted ready).
@@ -177,7 +177,7 @@ impl<O: Observer> Remote<'_, '_, O> {
             self.parallel.queue(
                 record,
                 std::ptr::from_ref(record).cast(),
-                execute_delivered::<O>,
+                delivered_job::<O>,
             )
         };
     }
@@ -196,7 +196,7 @@ impl<O: Observer> Remote<'_, '_, O> {
 ///
 /// # Safety
 /// `data` is a job record of a `Parallel` whose run is still waiting for it.
-unsafe fn execute<O: Observer>(data: *const ()) {
+unsafe fn node_job<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
     let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
     // SAFETY: `Parallel::push` linked the record to its run, which waits for
@@ -216,9 +216,9 @@ unsafe fn execute<O: Observer>(data: *const ()) {
 /// successors and runs on from there.
 ///
 /// # Safety
-/// As `execute`, for a record that `Remote::deliver` pushed.
+/// As `node_job`, for a record that `Remote::deliver` pushed.
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
-unsafe fn execute_delivered<O: Observer>(data: *const ()) {
+unsafe fn delivered_job<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
     let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
     // SAFETY: `Remote::deliver` linked the record to its run, which waits
@@ -229,7 +229,7 @@ unsafe fn execute_delivered<O: Observer>(data: *const ()) {
     let mut stream = parallel.stream();
     parallel.run_delivered(index, &mut deferred, &mut stream);
     parallel.finish_deferred(&mut deferred, &mut stream);
-    // Step 7, as in `execute`.
+    // Step 7, as in `node_job`.
     parallel.active.decrement();
 }
 
@@ -237,7 +237,7 @@ unsafe fn execute_delivered<O: Observer>(data: *const ()) {
 ///
 /// # Safety
 /// `data` is a range record of a `Parallel` whose run is still waiting for it.
-unsafe fn execute_range<O: Observer>(data: *const ()) {
+unsafe fn range_job<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
     let record = unsafe { &*data.cast::<RangeRecord>() };
     // SAFETY: `Parallel::push_range` linked the record to its run, which
@@ -249,7 +249,7 @@ unsafe fn execute_range<O: Observer>(data: *const ()) {
     let start = record.start.load(Ordering::Relaxed);
     let end = record.end.load(Ordering::Relaxed);
     parallel.run_roots(range, start, end);
-    // Step 7, as in `execute`.
+    // Step 7, as in `node_job`.
     parallel.active.decrement();
 }
 
@@ -326,7 +326,12 @@ impl<O: Observer> Parallel<'_, O> {
     /// new node flushes the old one, which may then be ready: it is handed
     /// on (`hand_on`) at once.
     #[inline]
-    fn count_input(&self, successor: u32, deferred: &mut Deferred, kept: &mut Kept) -> bool {
+    fn count_input_or_hand_on(
+        &self,
+        successor: u32,
+        deferred: &mut Deferred,
+        kept: &mut Kept,
+    ) -> bool {
         let state = self.state;
         if deferred.count > 0 && deferred.node == successor {
             deferred.count += 1;
@@ -348,7 +353,7 @@ impl<O: Observer> Parallel<'_, O> {
         }
     }
 
-    /// `count_input`'s rare case: defers an input of `successor`, flushing
+    /// `count_input_or_hand_on`'s rare case: defers an input of `successor`, flushing
     /// what `deferred` held before.
     #[cold]
     fn defer(&self, successor: u32, deferred: &mut Deferred, kept: &mut Kept) {
@@ -369,14 +374,14 @@ impl<O: Observer> Parallel<'_, O> {
         // Relaxed: the push below publishes them to whoever runs the job.
         record.start.store(start, Ordering::Relaxed);
         record.end.store(end, Ordering::Relaxed);
-        // SAFETY: `execute_range` is a range record's entry point; the job is
+        // SAFETY: `range_job` is a range record's entry point; the job is
         // counted in `active`; each range record is pushed once (a heap index
         // names one range).
         unsafe {
             self.queue(
                 &record.run,
                 std::ptr::from_ref(record).cast(),
-                execute_range::<O>,
+                range_job::<O>,
             )
         };
     }
@@ -419,7 +424,7 @@ impl<O: Observer> Parallel<'_, O> {
         let record = &self.jobs[k as usize];
         // SAFETY: `execute` is a node record's entry point; `k` is counted in
         // `active`; each node record is pushed once (a node is ready once).
-        unsafe { self.queue(record, std::ptr::from_ref(record).cast(), execute::<O>) };
+        unsafe { self.queue(record, std::ptr::from_ref(record).cast(), node_job::<O>) };
     }
 
     /// Steps 4 to 6 for local node `k` (ready), then for one ready successor
@@ -465,7 +470,7 @@ impl<O: Observer> Parallel<'_, O> {
             // SAFETY: `k` is ready: its last input was counted with an
             // Acquire (or it is a root), so its inputs are stored and
             // visible; it is run once, by whoever counted that last input.
-            let ok = unsafe { state.execute(k, view.id, view.task, view.inputs) };
+            let ok = unsafe { state.run_task(k, view.id, view.task, view.inputs) };
             self.observer.end(k, ok);
             if !ok || (O::EXPORTS && !state.export(k, view.task, self.observer)) {
                 return;
@@ -495,7 +500,7 @@ impl<O: Observer> Parallel<'_, O> {
     ) -> Option<u32> {
         let mut next = None;
         for successor in successors {
-            if self.count_input(successor, deferred, kept) {
+            if self.count_input_or_hand_on(successor, deferred, kept) {
                 let ready = successor;
                 self.observer.ready(ready);
                 self.state.prefetch(ready);
@@ -550,7 +555,7 @@ impl Kept {
 }
 
 /// Inputs of one shared node that this job ran and has not counted yet
-/// (`Parallel::count_input`).
+/// (`Parallel::count_input_or_hand_on`).
 struct Deferred {
     node: u32,
     count: u32,

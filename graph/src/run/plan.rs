@@ -64,7 +64,7 @@ pub(crate) struct View<'a> {
     /// Its inputs, as local indices, once per edge.
     pub(crate) inputs: &'a [u32],
     /// Whether an input's value may have something to drop
-    /// (`InputIds::to_drop`): if not, step 6 has nothing to do.
+    /// (`InputIds::has_values_to_drop`): if not, step 6 has nothing to do.
     pub(crate) inputs_to_drop: bool,
     /// Its consumers in this run, as local indices, once per edge.
     pub(crate) successors: Successors<'a>,

@@ -68,7 +68,7 @@ fn delivered_values_feed_local_tasks_and_exports_are_dropped_once() {
             }
         });
         let out = state.finish().unwrap();
-        assert_eq!(out.into_iter().next().unwrap().take::<u64>(), 8);
+        assert_eq!(out.into_iter().next().unwrap().into_typed::<u64>(), 8);
         assert_eq!(exports.count.load(Ordering::Relaxed), 2, "b and c");
         assert_eq!(Arc::strong_count(&marker), 2, "b's output was dropped once");
         // Only `b`, read nowhere here: dropped right after its export.

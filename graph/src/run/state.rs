@@ -44,14 +44,14 @@ impl<'a> RunState<'a> {
                     nodes[k as usize].set_inputs(count.len());
                     // Reads of values with nothing to drop are not counted
                     // (`release_inputs`).
-                    if count.to_drop() {
+                    if count.has_values_to_drop() {
                         for &input in plan.inputs(store, k) {
-                            nodes[input as usize].add_consumer();
+                            nodes[input as usize].add_read();
                         }
                     }
                 });
                 for &target in plan.targets() {
-                    nodes[target as usize].add_consumer();
+                    nodes[target as usize].add_read();
                 }
                 nodes
             },
@@ -110,7 +110,7 @@ impl<'a> RunState<'a> {
     /// this thread), `k` has not released its inputs, and nobody else runs
     /// `k` in this run.
     #[inline(always)]
-    pub(crate) unsafe fn execute(&self, k: u32, id: u32, task: &TaskFn, inputs: &[u32]) -> bool {
+    pub(crate) unsafe fn run_task(&self, k: u32, id: u32, task: &TaskFn, inputs: &[u32]) -> bool {
         // Relaxed: cancellation is advisory; a task that starts just after
         // the failure is harmless, and the failure itself is published by
         // the mutex.
@@ -159,7 +159,7 @@ impl<'a> RunState<'a> {
     }
 
     /// Step 4b, for observers that export: hands local node `k`'s output
-    /// (just stored by `execute`) to `observer.export`, and drops it at once
+    /// (just stored by `run_task`) to `observer.export`, and drops it at once
     /// when nothing here reads it. `false` when the export failed, which
     /// fails `k` and cancels the run.
     pub(crate) fn export<O: Observer>(&self, k: u32, task: &TaskFn, observer: &O) -> bool {
@@ -167,11 +167,11 @@ impl<'a> RunState<'a> {
         match observer.export(k, node.slot()) {
             Ok(true) => true,
             Ok(false) => {
-                if task.output().has_drop() {
+                if task.output_vtable().has_drop() {
                     node.mark_empty();
                     // SAFETY: `k`'s runner (the caller) owns the slot until it
                     // counts `k`'s successors, and nothing here reads it.
-                    let value = unsafe { node.slot().take(task.output()) };
+                    let value = unsafe { node.slot().take_value(task.output_vtable()) };
                     self.drop_value(k, value);
                 }
                 true
@@ -186,7 +186,7 @@ impl<'a> RunState<'a> {
     /// Whether the run was cancelled (by a failure here, or `cancel`).
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
     pub(crate) fn is_cancelled(&self) -> bool {
-        // Relaxed: as in `execute`.
+        // Relaxed: as in `run_task`.
         self.cancelled.load(Ordering::Relaxed)
     }
 
@@ -227,26 +227,26 @@ impl<'a> RunState<'a> {
 
     /// `release_inputs` for inputs that may have something to drop. Which
     /// ones, and how to drop them, `k`'s own closure says from its input
-    /// types (`TaskFn::input`): looking it up in each producer's record was
+    /// types (`TaskFn::input_vtable`): looking it up in each producer's record was
     /// a cache miss per input edge on scattered graphs.
     fn release(&self, task: &TaskFn, inputs: &[u32]) {
         for (j, &input) in inputs.iter().enumerate() {
             // The type of the `Delayed` the input was given as: its
             // producer's output type.
-            let output = task.input(j);
+            let output = task.input_vtable(j);
             if !output.has_drop() {
                 continue;
             }
             let node = &self.nodes[input as usize];
-            // `consumer_done` orders our reads of the input before the drop
+            // `read_done` orders our reads of the input before the drop
             // by the last consumer, whichever it is.
-            if node.consumer_done() {
+            if node.read_done() {
                 // SAFETY: the slot holds the input's output, of the type
                 // `output` is for (it ran before its consumers, and only its
                 // last consumer, us, empties it); every consumer has
                 // finished reading (the count is zero), and the targets'
                 // extra count keeps their slots full.
-                let value = unsafe { node.slot().take(output) };
+                let value = unsafe { node.slot().take_value(output) };
                 node.mark_empty();
                 self.drop_value(input, value);
             }
@@ -256,7 +256,7 @@ impl<'a> RunState<'a> {
     /// The vtable of local node `k`'s output type, from its closure.
     #[inline]
     fn output(&self, k: u32) -> &'static VTable {
-        self.store.node(self.plan.node_id(k)).task().output()
+        self.store.node(self.plan.node_id(k)).task().output_vtable()
     }
 
     /// Drops `value`, the output of local node `k`, inside `catch_unwind`:
@@ -274,7 +274,7 @@ impl<'a> RunState<'a> {
     /// never start (step 4's early exit).
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // another rank failed
     pub(crate) fn cancel(&self) {
-        // Relaxed: as in `execute`, cancellation is advisory.
+        // Relaxed: as in `run_task`, cancellation is advisory.
         self.cancelled.store(true, Ordering::Relaxed);
     }
 
@@ -329,7 +329,7 @@ impl<'a> RunState<'a> {
             // SAFETY: every job has finished (the caller waited), so this
             // thread alone touches the slot, which holds the target's
             // output, of the type its closure returns.
-            unsafe { node.slot().take(self.output(target)) }
+            unsafe { node.slot().take_value(self.output(target)) }
         });
         let outputs = outputs.collect();
         // Every other output was dropped by its last consumer (step 6), or
@@ -358,7 +358,7 @@ impl Drop for RunState<'_> {
                 // SAFETY: every job has finished (`run` waited before the
                 // state is dropped), so this thread alone touches the slot,
                 // which holds `k`'s output.
-                let value = unsafe { node.slot().take(output) };
+                let value = unsafe { node.slot().take_value(output) };
                 if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
                     drop_quietly(payload);
                 }

@@ -16,7 +16,7 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, observer: &O) {
         // SAFETY: local indices are topological, so every input of `k` ran
         // (in this thread) before it, and has not released its output: `k`
         // itself is one of its consumers, not yet done.
-        let ok = unsafe { state.execute(k, view.id, view.task, view.inputs) };
+        let ok = unsafe { state.run_task(k, view.id, view.task, view.inputs) };
         observer.end(k, ok);
         if !ok || (O::EXPORTS && !state.export(k, view.task, observer)) {
             return;

@@ -8,7 +8,7 @@
 const INLINE: usize = 3;
 
 /// The bit of `InputIds::len` that says whether an input's value has
-/// something to drop (`InputIds::to_drop`); the bits below are the length.
+/// something to drop (`InputIds::has_values_to_drop`); the bits below are the length.
 const TO_DROP: u32 = 1 << 31;
 
 /// Opaque outside the crate: it appears in `Inputs`, a public trait.
@@ -51,9 +51,9 @@ impl InputCount {
         self.0 & !TO_DROP
     }
 
-    /// `InputIds::to_drop`.
+    /// `InputIds::has_values_to_drop`.
     #[inline]
-    pub(crate) fn to_drop(self) -> bool {
+    pub(crate) fn has_values_to_drop(self) -> bool {
         self.0 & TO_DROP != 0
     }
 }
@@ -86,8 +86,8 @@ impl InputIds {
     /// Whether the value of one of these inputs may have something to drop
     /// (`with_values_to_drop`).
     #[inline]
-    pub(crate) fn to_drop(&self) -> bool {
-        self.count().to_drop()
+    pub(crate) fn has_values_to_drop(&self) -> bool {
+        self.count().has_values_to_drop()
     }
 
     /// The ids, in the order given.
@@ -189,11 +189,11 @@ mod tests {
             let inside = (start..start + size_of::<InputIds>())
                 .contains(&(stored.as_slice().as_ptr() as usize));
             assert_eq!(inside, n as usize <= INLINE, "{n} ids");
-            assert!(!stored.to_drop());
+            assert!(!stored.has_values_to_drop());
             let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
-            assert!(marked.to_drop());
+            assert!(marked.has_values_to_drop());
             assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
-            assert!(marked.count().to_drop() && !stored.count().to_drop());
+            assert!(marked.count().has_values_to_drop() && !stored.count().has_values_to_drop());
             assert_eq!((marked.count().len(), stored.count().len()), (n, n));
         }
     }

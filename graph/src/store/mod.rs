@@ -85,10 +85,10 @@ impl Node {
     }
 
     /// Whether an input's value may have something to drop
-    /// (`InputIds::to_drop`).
+    /// (`InputIds::has_values_to_drop`).
     #[inline]
     pub(crate) fn inputs_to_drop(&self) -> bool {
-        self.inputs.to_drop()
+        self.inputs.has_values_to_drop()
     }
 }
 
@@ -152,7 +152,7 @@ impl Store {
             self.counts.push(inputs.count());
             for &input in inputs.as_slice() {
                 let producer = self.nodes.get(input as usize).expect("inputs exist");
-                self.add_consumer(producer, id, &mut writer.sinks);
+                self.add_out_edge(producer, id, &mut writer.sinks);
             }
             if inputs.as_slice().is_empty() {
                 self.roots.push(id);
@@ -197,7 +197,7 @@ impl Store {
     ///
     /// # Safety
     /// The caller holds `writer` (whose guarded count is `sinks`).
-    unsafe fn add_consumer(&self, producer: &Node, consumer: u32, sinks: &mut usize) {
+    unsafe fn add_out_edge(&self, producer: &Node, consumer: u32, sinks: &mut usize) {
         // Relaxed loads: only writers (serialized by `writer`) store these.
         // Release stores pair with the Acquire loads in `Consumers`.
         for (i, slot) in producer.first.iter().enumerate() {
@@ -227,7 +227,7 @@ impl Store {
     /// Whether node `id` has at least one consumer.
     #[inline]
     pub(crate) fn has_consumer(&self, id: u32) -> bool {
-        // Acquire pairs with the Release in `add_consumer`, as in `consumers`.
+        // Acquire pairs with the Release in `add_out_edge`, as in `consumers`.
         self.node(id).first[0].load(Ordering::Acquire) != NO_EDGE
     }
 
@@ -333,7 +333,7 @@ impl Iterator for Consumers<'_> {
     #[inline]
     fn next(&mut self) -> Option<u32> {
         if self.taken < FIRST {
-            // Acquire pairs with the Release in `add_consumer`: the edges
+            // Acquire pairs with the Release in `add_out_edge`: the edges
             // are visible. A consumer id only ever replaces `NO_EDGE`, and
             // ids grow, so an absent consumer or one above `max` means that
             // no later one is in range: the list is not read at all.

@@ -57,14 +57,21 @@ fn ensure(condition: bool, why: impl FnOnce() -> String) -> Outcome {
     }
 }
 
-/// The lesson's loop: 8 `inc`s summed. Every rank gets 44; on 4 ranks two
-/// `inc`s run on each (each task returns the rank it ran on).
-fn lesson(cluster: &Cluster, g: &Graph) -> Outcome {
+/// The lesson's loop on `g`: 8 `inc`s of `unit` each, each returning the
+/// rank it ran on; their sum, and the list of those ranks.
+fn lesson_loop(
+    cluster: &Cluster,
+    g: &Graph,
+    unit: Duration,
+) -> (
+    delayed::mpi::Delayed<i64>,
+    delayed::mpi::Delayed<Vec<usize>>,
+) {
     let here = cluster.rank();
     let xs: Vec<_> = (1..=8i64)
         .map(|i| {
             g.delayed("inc", move || {
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(unit);
                 (i + 1, here)
             })
         })
@@ -73,6 +80,13 @@ fn lesson(cluster: &Cluster, g: &Graph) -> Outcome {
     let ranks = g.task("where", &xs, |v| {
         v.into_iter().map(|&(_, r)| r).collect::<Vec<_>>()
     });
+    (total, ranks)
+}
+
+/// The lesson's loop: 8 `inc`s summed. Every rank gets 44; on 4 ranks two
+/// `inc`s run on each (each task returns the rank it ran on).
+fn lesson(cluster: &Cluster, g: &Graph) -> Outcome {
+    let (total, ranks) = lesson_loop(cluster, g, Duration::from_millis(20));
     let (t, on) = delayed::mpi::compute((&total, &ranks)).map_err(|e| e.to_string())?;
     ensure(t == 44, || format!("total={t}"))?;
     let n = cluster.size();
@@ -130,19 +144,7 @@ fn api(cluster: &Cluster, g: &Graph) -> Outcome {
 /// each): every task with the rank it ran on, one trace process per rank,
 /// the efficiency report over all the ranks' workers.
 fn profile(cluster: &Cluster, g: &Graph) -> Outcome {
-    let here = cluster.rank();
-    let xs: Vec<_> = (1..=8i64)
-        .map(|i| {
-            g.delayed("inc", move || {
-                std::thread::sleep(Duration::from_millis(10));
-                (i + 1, here)
-            })
-        })
-        .collect();
-    let total = g.task("sum", &xs, |v| v.into_iter().map(|(x, _)| x).sum::<i64>());
-    let ranks = g.task("where", &xs, |v| {
-        v.into_iter().map(|&(_, r)| r).collect::<Vec<_>>()
-    });
+    let (total, ranks) = lesson_loop(cluster, g, Duration::from_millis(10));
     let out = delayed::mpi::compute_with((&total, &ranks), &ComputeOptions::new().profile(true))
         .map_err(|e| e.to_string())?;
     let (t, on) = out.value;

@@ -38,7 +38,7 @@ pub const TIMEOUT_ENV: &str = "DELAYED_MPI_TIMEOUT";
 /// let g = Cluster::init()?.graph();
 /// let x = g.delayed("x", || 21);
 /// let options = ComputeOptions::new().timeout(Duration::from_secs(60));
-/// assert_eq!(x.compute_with(&options)?, 21);
+/// assert_eq!(x.compute_with(&options)?.value, 21);
 /// # Ok::<(), delayed::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]

@@ -40,7 +40,7 @@ use crate::store::InputIds;
 /// ```compile_fail
 /// let cluster = delayed::mpi::Cluster::init().unwrap();
 /// let g = cluster.graph();
-/// g.delayed("rc", || std::sync::Mutex::new(1)); // not Serialize
+/// g.delayed("now", std::time::Instant::now); // an Instant is not Serialize
 /// ```
 #[derive(Clone)]
 pub struct Graph {

@@ -24,6 +24,15 @@ struct Column {
 
 impl Column {
     fn label(&self) -> String {
+        if self.system == "dask" {
+            // Dask's "ranks" are worker processes, one thread each.
+            let over = if self.ranks > self.cores {
+                ", oversub."
+            } else {
+                ""
+            };
+            return format!("dask {} procs x 1 thread{over}", self.ranks);
+        }
         let config = config_name(self.ranks, self.workers, self.cores)
             .replace(" ranks", "r")
             .replace(" rank", "r")

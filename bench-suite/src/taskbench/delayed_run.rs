@@ -162,3 +162,39 @@ fn unread(pattern: Pattern, t: usize, width: usize) -> Vec<usize> {
 fn fold<'a>(values: impl IntoIterator<Item = &'a u64>) -> u64 {
     values.into_iter().fold(0, |acc, &v| acc ^ v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::taskbench::kernel::reference;
+
+    #[test]
+    fn one_node_matches_the_sequential_reference() {
+        let executor = Executor::builder().workers(2).build().unwrap();
+        for pattern in Pattern::ALL {
+            for width in [1, 2, 3, 4, 8] {
+                let shape = Shape {
+                    pattern,
+                    width,
+                    steps: 9,
+                    iterations: 16,
+                };
+                let (out, _) = run_local(shape, &executor).unwrap();
+                assert_eq!(out, reference(pattern, width, 9, 16), "{pattern} {width}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_tree_has_unread_points() {
+        for pattern in Pattern::ALL {
+            let unread_at_8: Vec<usize> = (0..6).flat_map(|t| unread(pattern, t, 8)).collect();
+            assert_eq!(
+                unread_at_8.is_empty(),
+                pattern != Pattern::Tree,
+                "{pattern}"
+            );
+        }
+        assert_eq!(unread(Pattern::Tree, 5, 8), vec![4, 5, 6, 7]);
+    }
+}

@@ -9,7 +9,7 @@
 //!
 //! Each task outputs a `u64` checksum of its point, its inputs (in the
 //! order of [`Pattern::deps`]) and the kernel's result, so a run is checked
-//! against the [`reference`] computed sequentially.
+//! against the [`reference()`] computed sequentially.
 
 use std::hint::black_box;
 use std::time::Instant;

@@ -31,14 +31,28 @@ pub struct Point {
     pub speedup: f64,
 }
 
-const COLOURS: [RGBColor; 6] = [
+/// The bar colours of every plot in this crate, one per system, in order.
+pub(crate) const COLOURS: [RGBColor; 8] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0xff, 0x7f, 0x0e),
     RGBColor(0x2c, 0xa0, 0x2c),
     RGBColor(0xd6, 0x27, 0x28),
     RGBColor(0x94, 0x67, 0xbd),
     RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
 ];
+
+/// The label under a group of bars at `x` (group `i` stands at `x = i`),
+/// and none between groups: the x axis of a grouped bar chart.
+pub(crate) fn group_label(groups: &[String], x: f64) -> String {
+    let i = x.round();
+    if (x - i).abs() < 1e-6 && i >= 0.0 {
+        groups.get(i as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
 
 fn distinct<T: PartialEq + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
     let mut out: Vec<T> = Vec::new();
@@ -84,14 +98,7 @@ pub fn overhead_svg(path: &Path, bars: &[Bar], caption: &str) -> Result<(), Box<
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(shapes.len())
-            .x_label_formatter(&|x| {
-                let i = x.round();
-                if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    shapes.get(i as usize).cloned().unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
+            .x_label_formatter(&|&x| group_label(&shapes, x))
             .y_desc("ns per task (log)")
             .draw()?;
         for (k, system) in systems.iter().enumerate() {

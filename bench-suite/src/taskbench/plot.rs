@@ -6,6 +6,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::plot::{group_label, COLOURS};
+
 /// One bar: a pattern's METG on one system and configuration.
 #[derive(Clone, Debug)]
 pub struct Bar {
@@ -16,17 +18,6 @@ pub struct Bar {
     /// METG(50 %) in µs.
     pub micros: f64,
 }
-
-const COLOURS: [RGBColor; 8] = [
-    RGBColor(0x1f, 0x77, 0xb4),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x2c, 0xa0, 0x2c),
-    RGBColor(0xd6, 0x27, 0x28),
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x8c, 0x56, 0x4b),
-    RGBColor(0xe3, 0x77, 0xc2),
-    RGBColor(0x7f, 0x7f, 0x7f),
-];
 
 /// Draws the bars to `path`: groups in the order of `patterns`, bars in the
 /// order of `systems`.
@@ -58,14 +49,7 @@ pub fn metg_svg(
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(patterns.len())
-        .x_label_formatter(&|x| {
-            let i = x.round();
-            if (x - i).abs() < 1e-6 && i >= 0.0 {
-                patterns.get(i as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|&x| group_label(patterns, x))
         .y_desc("METG(50%), µs (log)")
         .draw()?;
     let slot = 0.85 / systems.len().max(1) as f64;

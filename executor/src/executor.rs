@@ -261,6 +261,77 @@ impl Executor {
         self.inner.registry.push(job);
     }
 
+    /// Runs `f` while the idle workers of this executor call `poll`: a
+    /// worker that finds no job calls it between rounds of its search, and
+    /// whatever `poll` schedules from there ([`push`](Self::push),
+    /// [`spawn`](Self::spawn)) lands on that worker's own deque, which it
+    /// runs next. This is how an event source outside the pool (the
+    /// multi-node layer of `delayed` polls MPI with it) gets its events
+    /// handled by a thread that is awake anyway, with no hand-off.
+    ///
+    /// - `poll` returns whether it made progress. A worker keeps searching
+    ///   and polling, yielding its CPU between polls, for 1 ms after it
+    ///   began to search or `poll` last made progress; then it sleeps as
+    ///   usual until a job wakes it, and polls no more meanwhile. Whoever
+    ///   waits for events while all workers sleep must poll too.
+    /// - One thread at a time calls `poll` (a worker that finds another
+    ///   inside it does not wait), so it need not be re-entrant. It must not
+    ///   block, nor call `with_idle_poll` on this executor.
+    /// - When `with_idle_poll` returns, no worker is inside `poll` and none
+    ///   will call it again.
+    /// - If `poll` panics it is called no more, and the panic is raised
+    ///   again here once `f` has returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let ex = delayed_executor::Executor::builder().workers(1).build()?;
+    /// let calls = AtomicUsize::new(0);
+    /// let poll = || {
+    ///     calls.fetch_add(1, Ordering::Relaxed);
+    ///     false
+    /// };
+    /// ex.with_idle_poll(&poll, || {
+    ///     // The worker runs this job, finds no other, and polls.
+    ///     ex.spawn(|| {});
+    ///     while calls.load(Ordering::Relaxed) == 0 {
+    ///         std::thread::yield_now();
+    ///     }
+    /// });
+    /// let after = calls.load(Ordering::Relaxed);
+    /// std::thread::sleep(std::time::Duration::from_millis(5));
+    /// assert_eq!(calls.load(Ordering::Relaxed), after, "not called after return");
+    /// # Ok::<(), delayed_executor::BuildError>(())
+    /// ```
+    pub fn with_idle_poll<R>(&self, poll: &(dyn Fn() -> bool + Sync), f: impl FnOnce() -> R) -> R {
+        /// Unlists the poll however `f` ends.
+        struct Unlist<'a> {
+            registry: &'a Registry,
+            id: u64,
+        }
+        impl Drop for Unlist<'_> {
+            fn drop(&mut self) {
+                let panicked = self.registry.idle.unlist(self.id);
+                if let Some(payload) = panicked {
+                    if std::thread::panicking() {
+                        // `f` panicked too: its panic goes on.
+                        crate::unwind::drop_payload(payload);
+                    } else {
+                        panic::resume_unwind(payload);
+                    }
+                }
+            }
+        }
+        let registry = &*self.inner.registry;
+        // SAFETY: `poll` is borrowed for this whole call, and `Unlist`
+        // unlists it before the call returns or unwinds.
+        let id = unsafe { registry.idle.list(poll) };
+        let _unlist = Unlist { registry, id };
+        f()
+    }
+
     /// A snapshot of the per-worker counters.
     ///
     /// # Examples

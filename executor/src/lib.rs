@@ -33,6 +33,7 @@ mod affinity;
 mod builder;
 mod error;
 mod executor;
+mod idle_poll;
 mod job;
 mod join;
 mod latch;

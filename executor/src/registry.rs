@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Injector, Stealer};
 use crossbeam_utils::CachePadded;
 
+use crate::idle_poll::IdlePolls;
 use crate::job::JobRef;
 use crate::sleep::Sleep;
 use crate::stats::{Stats, WorkerCounters};
@@ -23,6 +24,8 @@ pub(crate) struct Registry {
     pub(crate) stealers: Box<[Stealer<JobRef>]>,
     pub(crate) injector: Injector<JobRef>,
     pub(crate) sleep: Sleep,
+    /// What idle workers poll besides the queues (`Executor::with_idle_poll`).
+    pub(crate) idle: IdlePolls,
     /// Set once, when the last `Executor` handle is dropped. Workers then
     /// finish what is queued and exit.
     terminating: AtomicBool,
@@ -45,6 +48,7 @@ impl Registry {
             stealers: stealers.into_boxed_slice(),
             injector: Injector::new(),
             sleep: Sleep::new(n),
+            idle: IdlePolls::new(),
             terminating: AtomicBool::new(false),
             counters: (0..n).map(|_| WorkerCounters::padded()).collect(),
             pinned: (0..n).map(|_| AtomicUsize::new(NOT_PINNED)).collect(),

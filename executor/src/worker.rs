@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::ptr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::Backoff;
@@ -26,6 +27,20 @@ const INJECTOR_INTERVAL: u32 = 61;
 /// fine-grained graphs; 16 rounds are tens of microseconds, nothing for an
 /// idle pool's CPU use.
 const SEARCH_ROUNDS: u32 = 16;
+
+/// While idle polls are listed (`Executor::with_idle_poll`), how long an
+/// idle worker keeps polling, yielding its CPU between polls, after it began
+/// to search or a poll last made progress, before it may sleep. Events that
+/// follow each other closely (a value every few microseconds) are then seen
+/// by a thread that is awake; a longer lull costs at most this much CPU.
+const IDLE_POLL_LINGER: Duration = Duration::from_millis(1);
+
+/// While lingering, a worker spins this many pause instructions between two
+/// polls, and yields its CPU instead every `LINGER_YIELD_EVERY` polls: a
+/// `sched_yield` costs about a microsecond, more than the poll itself, but
+/// a thread that shares the CPU (another rank, oversubscribed) must run.
+const LINGER_SPIN: u32 = 4;
+const LINGER_YIELD_EVERY: u32 = 16;
 
 thread_local! {
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(ptr::null()) };
@@ -164,13 +179,22 @@ impl WorkerThread {
 
     /// S1..S4 of `sleep/README.md`: search for a bounded number of rounds,
     /// then sleep until woken; repeat until a job turns up or `done`.
+    ///
+    /// While idle polls are listed (I2 of `idle_poll/README.md`), each round
+    /// also polls them, and the worker keeps searching and polling, yielding
+    /// its CPU between rounds, until `IDLE_POLL_LINGER` has passed since the
+    /// search began or a poll last made progress; only then may it sleep.
     #[cold]
     fn search_then_sleep(&self, done: impl Fn() -> bool) -> Option<JobRef> {
         let sleep = &self.registry.sleep;
+        let idle = &self.registry.idle;
         sleep.start_searching();
         loop {
             let backoff = Backoff::new();
-            for _ in 0..SEARCH_ROUNDS {
+            let mut rounds = 0;
+            let mut last_progress: Option<Instant> = None;
+            let mut lingered = 0u32;
+            while rounds < SEARCH_ROUNDS {
                 if let Some(job) = self.steal_injector().or_else(|| self.steal_others()) {
                     sleep.stop_searching(|| self.registry.has_work());
                     return Some(job);
@@ -179,6 +203,31 @@ impl WorkerThread {
                     sleep.stop_searching(|| self.registry.has_work());
                     return None;
                 }
+                if idle.any() {
+                    if idle.poll() {
+                        // What the poll made ready is on this worker's own
+                        // deque: run it here, at once.
+                        if let Some(job) = self.deque.pop() {
+                            sleep.stop_searching(|| self.registry.has_work());
+                            return Some(job);
+                        }
+                        last_progress = Some(Instant::now());
+                        continue;
+                    }
+                    let since = *last_progress.get_or_insert_with(Instant::now);
+                    if since.elapsed() < IDLE_POLL_LINGER {
+                        lingered = lingered.wrapping_add(1);
+                        if lingered % LINGER_YIELD_EVERY == 0 {
+                            std::thread::yield_now();
+                        } else {
+                            for _ in 0..LINGER_SPIN {
+                                std::hint::spin_loop();
+                            }
+                        }
+                        continue;
+                    }
+                }
+                rounds += 1;
                 backoff.snooze();
             }
             self.registry.counters[self.index].bump(Counter::Sleeps);

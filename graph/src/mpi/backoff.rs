@@ -1,46 +1,71 @@
-//! `Backoff`: how the computing thread waits for MPI without holding a
-//! core for long: it polls, yielding its CPU between polls, for a while
-//! after the last event, then sleeps between polls for longer and longer.
+//! `Backoff`: how the computing thread waits between polls of MPI without
+//! holding a core for long. Two ways:
+//!
+//! - **`Backoff::spinning`**, for a collective at the start or end of a
+//!   compute (`comm.rs`): the computing thread is the only one waiting, so
+//!   it polls, yielding its CPU between polls, for 1 ms after the last
+//!   event, then sleeps between polls for longer and longer.
+//! - **`Backoff::sleeping`**, for the exchange during a run (`driver.rs`):
+//!   the executor's idle workers poll then, so the computing thread never
+//!   spins, which would take the core of a worker on the same CPU. Its
+//!   polls are the fallback for when every worker is busy (it sends their
+//!   exports in batches) or asleep (it receives what wakes them): it sleeps
+//!   briefly after a poll that found something, longer and longer while
+//!   nothing happens.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// How long the computing thread keeps polling after the last event before
-/// it starts to sleep. A chain that crosses ranks at every task sees its
-/// next value well within this, so no hop waits for a sleep; a rank that
-/// waits longer (a long task elsewhere) stops using its core. It yields
-/// between polls, so a worker on the same core (ranks bound to one core)
-/// runs at once.
+/// How long a spinning backoff keeps polling after the last event before it
+/// starts to sleep.
 const SPIN: Duration = Duration::from_millis(1);
-/// The first and the longest sleep between two polls once spinning ended:
-/// the most a value arriving after a long wait is delayed by.
+/// The first sleep, and the sleep after a poll that found something: while
+/// values flow, exports of busy workers wait at most about this long (plus
+/// the timer's slack) to be sent.
 const FIRST_SLEEP: Duration = Duration::from_micros(20);
+/// The longest sleep between two polls: the most a value arriving after a
+/// long wait is delayed by while every worker sleeps.
 const MAX_SLEEP: Duration = Duration::from_millis(1);
 
 /// The waiting state of one loop of polls.
 pub(crate) struct Backoff {
+    /// How long to keep yielding instead of sleeping after an event.
+    spin: Duration,
     last_event: Instant,
     sleep: Duration,
 }
 
 impl Backoff {
-    pub(crate) fn new() -> Backoff {
+    /// Polls, yielding, for 1 ms after the last event, then sleeps.
+    pub(crate) fn spinning() -> Backoff {
         Backoff {
+            spin: SPIN,
             last_event: Instant::now(),
             sleep: FIRST_SLEEP,
         }
     }
 
-    /// Something happened: poll again at once, and keep polling.
+    /// Sleeps between every two polls.
+    pub(crate) fn sleeping() -> Backoff {
+        Backoff {
+            spin: Duration::ZERO,
+            ..Backoff::spinning()
+        }
+    }
+
+    /// Something happened: poll again at once if spinning, else soon.
     pub(crate) fn event(&mut self) {
         self.last_event = Instant::now();
         self.sleep = FIRST_SLEEP;
+        if self.spin.is_zero() {
+            thread::park_timeout(self.sleep);
+        }
     }
 
-    /// Nothing happened in this poll: yield the CPU, or sleep (woken early
-    /// by `Thread::unpark`) once nothing has happened for a while.
+    /// Nothing happened in this poll: yield the CPU while spinning, else
+    /// sleep, longer each time.
     pub(crate) fn idle(&mut self) {
-        if self.last_event.elapsed() < SPIN {
+        if self.last_event.elapsed() < self.spin {
             thread::yield_now();
         } else {
             thread::park_timeout(self.sleep);

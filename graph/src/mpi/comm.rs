@@ -240,7 +240,7 @@ pub(crate) fn all_gather_u64(comm: &SimpleCommunicator, value: u64) -> Vec<u64> 
             &mut request,
         );
     }
-    let mut backoff = Backoff::new();
+    let mut backoff = Backoff::spinning();
     loop {
         let mut done = 0;
         // SAFETY: an active request of ours.

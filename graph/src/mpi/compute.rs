@@ -431,6 +431,7 @@ impl Rank<'_> {
                     self.routes,
                     &outbox,
                     self.cluster,
+                    self.executor,
                     self.limit,
                 ));
             },

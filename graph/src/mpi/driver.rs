@@ -5,7 +5,7 @@
 //! watches the clock.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use mpi::topology::SimpleCommunicator;
@@ -17,7 +17,7 @@ use super::Cluster;
 use crate::error::panic_message;
 use crate::run::{Observer, Plan, Remote, RunState};
 use crate::store::Store;
-use crate::Error;
+use crate::{Error, Executor};
 
 /// What the computing thread knows at the end of the run.
 pub(crate) struct Drive {
@@ -41,7 +41,7 @@ const BATCHED: usize = 16 << 10;
 struct Driver<'d, 'r, O> {
     remote: &'d Remote<'r, 'r, Exporter<'r, O>>,
     state: &'d RunState<'d>,
-    comm: &'d SimpleCommunicator,
+    comm: Serialized<'d>,
     store: &'d Store,
     plan: &'d Plan,
     routes: &'d Routes,
@@ -60,6 +60,13 @@ struct Driver<'d, 'r, O> {
 
 /// The loop (steps 7 and 8): returns once the run is over, every value sent
 /// or on its way.
+///
+/// Two kinds of thread poll: the executor's idle workers, between rounds of
+/// their search (`Executor::with_idle_poll`), so that a value arriving while
+/// a worker is awake is received by it and its consumer runs there at once;
+/// and this thread, with a backoff, for when every worker is busy or asleep,
+/// and for the watchdog. A mutex makes them take turns (MPI is called by one
+/// thread at a time).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<O: Observer>(
     remote: &Remote<'_, '_, Exporter<'_, O>>,
@@ -69,13 +76,14 @@ pub(crate) fn drive<O: Observer>(
     routes: &Routes,
     outbox: &Outbox,
     cluster: &Cluster,
+    executor: &Executor,
     timeout: Option<Duration>,
 ) -> Drive {
     let ranks = cluster.size();
-    let mut driver = Driver {
+    let driver = Mutex::new(Driver {
         remote,
         state: remote.state(),
-        comm,
+        comm: Serialized(comm),
         store,
         plan,
         routes,
@@ -87,40 +95,40 @@ pub(crate) fn drive<O: Observer>(
         told_others: false,
         cancelled_by_others: false,
         batches: vec![Vec::new(); ranks],
-    };
-    let started = Instant::now();
-    let mut watchdog_fired: Option<Instant> = None;
-    let mut backoff = Backoff::new();
-    loop {
-        let mut progress = driver.send(outbox);
-        progress |= driver.receive();
-        if driver.state.is_cancelled() {
-            driver.cancel();
-        }
-        progress |= driver.sends.poll(64);
-        if remote.is_done() {
-            break;
-        }
-        if let Some(limit) = timeout {
-            match watchdog_fired {
-                None if started.elapsed() > limit => {
-                    watchdog_fired = Some(Instant::now());
-                    driver.state.fail(driver.watchdog_error(limit));
+    });
+    let worker_poll = || driver.try_lock().is_ok_and(|mut d| d.poll(outbox));
+    executor.with_idle_poll(&worker_poll, || {
+        let started = Instant::now();
+        let mut watchdog_fired: Option<Instant> = None;
+        let mut backoff = Backoff::sleeping();
+        loop {
+            let progress = lock(&driver).poll(outbox);
+            if remote.is_done() {
+                break;
+            }
+            if let Some(limit) = timeout {
+                match watchdog_fired {
+                    None if started.elapsed() > limit => {
+                        watchdog_fired = Some(Instant::now());
+                        let error = lock(&driver).watchdog_error(limit);
+                        remote.state().fail(error);
+                    }
+                    Some(fired) if fired.elapsed() > ABORT_GRACE => cluster.abort(&format!(
+                        "rank {}: the watchdog fired after {limit:?} and the rank's tasks \
+                         still run {ABORT_GRACE:?} later",
+                        cluster.rank()
+                    )),
+                    _ => {}
                 }
-                Some(fired) if fired.elapsed() > ABORT_GRACE => cluster.abort(&format!(
-                    "rank {}: the watchdog fired after {limit:?} and the rank's tasks still \
-                     run {ABORT_GRACE:?} later",
-                    driver.me
-                )),
-                _ => {}
+            }
+            if progress {
+                backoff.event();
+            } else {
+                backoff.idle();
             }
         }
-        if progress {
-            backoff.event();
-        } else {
-            backoff.idle();
-        }
-    }
+    });
+    let mut driver = driver.into_inner().unwrap_or_else(PoisonError::into_inner);
     // The last jobs' exports: every job ended, so all are in the outbox.
     driver.send(outbox);
     Drive {
@@ -129,7 +137,33 @@ pub(crate) fn drive<O: Observer>(
     }
 }
 
+/// The driver, for this thread: a poll that panicked (a bug: user code
+/// runs under `catch_unwind`) does not stop the others.
+fn lock<'m, T>(driver: &'m Mutex<T>) -> MutexGuard<'m, T> {
+    driver.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The communicator, shared by the threads that poll.
+struct Serialized<'c>(&'c SimpleCommunicator);
+
+// SAFETY: MPI is initialised with at least `MPI_THREAD_SERIALIZED`
+// (`Cluster::init` checks), so any thread may call it as long as no two do
+// at once: every call through this communicator during a compute is made by
+// the thread holding the driver's mutex.
+unsafe impl Send for Serialized<'_> {}
+
 impl<O: Observer> Driver<'_, '_, O> {
+    /// One poll: sends what was exported, receives what arrived, spreads a
+    /// cancel, and moves the sends in flight on; whether anything happened.
+    fn poll(&mut self, outbox: &Outbox) -> bool {
+        let mut progress = self.send(outbox);
+        progress |= self.receive();
+        if self.state.is_cancelled() {
+            self.cancel();
+        }
+        progress | self.sends.poll(64)
+    }
+
     /// Sends what the workers exported since the last poll; whether there
     /// was anything.
     fn send(&mut self, outbox: &Outbox) -> bool {
@@ -168,7 +202,7 @@ impl<O: Observer> Driver<'_, '_, O> {
 
     /// Starts one send; one that cannot start fails the run.
     fn start(&mut self, dest: usize, tag: i32, bytes: Arc<Vec<u8>>) {
-        if let Err(error) = self.sends.send(self.comm, dest, tag, bytes) {
+        if let Err(error) = self.sends.send(self.comm.0, dest, tag, bytes) {
             self.state.fail(error);
         }
     }
@@ -176,7 +210,7 @@ impl<O: Observer> Driver<'_, '_, O> {
     /// Receives every message that has arrived; whether there was one.
     fn receive(&mut self) -> bool {
         let mut any = false;
-        while let Some(Incoming { source, tag, bytes }) = comm::try_receive(self.comm) {
+        while let Some(Incoming { source, tag, bytes }) = comm::try_receive(self.comm.0) {
             self.received[source] += 1;
             any = true;
             match tag {

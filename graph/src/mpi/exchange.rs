@@ -8,7 +8,6 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
-use std::thread::{self, Thread};
 
 use super::codec::Codec;
 use crate::error::panic_message;
@@ -52,19 +51,19 @@ impl Routes {
     }
 }
 
-/// Outputs encoded by the workers, waiting for the computing thread to send
-/// them: (local node, its message).
+/// Outputs encoded by the workers, waiting for the next poll to send them:
+/// (local node, its message). Nobody is woken for them: a worker that
+/// exported polls as soon as it is idle, and the computing thread polls
+/// every few tens of microseconds while values flow (`driver.rs`), which
+/// lets the values of a busy rank travel in batches.
 pub(crate) struct Outbox {
     queue: Mutex<Vec<(u32, Arc<Vec<u8>>)>>,
-    /// The computing thread, woken when the queue gets a message.
-    driver: Thread,
 }
 
 impl Outbox {
     pub(crate) fn new() -> Outbox {
         Outbox {
             queue: Mutex::new(Vec::new()),
-            driver: thread::current(),
         }
     }
 
@@ -73,7 +72,6 @@ impl Outbox {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((k, Arc::new(bytes)));
-        self.driver.unpark();
     }
 
     pub(crate) fn take(&self) -> Vec<(u32, Arc<Vec<u8>>)> {

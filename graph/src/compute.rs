@@ -1,7 +1,7 @@
 //! Computing several results at once: `delayed::compute((&a, &b, ...))`.
 
 use crate::run::{self, Mode};
-use crate::value::Value;
+use crate::store::Value;
 use crate::{Delayed, Error, Executor, Graph};
 
 mod sealed {

@@ -30,7 +30,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::compute::{Results, Targets};
 use crate::run::{self, Mode, Unobserved};
-use crate::value::Value;
+use crate::store::Value;
 use crate::{Delayed, Error, Executor, Graph};
 
 /// What the job hands to the future: the run's values, its error, or the

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::io;
 
-use crate::args::BoxError;
+use crate::store::BoxError;
 use delayed_executor::BuildError;
 
 /// Why a compute or a visualize failed.

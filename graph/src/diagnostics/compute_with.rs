@@ -5,8 +5,7 @@ use super::progress::{self, ProgressTicker};
 use super::recorder::Recorder;
 use crate::compute::{Results, Targets};
 use crate::run::{self, Mode, Observer, Plan};
-use crate::store::Store;
-use crate::value::Value;
+use crate::store::{Store, Value};
 use crate::{Delayed, Error, Executor};
 
 /// How [`compute_with`] runs: on which executor (or in the calling

@@ -18,8 +18,7 @@ use super::profile::{merge_profiles, RankTimes};
 use super::{fingerprint, placement, Cluster, Graph, Placement};
 use crate::diagnostics::{Diagnosis, Recorder};
 use crate::run::{self, run_remote, Mode, Observer, Plan, RunState, Unobserved};
-use crate::store::Store;
-use crate::value::Value;
+use crate::store::{Store, Value};
 use crate::Profile;
 use crate::{Error, Executor};
 

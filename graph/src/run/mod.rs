@@ -2,14 +2,12 @@
 //! runner. The protocol (lifecycle, counters, who frees what) is written down
 //! once, in `README.md` beside this file.
 
-mod node_state;
 mod observer;
 mod parallel;
 mod plan;
 mod state;
 mod stream;
 mod sync;
-mod zeroed;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -18,16 +16,13 @@ mod remote_tests;
 
 use std::sync::atomic::AtomicBool;
 
-use crate::store::Store;
-use crate::value::Value;
+use crate::store::{Store, Value};
 use crate::{Error, Executor};
-pub(crate) use node_state::NodeState;
 pub(crate) use observer::{Observer, Unobserved};
 #[cfg(feature = "mpi")]
 pub(crate) use parallel::{run_remote, Remote};
 pub(crate) use plan::Plan;
 pub(crate) use state::RunState;
-pub(crate) use zeroed::{zeroed, Zeroable};
 
 /// Where a run executes its tasks.
 pub(crate) enum Mode<'e> {

@@ -6,7 +6,7 @@
 //! The runners are generic over the observer, so a compute without
 //! diagnostics runs `Unobserved`, whose empty methods compile to nothing.
 
-use crate::value::Slot;
+use crate::store::Slot;
 use crate::Error;
 
 /// Receives the events of one run, by local node index (`0..n`, a

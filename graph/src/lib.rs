@@ -62,7 +62,6 @@ mod compute_async;
 mod delayed;
 mod diagnostics;
 mod dot;
-mod error;
 mod graph;
 pub mod inputs;
 #[cfg(feature = "mpi")]
@@ -71,8 +70,11 @@ mod run;
 mod store;
 mod visualize;
 
-// The path `crate::value` that the multi-node driver and exchange
-// (`mpi/exchange.rs`) still use; to go when they next change.
+// The paths `crate::error` and `crate::value` that the multi-node driver
+// and exchange (`mpi/driver.rs`, `mpi/exchange.rs`) still use; to go when
+// they next change.
+#[cfg(feature = "mpi")]
+use run::error;
 #[cfg(feature = "mpi")]
 use store::value;
 
@@ -83,9 +85,9 @@ pub use crate::diagnostics::{
     compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
     VisualizeOptions, WhatIf, WhatIfRow, PROGRESS_ENV, WHAT_IF_WORKERS,
 };
-pub use crate::error::Error;
 pub use crate::graph::{Graph, WeakGraph};
 pub use crate::inputs::{Inputs, Values};
+pub use crate::run::Error;
 pub use delayed_executor::{BuildError, Executor, ExecutorBuilder};
 
 /// The examples of the crate's `README.md`, run as doctests.

@@ -2,6 +2,7 @@
 //! runner. The protocol (lifecycle, counters, who frees what) is written down
 //! once, in `README.md` beside this file.
 
+pub(crate) mod error;
 mod observer;
 mod parallel;
 mod plan;
@@ -17,7 +18,8 @@ mod remote_tests;
 use std::sync::atomic::AtomicBool;
 
 use crate::store::{Store, Value};
-use crate::{Error, Executor};
+use crate::Executor;
+pub use error::Error;
 pub(crate) use observer::{Observer, Unobserved};
 #[cfg(feature = "mpi")]
 pub(crate) use parallel::{run_remote, Remote};

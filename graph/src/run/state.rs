@@ -7,9 +7,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use super::error::{panic_message, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
-use crate::error::{panic_message, Error};
 use crate::store::{prefetch, zeroed, Args, NodeState, Store, TaskFn, VTable, Value};
 
 pub(crate) struct RunState<'a> {

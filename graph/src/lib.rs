@@ -57,18 +57,12 @@
 //! How a compute runs is written down in the crate's `src/run/README.md`.
 #![deny(missing_docs)]
 
-mod compute;
-mod compute_async;
-mod delayed;
-mod diagnostics;
-mod dot;
-mod graph;
-pub mod inputs;
+mod api;
+mod inspect;
 #[cfg(feature = "mpi")]
 pub mod mpi;
 mod run;
 mod store;
-mod visualize;
 
 // The paths `crate::error` and `crate::value` that the multi-node driver
 // and exchange (`mpi/driver.rs`, `mpi/exchange.rs`) still use; to go when
@@ -78,15 +72,15 @@ use run::error;
 #[cfg(feature = "mpi")]
 use store::value;
 
-pub use crate::compute::{compute, compute_on, compute_sync, Targets};
-pub use crate::compute_async::{compute_async, compute_on_async, ComputeFuture};
-pub use crate::delayed::{Delayed, WeakDelayed};
-pub use crate::diagnostics::{
-    compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
-    VisualizeOptions, WhatIf, WhatIfRow, PROGRESS_ENV, WHAT_IF_WORKERS,
+pub use crate::api::inputs;
+pub use crate::api::{
+    compute, compute_async, compute_on, compute_on_async, compute_sync, ComputeFuture, Delayed,
+    Graph, Inputs, Targets, Values, WeakDelayed, WeakGraph, PROGRESS_ENV,
 };
-pub use crate::graph::{Graph, WeakGraph};
-pub use crate::inputs::{Inputs, Values};
+pub use crate::inspect::diagnostics::{
+    compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
+    VisualizeOptions, WhatIf, WhatIfRow, WHAT_IF_WORKERS,
+};
 pub use crate::run::Error;
 pub use delayed_executor::{BuildError, Executor, ExecutorBuilder};
 

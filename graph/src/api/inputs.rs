@@ -26,9 +26,9 @@
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
 
-use crate::delayed::Delayed;
+use super::delayed::Delayed;
+use super::graph::Graph;
 use crate::store::{Args, InputIds, InputTypes, Output, VTable};
-use crate::Graph;
 
 mod sealed {
     pub trait Inputs {}

@@ -4,8 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::delayed::Delayed;
-use crate::inputs::{Inputs, Refs, Shape};
+use super::delayed::Delayed;
+use super::inputs::{Inputs, Refs, Shape};
 use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, NoInputs, Store, TaskFn};
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.

@@ -3,6 +3,10 @@
 //! Build a lazy graph of typed tasks, then compute it on a work-stealing
 //! executor whose workers are pinned one per CPU.
 //!
+//! The crate is built in layers, each importing only from those below it:
+//! storage, running, the public API, pictures and diagnostics, and the
+//! multi-node layer on top (`src/README.md`).
+//!
 //! ```
 //! use delayed::{Delayed, Executor, Graph};
 //!
@@ -54,7 +58,9 @@
 //!   bound](Profile::efficiency) and [predicted times on other worker
 //!   counts](Profile::what_if).
 //!
-//! How a compute runs is written down in the crate's `src/run/README.md`.
+//! How a compute runs is written down in the crate's `src/run/README.md`;
+//! how the crate is built, in layers from storage up to the multi-node
+//! layer, in `src/README.md`.
 #![deny(missing_docs)]
 
 mod api;

@@ -1,6 +1,8 @@
-//! Running a graph: culling, per-node counters, the parallel and the sync
-//! runner. The protocol (lifecycle, counters, who frees what) is written down
-//! once, in `README.md` beside this file.
+//! The run layer (`../README.md`): running a graph: culling, per-node
+//! counters, the parallel and the sync runner, the hooks a run reports to,
+//! and `Error`. Built on the storage layer only. The protocol (lifecycle,
+//! counters, who frees what) is written down once, in `README.md` beside
+//! this file.
 
 pub(crate) mod error;
 mod observer;

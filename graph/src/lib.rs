@@ -3,6 +3,10 @@
 //! Build a lazy graph of typed tasks, then compute it on a work-stealing
 //! executor whose workers are pinned one per CPU.
 //!
+//! The crate is built in layers, each importing only from those below it:
+//! storage, running, the public API, pictures and diagnostics, and the
+//! multi-node layer on top (`src/README.md`).
+//!
 //! ```
 //! use delayed::{Delayed, Executor, Graph};
 //!
@@ -54,37 +58,36 @@
 //!   bound](Profile::efficiency) and [predicted times on other worker
 //!   counts](Profile::what_if).
 //!
-//! How a compute runs is written down in the crate's `src/run/README.md`.
+//! How a compute runs is written down in the crate's `src/run/README.md`;
+//! how the crate is built, in layers from storage up to the multi-node
+//! layer, in `src/README.md`.
 #![deny(missing_docs)]
 
-mod args;
-mod compute;
-mod compute_async;
-mod delayed;
-mod diagnostics;
-mod dot;
-mod error;
-mod graph;
-pub mod inputs;
+mod api;
+mod inspect;
 #[cfg(feature = "mpi")]
 pub mod mpi;
-mod prefetch;
 mod run;
 mod store;
-mod task_fn;
-mod value;
-mod visualize;
 
-pub use crate::compute::{compute, compute_on, compute_sync, Targets};
-pub use crate::compute_async::{compute_async, compute_on_async, ComputeFuture};
-pub use crate::delayed::{Delayed, WeakDelayed};
-pub use crate::diagnostics::{
-    compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
-    VisualizeOptions, WhatIf, WhatIfRow, PROGRESS_ENV, WHAT_IF_WORKERS,
+// The paths `crate::error` and `crate::value` that the multi-node driver
+// and exchange (`mpi/driver.rs`, `mpi/exchange.rs`) still use; to go when
+// they next change.
+#[cfg(feature = "mpi")]
+use run::error;
+#[cfg(feature = "mpi")]
+use store::value;
+
+pub use crate::api::inputs;
+pub use crate::api::{
+    compute, compute_async, compute_on, compute_on_async, compute_sync, ComputeFuture, Delayed,
+    Graph, Inputs, Targets, Values, WeakDelayed, WeakGraph, PROGRESS_ENV,
 };
-pub use crate::error::Error;
-pub use crate::graph::{Graph, WeakGraph};
-pub use crate::inputs::{Inputs, Values};
+pub use crate::inspect::diagnostics::{
+    compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,
+    VisualizeOptions, WhatIf, WhatIfRow, WHAT_IF_WORKERS,
+};
+pub use crate::run::Error;
 pub use delayed_executor::{BuildError, Executor, ExecutorBuilder};
 
 /// The examples of the crate's `README.md`, run as doctests.

@@ -12,7 +12,7 @@ use std::any::type_name;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::value::{Slot, Value};
+use crate::store::{Slot, Value};
 
 /// What crosses ranks for values of one type.
 pub(crate) struct Codec {

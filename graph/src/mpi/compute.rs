@@ -16,10 +16,9 @@ use super::exchange::{in_task, Exporter, Outbox, Routes};
 use super::graph::NodeMeta;
 use super::profile::{merge_profiles, RankTimes};
 use super::{fingerprint, placement, Cluster, Graph, Placement};
-use crate::diagnostics::{Diagnosis, Recorder};
+use crate::inspect::diagnostics::{Diagnosis, Recorder};
 use crate::run::{self, run_remote, Mode, Observer, Plan, RunState, Unobserved};
-use crate::store::Store;
-use crate::value::Value;
+use crate::store::{Store, Value};
 use crate::Profile;
 use crate::{Error, Executor};
 

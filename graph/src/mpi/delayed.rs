@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::compute::{compute_targets, ComputeOptions};
 use super::Graph;
-use crate::compute::Results;
+use crate::api::Results;
 use crate::{Error, Executor, Profile};
 
 /// The future result of a task of a multi-node [`Graph`]: a cheap `Clone`
@@ -93,7 +93,7 @@ impl<T> Delayed<T> {
     /// # Ok::<(), delayed::Error>(())
     /// ```
     pub fn to_dot(&self) -> String {
-        crate::dot::to_dot(self.graph.local().store(), &[self.id])
+        crate::inspect::dot::to_dot(self.graph.local().store(), &[self.id])
     }
 
     /// Writes the picture of [`to_dot`](Delayed::to_dot) to `path` (see
@@ -108,7 +108,7 @@ impl<T> Delayed<T> {
     /// # Errors
     /// As [`delayed::Delayed::visualize`](crate::Delayed::visualize).
     pub fn visualize(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        crate::visualize::write(&self.to_dot(), path.as_ref())
+        crate::inspect::visualize::write(&self.to_dot(), path.as_ref())
     }
 }
 

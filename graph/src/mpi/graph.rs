@@ -11,9 +11,8 @@ use serde::Serialize;
 use super::codec::{codec_of, Codec};
 use super::inputs::{marked_ids, Inputs, Refs};
 use super::{Cluster, Delayed};
-use crate::args::{Args, BoxError};
-use crate::inputs::{InputTypes, NoInputs, Shape};
-use crate::store::InputIds;
+use crate::inputs::Shape;
+use crate::store::{Args, BoxError, InputIds, InputTypes, NoInputs};
 
 /// A lazy task graph whose computes run across the ranks of an MPI job:
 /// the methods of [`delayed::Graph`](crate::Graph), with outputs that can

@@ -9,8 +9,7 @@
 
 use super::{Delayed, Graph};
 use crate::inputs::{List, One, Shape};
-use crate::store::InputIds;
-use crate::value::any_has_drop;
+use crate::store::{any_has_drop, InputIds};
 
 mod sealed {
     pub trait Inputs {}

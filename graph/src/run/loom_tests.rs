@@ -7,10 +7,10 @@
 //!
 //! | model | mirrors |
 //! |---|---|
-//! | `count_down` | `node_state.rs`, `count_down`: an Acquire load that sees the last count skips the read-modify-write; else an AcqRel RMW |
+//! | `count_down` | `../store/node_state.rs`, `count_down`: an Acquire load that sees the last count skips the read-modify-write; else an AcqRel RMW |
 //! | `Run::execute` | `state.rs`, `RunState::run_task` (step 4; `cancelled` Relaxed) |
 //! | `Run::new` | `state.rs`, `RunState::new` (step 2: each node's pending count, its input edges, and consumer count, out-edges + targets, set before the first job starts) |
-//! | `Run::input_done` | `node_state.rs`, `NodeState::input_done` (step 5; `count_down` on the node's `pending`, from its number of input edges) |
+//! | `Run::input_done` | `../store/node_state.rs`, `NodeState::input_done` (step 5; `count_down` on the node's `pending`, from its number of input edges) |
 //! | `Run::release_inputs` | `state.rs`, `RunState::release_inputs`, and `NodeState::read_done` (step 6; `count_down` on `reads`) |
 //! | `Run::fail` | `state.rs`, `RunState::fail` (mutex, then `cancelled` Relaxed) |
 //! | `Run::finish` | `state.rs`, `RunState::finish` and the drop of the state (step 8) |
@@ -134,7 +134,7 @@ const REAL: Orderings = Orderings {
 /// `parallel.rs`'s `SHARED`, which graphs this small never reach.
 const SHARED: u32 = 64;
 
-/// `node_state.rs`, `count_down`: one party done, counting down; the last?
+/// `../store/node_state.rs`, `count_down`: one party done, counting down; the last?
 fn count_down(counter: &AtomicU32, load: Ordering, rmw: Ordering) -> bool {
     counter.load(load) == 1 || counter.fetch_sub(1, rmw) == 1
 }

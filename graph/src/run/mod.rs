@@ -1,15 +1,16 @@
-//! Running a graph: culling, per-node counters, the parallel and the sync
-//! runner. The protocol (lifecycle, counters, who frees what) is written down
-//! once, in `README.md` beside this file.
+//! The run layer (`../README.md`): running a graph: culling, per-node
+//! counters, the parallel and the sync runner, the hooks a run reports to,
+//! and `Error`. Built on the storage layer only. The protocol (lifecycle,
+//! counters, who frees what) is written down once, in `README.md` beside
+//! this file.
 
-mod node_state;
+pub(crate) mod error;
 mod observer;
 mod parallel;
 mod plan;
 mod state;
 mod stream;
 mod sync;
-mod zeroed;
 
 #[cfg(all(test, loom))]
 mod loom_tests;
@@ -18,16 +19,14 @@ mod remote_tests;
 
 use std::sync::atomic::AtomicBool;
 
-use crate::store::Store;
-use crate::value::Value;
-use crate::{Error, Executor};
-pub(crate) use node_state::NodeState;
+use crate::store::{Store, Value};
+use crate::Executor;
+pub use error::Error;
 pub(crate) use observer::{Observer, Unobserved};
 #[cfg(feature = "mpi")]
 pub(crate) use parallel::{run_remote, Remote};
 pub(crate) use plan::Plan;
 pub(crate) use state::RunState;
-pub(crate) use zeroed::{zeroed, Zeroable};
 
 /// Where a run executes its tasks.
 pub(crate) enum Mode<'e> {

@@ -6,8 +6,8 @@
 //! The runners are generic over the observer, so a compute without
 //! diagnostics runs `Unobserved`, whose empty methods compile to nothing.
 
-use crate::value::Slot;
-use crate::Error;
+use super::error::Error;
+use crate::store::Slot;
 
 /// Receives the events of one run, by local node index (`0..n`, a
 /// topological order of the culled nodes).

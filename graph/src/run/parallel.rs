@@ -14,8 +14,7 @@ use super::observer::Observer;
 use super::plan::Successors;
 use super::state::RunState;
 use super::stream::{worth_streaming, Stream};
-use super::zeroed::{zeroed, Zeroable};
-use crate::value::Value;
+use crate::store::{zeroed, Value, Zeroable};
 
 /// What every job of one run shares. Lives on the stack of the computing
 /// thread, which does not return before every job has finished.

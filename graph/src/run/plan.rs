@@ -16,8 +16,7 @@
 //! renumbered, into compressed adjacency lists (offsets + ids), with a fixed
 //! number of allocations whatever the graph's size.
 
-use crate::store::{Consumers, InputCount, Store};
-use crate::task_fn::TaskFn;
+use crate::store::{Consumers, InputCount, Store, TaskFn};
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.

@@ -9,7 +9,7 @@ use super::observer::Observer;
 use super::parallel::run_remote;
 use super::plan::Plan;
 use super::state::RunState;
-use crate::value::{Slot, Value};
+use crate::store::{Slot, Value};
 use crate::{Error, Executor, Graph};
 
 /// Counts exports, and says which exported outputs are read here too.

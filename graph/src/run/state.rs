@@ -7,15 +7,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::node_state::NodeState;
+use super::error::{panic_message, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
-use super::zeroed::zeroed;
-use crate::args::Args;
-use crate::error::{panic_message, Error};
-use crate::store::Store;
-use crate::task_fn::TaskFn;
-use crate::value::{VTable, Value};
+use crate::store::{prefetch, zeroed, Args, NodeState, Store, TaskFn, VTable, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
@@ -80,7 +75,7 @@ impl<'a> RunState<'a> {
     #[inline]
     pub(crate) fn prefetch_four(&self, k: u32) {
         if let Some(node) = self.nodes.get(k as usize) {
-            crate::prefetch::prefetch(node);
+            prefetch(node);
         }
         // Four 48-byte graph records span three lines: the first and last
         // bytes of the first and third records cover them.

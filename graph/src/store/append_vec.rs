@@ -166,7 +166,7 @@ impl<T> AppendVec<T> {
     #[inline]
     pub(crate) fn prefetch(&self, index: usize) {
         if let Some(element) = self.get(index) {
-            crate::prefetch::prefetch_whole(element);
+            super::prefetch::prefetch_whole(element);
         }
     }
 }

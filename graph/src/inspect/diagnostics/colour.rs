@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::human;
 use super::profile::Profile;
+use crate::inspect::{dot, visualize};
 use crate::{Delayed, Error};
 
 /// Tableau 10: distinct, colour-blind-friendly, readable under black text.
@@ -154,10 +155,10 @@ impl<T> Delayed<T> {
             };
             Some(format!(
                 "style=filled, fillcolor=\"{fill}\", tooltip=\"{}\"",
-                crate::dot::escape(&tooltip)
+                dot::escape(&tooltip)
             ))
         };
-        Ok(crate::dot::to_dot_styled(store, &targets, style))
+        Ok(dot::to_dot_styled(store, &targets, style))
     }
 
     /// Writes the picture of [`to_dot_with`](Delayed::to_dot_with) to
@@ -186,7 +187,7 @@ impl<T> Delayed<T> {
         path: impl AsRef<Path>,
         options: &VisualizeOptions<'_>,
     ) -> Result<(), Error> {
-        crate::visualize::write(&self.to_dot_with(options)?, path.as_ref())
+        visualize::write(&self.to_dot_with(options)?, path.as_ref())
     }
 }
 

@@ -5,7 +5,30 @@ use std::io::{self, Write as _};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::Error;
+use crate::{Delayed, Error};
+
+impl<T> Delayed<T> {
+    /// Writes the picture of [`to_dot`](Delayed::to_dot) to `path`: DOT text
+    /// for `.dot` (or `.gv`); `.png`, `.svg` and `.pdf` through Graphviz's
+    /// `dot` command.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("inc", || 2);
+    /// let path = std::env::temp_dir().join(format!("delayed-doc-{}.dot", std::process::id()));
+    /// x.visualize(&path)?;
+    /// assert!(std::fs::read_to_string(&path)?.contains("inc"));
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// An unknown extension, a path that cannot be written, Graphviz
+    /// missing or failing: each error says what to do.
+    pub fn visualize(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        write(&self.to_dot(), path.as_ref())
+    }
+}
 
 /// Graphviz's layout command.
 const DOT_PROGRAM: &str = "dot";

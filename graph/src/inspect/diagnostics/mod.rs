@@ -2,8 +2,8 @@
 //! trace and SVG timeline, the efficiency report against the critical-path
 //! bound, what-if simulation for other worker counts, and coloured pictures.
 //!
-//! Files: `recorder.rs`, `clock.rs` and `progress.rs` (what the runner calls,
-//! per node),
+//! Files: `recorder.rs` and `clock.rs` (what the runner calls, per node;
+//! the progress bar is in the API layer, `../../api/progress.rs`),
 //! `compute_with.rs` (the public entry), `profile.rs` (the data),
 //! `efficiency.rs`, `what_if.rs`, `chrome_trace.rs`, `timeline_svg.rs`,
 //! `colour.rs` (what is made of a profile).
@@ -31,7 +31,6 @@ mod colour;
 mod compute_with;
 mod efficiency;
 mod profile;
-mod progress;
 mod recorder;
 mod timeline_svg;
 mod what_if;
@@ -39,14 +38,11 @@ mod what_if;
 use std::time::Duration;
 
 pub use colour::{Color, VisualizeOptions};
-pub(crate) use compute_with::run_diagnosed;
 #[cfg(feature = "mpi")]
 pub(crate) use compute_with::Diagnosis;
 pub use compute_with::{compute_with, ComputeOptions, Computed};
 pub use efficiency::EfficiencyReport;
 pub use profile::{Profile, Task};
-pub(crate) use progress::env_switch_cached;
-pub use progress::PROGRESS_ENV;
 #[cfg(feature = "mpi")]
 pub(crate) use recorder::Recorder;
 pub use what_if::{WhatIf, WhatIfRow, WHAT_IF_WORKERS};

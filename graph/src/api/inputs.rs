@@ -26,11 +26,9 @@
 use std::iter::FusedIterator;
 use std::marker::PhantomData;
 
-use crate::args::Args;
-use crate::delayed::Delayed;
-use crate::store::InputIds;
-use crate::value::{Output, VTable};
-use crate::Graph;
+use super::delayed::Delayed;
+use super::graph::Graph;
+use crate::store::{Args, InputIds, InputTypes, Output, VTable};
 
 mod sealed {
     pub trait Inputs {}
@@ -71,22 +69,9 @@ pub trait Shape: sealed::Shape + 'static {
     const INPUT_OUTPUTS: &'static [&'static VTable];
 }
 
-/// The value types of a task's inputs, in order (`Shape::INPUT_OUTPUTS`),
-/// for every kind of task: those with inputs, and those without
-/// (`NoInputs`).
-pub(crate) trait InputTypes {
-    const OUTPUTS: &'static [&'static VTable];
-}
-
+// Every shape gives its closure's input types (`TaskFn::new`).
 impl<S: Shape> InputTypes for S {
     const OUTPUTS: &'static [&'static VTable] = S::INPUT_OUTPUTS;
-}
-
-/// The inputs of a task made by `Graph::delayed`: none.
-pub(crate) struct NoInputs;
-
-impl InputTypes for NoInputs {
-    const OUTPUTS: &'static [&'static VTable] = &[];
 }
 
 /// The argument a task's closure receives for inputs `I`, borrowed for `'a`.

@@ -6,7 +6,7 @@
 //! gets `Args`, a view of its input slots that hands out `&A` for the
 //! duration of the call.
 
-use crate::run::NodeState;
+use super::node_state::NodeState;
 
 /// The error a `try_task` closure returns, boxed.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

@@ -11,9 +11,23 @@ use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr;
 
-use crate::args::{Args, BoxError};
-use crate::inputs::InputTypes;
-use crate::value::{self, Output, Value};
+use super::args::{Args, BoxError};
+use super::value::{self, Output, Value};
+
+/// The value types of a task's inputs, in order, for every kind of task:
+/// those with inputs (each `Shape` of the API layer, `Shape::INPUT_OUTPUTS`)
+/// and those without (`NoInputs`). A list's one entry stands for all its
+/// inputs.
+pub(crate) trait InputTypes {
+    const OUTPUTS: &'static [&'static value::VTable];
+}
+
+/// The inputs of a task made by `Graph::delayed`: none.
+pub(crate) struct NoInputs;
+
+impl InputTypes for NoInputs {
+    const OUTPUTS: &'static [&'static value::VTable] = &[];
+}
 
 /// One word: room for a small closure, or the pointer to a boxed one.
 type Storage = MaybeUninit<[usize; 1]>;
@@ -173,7 +187,6 @@ const _: () = assert!(size_of::<TaskFn>() == 2 * size_of::<usize>());
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inputs::NoInputs;
     use std::sync::Arc;
 
     fn args() -> Args<'static> {

@@ -1,8 +1,11 @@
 //! Computing several results at once: `delayed::compute((&a, &b, ...))`.
 
+use super::delayed::Delayed;
+use super::graph::Graph;
+use super::progress;
 use crate::run::{self, Mode};
-use crate::value::Value;
-use crate::{Delayed, Error, Executor, Graph};
+use crate::store::Value;
+use crate::{Error, Executor};
 
 mod sealed {
     pub trait Targets {}
@@ -222,13 +225,9 @@ fn run_targets<Q: Targets>(targets: Q, mode: Option<Mode<'_>>) -> Result<Q::Outp
                 Some(mode) => mode,
                 None => Mode::Parallel(Executor::global().map_err(Error::executor)?),
             };
-            if crate::diagnostics::env_switch_cached() {
+            if progress::env_switch_cached() {
                 // DELAYED_PROGRESS=1: the same run, with a progress bar.
-                let executor = match mode {
-                    Mode::Parallel(executor) => Some(executor),
-                    Mode::Sync => None,
-                };
-                crate::diagnostics::run_diagnosed(graph.store(), &ids, executor, true, false)?.0
+                progress::run_with_progress(graph.store(), &ids, mode)?
             } else {
                 run::run(graph.store(), &ids, mode)?
             }

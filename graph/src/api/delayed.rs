@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::path::Path;
 
-use crate::{Error, Executor, Graph, WeakGraph};
+use super::compute;
+use super::graph::{Graph, WeakGraph};
+use crate::{Error, Executor};
 
 /// The future result of a task in a [`Graph`]: nothing runs until it is
 /// computed.
@@ -170,43 +171,6 @@ impl<T> Delayed<T> {
     pub fn name(&self) -> &str {
         self.graph.store().name(self.id)
     }
-
-    /// The DOT text of the picture Dask's `visualize()` draws for this
-    /// result: each task it depends on a circle labelled with its name, each
-    /// result a box, edges task → result → consumer, bottom to top.
-    ///
-    /// ```
-    /// let g = delayed::Graph::new();
-    /// let x = g.delayed("inc", || 2);
-    /// let dot = g.task("double", &x, |v| v * 2).to_dot();
-    /// assert!(dot.starts_with("digraph {"));
-    /// assert!(dot.contains("rankdir=BT"));
-    /// assert!(dot.contains("label=\"double\", shape=circle"));
-    /// ```
-    pub fn to_dot(&self) -> String {
-        crate::dot::to_dot(self.graph.store(), &[self.id])
-    }
-
-    /// Writes the picture of [`to_dot`](Delayed::to_dot) to `path`: DOT text
-    /// for `.dot` (or `.gv`); `.png`, `.svg` and `.pdf` through Graphviz's
-    /// `dot` command.
-    ///
-    /// ```
-    /// let g = delayed::Graph::new();
-    /// let x = g.delayed("inc", || 2);
-    /// let path = std::env::temp_dir().join(format!("delayed-doc-{}.dot", std::process::id()));
-    /// x.visualize(&path)?;
-    /// assert!(std::fs::read_to_string(&path)?.contains("inc"));
-    /// # std::fs::remove_file(&path)?;
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    /// An unknown extension, a path that cannot be written, Graphviz
-    /// missing or failing: each error says what to do.
-    pub fn visualize(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        crate::visualize::write(&self.to_dot(), path.as_ref())
-    }
 }
 
 impl<T: Send + Sync + 'static> Delayed<T> {
@@ -224,7 +188,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     /// If a task panics or returns `Err` (the tasks not yet started are
     /// cancelled), or if the default executor cannot start.
     pub fn compute(&self) -> Result<T, Error> {
-        crate::compute(self)
+        compute::compute(self)
     }
 
     /// Computes the result on `executor`.
@@ -242,7 +206,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     /// # Errors
     /// If a task panics or returns `Err`.
     pub fn compute_on(&self, executor: &Executor) -> Result<T, Error> {
-        crate::compute_on(self, executor)
+        compute::compute_on(self, executor)
     }
 
     /// Computes the result in the calling thread, one task at a time in a
@@ -260,7 +224,7 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     /// # Errors
     /// If a task panics or returns `Err`.
     pub fn compute_sync(&self) -> Result<T, Error> {
-        crate::compute_sync(self)
+        compute::compute_sync(self)
     }
 }
 

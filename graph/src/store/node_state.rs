@@ -10,8 +10,8 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::value::Slot;
 use super::zeroed::Zeroable;
-use crate::value::Slot;
 
 /// One node's state in one run. All-zero is the state before step 2 fills
 /// in `pending` and `reads`: an empty slot.

@@ -15,6 +15,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::run::{self, Mode, Observer, Plan};
+use crate::store::{Store, Value};
+use crate::Error;
+
 /// The environment variable that turns the bar on for every compute that
 /// does not say otherwise (`1`, `true`, `yes`, `on`; `0`, `false`, `no`,
 /// `off` turn it off). Read once, at the first compute of the process, by
@@ -129,6 +133,41 @@ impl ProgressTicker {
     pub(crate) fn finish(self) {
         drop(self);
     }
+}
+
+/// A run with a bar and nothing else to report: one tick per task that
+/// ended, returned or failed.
+impl Observer for ProgressTicker {
+    #[inline]
+    fn end(&self, _k: u32, _ok: bool) {
+        self.task_done();
+    }
+}
+
+/// Runs `targets` of `store` (not empty) in `mode`, with a bar when
+/// standard error is a terminal: plain [`compute`](crate::compute) when
+/// [`PROGRESS_ENV`] says so, and [`compute_with`](crate::compute_with)
+/// asked for a bar and no profile.
+pub(crate) fn run_with_progress(
+    store: &Store,
+    targets: &[u32],
+    mode: Mode<'_>,
+) -> Result<Vec<Value>, Error> {
+    // A bar needs the number of tasks first: the runner's plan (planning is
+    // deterministic, and nodes added meanwhile come after every target, so
+    // its size is the runner's).
+    let ticker = std::io::stderr()
+        .is_terminal()
+        .then(|| Plan::new(store, targets))
+        .and_then(|plan| ProgressTicker::new(plan.len()));
+    let values = match &ticker {
+        Some(ticker) => run::run_observed(store, targets, mode, ticker),
+        None => run::run(store, targets, mode),
+    };
+    if let Some(ticker) = ticker {
+        ticker.finish();
+    }
+    values
 }
 
 impl Drop for ProgressTicker {

@@ -4,12 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use crate::args::{Args, BoxError};
-use crate::delayed::Delayed;
-use crate::inputs::{InputTypes, Inputs, NoInputs, Refs, Shape};
-use crate::store::{InputIds, Store};
-use crate::task_fn::TaskFn;
-use crate::value::any_has_drop;
+use super::delayed::Delayed;
+use super::inputs::{Inputs, Refs, Shape};
+use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, NoInputs, Store, TaskFn};
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
 ///

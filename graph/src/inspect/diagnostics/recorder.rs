@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::clock::Clock;
 use super::profile::{Profile, ProfileBuilder, Row};
+use crate::store::{zeroed, Zeroable};
 
 /// One node's record: 32 bytes. (Eight-byte aligned, so that a large table
 /// comes from `calloc`: zero pages the kernel maps only when touched.)
@@ -36,7 +37,7 @@ struct Record {
 }
 
 // SAFETY: four atomic integers, for which zero is valid.
-unsafe impl crate::run::Zeroable for Record {}
+unsafe impl Zeroable for Record {}
 
 /// Numbers recorders, so that a thread's last end is only reused by its own.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -58,7 +59,7 @@ impl Recorder {
     /// room costs no memory until touched); the clock starts now.
     pub(crate) fn new(nodes: usize) -> Recorder {
         Recorder {
-            records: crate::run::zeroed(nodes),
+            records: zeroed(nodes),
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             clock: Clock::start(),
         }

@@ -196,7 +196,7 @@ unsafe impl Send for Slot {}
 
 // SAFETY: the storage is `MaybeUninit`: any bytes, all-zero included, are
 // a valid (empty) slot.
-unsafe impl crate::run::Zeroable for Slot {}
+unsafe impl super::zeroed::Zeroable for Slot {}
 
 impl Slot {
     /// Stores `value`'s storage; its vtable is the node's (`TaskFn::output_vtable`),
@@ -307,7 +307,7 @@ mod tests {
     #[test]
     fn slots_hand_back_what_was_put() {
         let marker = Arc::new(());
-        let slot: Slot = crate::run::zeroed(1).into_vec().pop().unwrap();
+        let slot: Slot = crate::store::zeroed::zeroed(1).into_vec().pop().unwrap();
         // SAFETY: this thread alone uses the slot, which holds an
         // `Arc<()>` between each `put` and the `take` after it.
         unsafe {

@@ -1,12 +1,11 @@
 //! `compute_with`: a compute with a progress bar, a profile, or both.
 
 use super::profile::Profile;
-use super::progress::{self, ProgressTicker};
 use super::recorder::Recorder;
-use crate::compute::{Results, Targets};
+use crate::api::progress::{self, ProgressTicker};
+use crate::api::{Results, Targets};
 use crate::run::{self, Mode, Observer, Plan};
-use crate::store::Store;
-use crate::value::Value;
+use crate::store::{Store, Value};
 use crate::{Delayed, Error, Executor};
 
 /// How [`compute_with`] runs: on which executor (or in the calling
@@ -215,15 +214,21 @@ impl<T: Send + Sync + 'static> Delayed<T> {
 /// Runs `targets` of `store` (on `executor`, `None`: sync) with a progress
 /// bar if `progress` (and standard error is a terminal) and a recorder if
 /// `profile`.
-pub(crate) fn run_diagnosed(
+fn run_diagnosed(
     store: &Store,
     targets: &[u32],
     executor: Option<&Executor>,
     progress: bool,
     profile: bool,
 ) -> Result<(Vec<Value>, Option<Profile>), Error> {
-    if !progress && !profile {
-        return Ok((run_with(store, targets, executor, None, None)?, None));
+    if !profile {
+        let values = if progress {
+            // A bar and nothing else: what plain `compute` draws.
+            progress::run_with_progress(store, targets, mode_of(executor))?
+        } else {
+            run_with(store, targets, executor, None, None)?
+        };
+        return Ok((values, None));
     }
     // A progress bar needs the number of tasks first: the runner's plan
     // (planning is deterministic, and nodes added meanwhile come after every
@@ -317,10 +322,7 @@ fn run_with(
     recorder: Option<&Recorder>,
     progress: Option<&ProgressTicker>,
 ) -> Result<Vec<Value>, Error> {
-    let mode = match executor {
-        Some(executor) => Mode::Parallel(executor),
-        None => Mode::Sync,
-    };
+    let mode = mode_of(executor);
     if recorder.is_none() && progress.is_none() {
         return run::run(store, targets, mode);
     }
@@ -330,4 +332,12 @@ fn run_with(
         executor,
     };
     run::run_observed(store, targets, mode, &diagnosis)
+}
+
+/// Runs on `executor`, or in the calling thread for `None`.
+fn mode_of(executor: Option<&Executor>) -> Mode<'_> {
+    match executor {
+        Some(executor) => Mode::Parallel(executor),
+        None => Mode::Sync,
+    }
 }

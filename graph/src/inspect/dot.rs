@@ -8,6 +8,25 @@ use std::fmt::Write as _;
 
 use crate::run::Plan;
 use crate::store::Store;
+use crate::Delayed;
+
+impl<T> Delayed<T> {
+    /// The DOT text of the picture Dask's `visualize()` draws for this
+    /// result: each task it depends on a circle labelled with its name, each
+    /// result a box, edges task → result → consumer, bottom to top.
+    ///
+    /// ```
+    /// let g = delayed::Graph::new();
+    /// let x = g.delayed("inc", || 2);
+    /// let dot = g.task("double", &x, |v| v * 2).to_dot();
+    /// assert!(dot.starts_with("digraph {"));
+    /// assert!(dot.contains("rankdir=BT"));
+    /// assert!(dot.contains("label=\"double\", shape=circle"));
+    /// ```
+    pub fn to_dot(&self) -> String {
+        to_dot(self.graph().store(), &[self.id()])
+    }
+}
 
 /// DOT text for the targets (node ids, not empty) and their ancestors.
 pub(crate) fn to_dot(store: &Store, targets: &[u32]) -> String {

@@ -28,10 +28,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use crate::compute::{Results, Targets};
+use super::compute::{Results, Targets};
+use super::delayed::Delayed;
+use super::graph::Graph;
 use crate::run::{self, Mode, Unobserved};
-use crate::value::Value;
-use crate::{Delayed, Error, Executor, Graph};
+use crate::store::Value;
+use crate::{Error, Executor};
 
 /// What the job hands to the future: the run's values, its error, or the
 /// panic of the run itself (a target asked for twice), resumed by `poll`

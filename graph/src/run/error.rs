@@ -1,9 +1,16 @@
 //! `Error`: why a compute or a visualize failed.
+//!
+//! The crate's one error type, public as `delayed::Error`. It is defined in
+//! the run layer, not the API layer, because a run makes and carries it: a
+//! task's panic or `Err` becomes the run's failure here (`RunState::fail`),
+//! and the multi-node layer hands its own failures (a value that cannot
+//! cross ranks, a watchdog) to the same run (`Observer::export`,
+//! `RunState::fail`). The layers above only construct it.
 
 use std::fmt;
 use std::io;
 
-use crate::args::BoxError;
+use crate::store::BoxError;
 use delayed_executor::BuildError;
 
 /// Why a compute or a visualize failed.

@@ -264,7 +264,7 @@ impl fmt::Display for WhatIf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostics::Task;
+    use crate::inspect::diagnostics::Task;
 
     fn profile(tasks: &[(u64, &[u32])]) -> Profile {
         let s = Duration::from_secs;

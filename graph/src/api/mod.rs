@@ -1,0 +1,19 @@
+//! The public API layer (`../README.md`): `Graph`, `Delayed`, what a task
+//! takes as inputs, `compute` in its forms (also `async`) and the progress
+//! bar plain `compute` draws. Built on the run layer; the pictures,
+//! diagnostics and the multi-node layer sit above it.
+
+mod compute;
+mod compute_async;
+mod delayed;
+mod graph;
+pub mod inputs;
+pub(crate) mod progress;
+
+pub(crate) use compute::Results;
+pub use compute::{compute, compute_on, compute_sync, Targets};
+pub use compute_async::{compute_async, compute_on_async, ComputeFuture};
+pub use delayed::{Delayed, WeakDelayed};
+pub use graph::{Graph, WeakGraph};
+pub use inputs::{Inputs, Values};
+pub use progress::PROGRESS_ENV;

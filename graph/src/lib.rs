@@ -70,14 +70,6 @@ pub mod mpi;
 mod run;
 mod store;
 
-// The paths `crate::error` and `crate::value` that the multi-node driver
-// and exchange (`mpi/driver.rs`, `mpi/exchange.rs`) still use; to go when
-// they next change.
-#[cfg(feature = "mpi")]
-use run::error;
-#[cfg(feature = "mpi")]
-use store::value;
-
 pub use crate::api::inputs;
 pub use crate::api::{
     compute, compute_async, compute_on, compute_on_async, compute_sync, ComputeFuture, Delayed,

@@ -14,7 +14,7 @@ use super::backoff::Backoff;
 use super::comm::{self, Incoming, Sends, BATCH, FAIL, VALUE};
 use super::exchange::{Exporter, Outbox, Routes};
 use super::Cluster;
-use crate::error::panic_message;
+use crate::run::error::panic_message;
 use crate::run::{Observer, Plan, Remote, RunState};
 use crate::store::Store;
 use crate::{Error, Executor};

@@ -10,9 +10,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use super::codec::Codec;
-use crate::error::panic_message;
+use crate::run::error::panic_message;
 use crate::run::{Observer, Plan};
-use crate::value::Slot;
+use crate::store::value::Slot;
 use crate::Error;
 
 thread_local! {

@@ -79,8 +79,10 @@ pub(crate) struct Sends {
     sent: Vec<u64>,
 }
 
-// SAFETY: an `MPI_Request` is a handle; it is used only on the computing
-// thread, one compute at a time.
+// SAFETY: an `MPI_Request` is a handle. During a run it is used by the one
+// thread that holds the driver's mutex (a worker's idle poll or the
+// computing thread, `driver.rs`), afterwards by the computing thread; MPI
+// is initialised with at least `MPI_THREAD_SERIALIZED`.
 unsafe impl Send for Sends {}
 
 impl Sends {

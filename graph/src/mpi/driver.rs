@@ -1,8 +1,9 @@
-//! The computing thread's loop while its rank's part of a compute runs
-//! (steps 7 and 8 of `README.md`): it sends what the workers exported,
-//! several small values to one rank in one message; receives and delivers
-//! the values this rank waits for; spreads a failure to every rank; and
-//! watches the clock.
+//! The exchange while a rank's part of a compute runs (steps 7 and 8 of
+//! `README.md`): polls, made by idle workers and by the computing thread in
+//! turn, send what the workers exported, several small values to one rank
+//! in one message; receive and deliver the values this rank waits for; and
+//! spread a failure to every rank. The computing thread also watches the
+//! clock.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -1,7 +1,7 @@
 //! What a rank's workers do for a multi-node compute besides running its
 //! tasks: they hand each output that another rank reads to an outbox
-//! (`Exporter`, the run's observer), which the computing thread
-//! (`driver.rs`) sends.
+//! (`Exporter`, the run's observer), which the next poll (`driver.rs`)
+//! sends.
 //!
 //! The protocol, numbered, is in `README.md` beside this file.
 

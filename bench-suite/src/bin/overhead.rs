@@ -62,6 +62,13 @@ struct Args {
     /// A label for the machine, printed in the titles (e.g. "2-core").
     #[arg(long)]
     label: Option<String>,
+    /// DAG shapes to run, by name (e.g. `chain,wavefront`) [default: all].
+    #[arg(long, value_delimiter = ',')]
+    shapes: Vec<String>,
+    /// Systems of the DAG section to run, by name (e.g. `delayed,rayon_inline`)
+    /// [default: all].
+    #[arg(long, value_delimiter = ',')]
+    systems: Vec<String>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -120,7 +127,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "DAG overhead: no-op tasks, about 2^{} nodes per shape",
             args.log2
         ));
-        let (table, pairs, latency, bars) = dag_section(&workers, args.runs, args.log2);
+        let (table, pairs, latency, bars) = dag_section(&workers, &args);
         std::fs::write(
             args.out.join("overhead.csv"),
             machine.csv_comment() + &table.csv(),
@@ -281,7 +288,9 @@ fn executor_section(workers: &[usize], runs: usize) -> Table {
     table
 }
 
-fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Table, Vec<Bar>) {
+fn dag_section(workers: &[usize], args: &Args) -> (Table, Table, Table, Vec<Bar>) {
+    let (runs, log2) = (args.runs, args.log2);
+    let picked = |names: &[String], name: &str| names.is_empty() || names.iter().any(|n| n == name);
     let mut table = Table::new([
         "shape",
         "system",
@@ -303,12 +312,18 @@ fn dag_section(workers: &[usize], runs: usize, log2: u32) -> (Table, Table, Tabl
     ]);
     let mut latency = Table::new(["shape", "system", "workers", "p50", "p99", "p99.9", "max"]);
     let mut bars = Vec::new();
-    for shape in Shape::ALL {
+    for shape in Shape::ALL
+        .into_iter()
+        .filter(|s| picked(&args.shapes, s.name()))
+    {
         let dag = Arc::new(shape.dag(log2));
         // Every system and worker count of this shape, started once.
         let mut runners = Vec::new();
         for &w in workers {
-            for system in System::DAG_ROWS {
+            for system in System::DAG_ROWS
+                .into_iter()
+                .filter(|s| picked(&args.systems, s.name()))
+            {
                 if !system.is_parallel() && w != workers[0] {
                     continue; // the sequential loop has no worker count
                 }

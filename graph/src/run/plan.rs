@@ -16,7 +16,7 @@
 //! renumbered, into compressed adjacency lists (offsets + ids), with a fixed
 //! number of allocations whatever the graph's size.
 
-use crate::store::{Consumers, InputCount, Store, TaskFn};
+use crate::store::{Consumers, InputCount, Store, Task};
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.
@@ -59,7 +59,7 @@ struct Culled {
 pub(crate) struct View<'a> {
     /// The node's id in the graph.
     pub(crate) id: u32,
-    pub(crate) task: &'a TaskFn,
+    pub(crate) task: Task<'a>,
     /// Its inputs, as local indices, once per edge.
     pub(crate) inputs: &'a [u32],
     /// Whether an input's value may have something to drop
@@ -279,7 +279,7 @@ impl Plan {
                 let node = store.node(id);
                 View {
                     id,
-                    task: node.task(),
+                    task: store.task(node),
                     inputs: culled.inputs.list(k),
                     inputs_to_drop: node.inputs_to_drop(),
                     successors: Successors::Culled(culled.successors.list(k).iter()),
@@ -289,7 +289,7 @@ impl Plan {
                 let node = store.node(k);
                 View {
                     id: k,
-                    task: node.task(),
+                    task: store.task(node),
                     inputs: node.inputs(),
                     inputs_to_drop: node.inputs_to_drop(),
                     successors: Successors::Whole(store.consumers_of(node, self.len - 1)),

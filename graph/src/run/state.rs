@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use super::error::{panic_message, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
-use crate::store::{prefetch, zeroed, Args, NodeState, Store, TaskFn, VTable, Value};
+use crate::store::{prefetch, zeroed, Args, NodeState, Store, Task, VTable, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
@@ -77,8 +77,9 @@ impl<'a> RunState<'a> {
         if let Some(node) = self.nodes.get(k as usize) {
             prefetch(node);
         }
-        // Four 48-byte graph records span three lines: the first and last
-        // bytes of the first and third records cover them.
+        // Four 32-byte graph records fill two lines (segments start on a
+        // line, and `k` is a multiple of four): the first and third
+        // records' lines.
         for k in [k, k + 2] {
             if k < self.plan.len() as u32 {
                 self.prefetch(k);
@@ -105,7 +106,7 @@ impl<'a> RunState<'a> {
     /// this thread), `k` has not released its inputs, and nobody else runs
     /// `k` in this run.
     #[inline(always)]
-    pub(crate) unsafe fn run_task(&self, k: u32, id: u32, task: &TaskFn, inputs: &[u32]) -> bool {
+    pub(crate) unsafe fn run_task(&self, k: u32, id: u32, task: Task<'_>, inputs: &[u32]) -> bool {
         // Relaxed: cancellation is advisory; a task that starts just after
         // the failure is harmless, and the failure itself is published by
         // the mutex.
@@ -157,7 +158,7 @@ impl<'a> RunState<'a> {
     /// (just stored by `run_task`) to `observer.export`, and drops it at once
     /// when nothing here reads it. `false` when the export failed, which
     /// fails `k` and cancels the run.
-    pub(crate) fn export<O: Observer>(&self, k: u32, task: &TaskFn, observer: &O) -> bool {
+    pub(crate) fn export<O: Observer>(&self, k: u32, task: Task<'_>, observer: &O) -> bool {
         let node = &self.nodes[k as usize];
         match observer.export(k, node.slot()) {
             Ok(true) => true,
@@ -214,7 +215,7 @@ impl<'a> RunState<'a> {
     /// `to_drop` is `false`, no input has anything to drop, so nothing is
     /// even looked at.
     #[inline]
-    pub(crate) fn release_inputs(&self, task: &TaskFn, inputs: &[u32], to_drop: bool) {
+    pub(crate) fn release_inputs(&self, task: Task<'_>, inputs: &[u32], to_drop: bool) {
         if to_drop {
             self.release(task, inputs);
         }
@@ -222,9 +223,9 @@ impl<'a> RunState<'a> {
 
     /// `release_inputs` for inputs that may have something to drop. Which
     /// ones, and how to drop them, `k`'s own closure says from its input
-    /// types (`TaskFn::input_vtable`): looking it up in each producer's record was
+    /// types (`Task::input_vtable`): looking it up in each producer's record was
     /// a cache miss per input edge on scattered graphs.
-    fn release(&self, task: &TaskFn, inputs: &[u32]) {
+    fn release(&self, task: Task<'_>, inputs: &[u32]) {
         for (j, &input) in inputs.iter().enumerate() {
             // The type of the `Delayed` the input was given as: its
             // producer's output type.
@@ -251,7 +252,8 @@ impl<'a> RunState<'a> {
     /// The vtable of local node `k`'s output type, from its closure.
     #[inline]
     fn output(&self, k: u32) -> &'static VTable {
-        self.store.node(self.plan.node_id(k)).task().output_vtable()
+        let store = self.store;
+        store.task(store.node(self.plan.node_id(k))).output_vtable()
     }
 
     /// Drops `value`, the output of local node `k`, inside `catch_unwind`:

@@ -5,10 +5,11 @@
 //! a lock and an element's address must stay put once it is published.
 //!
 //! Elements live in segments that are allocated once and never moved. Sizes
-//! double every second segment (`FIRST`, `FIRST`, `2 FIRST`, `2 FIRST`,
-//! `4 FIRST`, ...), so the last segment is at most a third of the capacity:
-//! a vector never takes more than 1.5 times the room its elements need (a
-//! `Vec`'s doubling can take 2 times), and nothing is ever copied.
+//! double every `GROUP` (8) segments (8 of `FIRST`, 8 of `2 FIRST`, ...), so
+//! the last segment of a large vector is about a ninth of the capacity: past
+//! 65,536 elements a vector never takes more than 1.13 times the room its
+//! elements need (a `Vec`'s doubling can take 2 times, and the graph's
+//! memory per node is one of its measures), and nothing is ever copied.
 //!
 //! Protocol:
 //! 1. One writer at a time (the caller of `push` serializes them) writes
@@ -25,12 +26,15 @@ use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
-/// Elements in segments 0 and 1. Small, so that a lesson-sized graph costs a
-/// few kilobytes.
+/// Elements in each segment of the first group. Small, so that a
+/// lesson-sized graph costs a few kilobytes.
 const FIRST: usize = 64;
-/// Segment pair `p` holds `2 * FIRST << p` elements; 26 pairs cover
-/// `2 * FIRST * (2^26 - 1)` elements, more than `u32::MAX`.
-const SEGMENTS: usize = 52;
+/// Segments of one size: group `g` is `GROUP` segments of `FIRST << g`
+/// elements. A power of two.
+const GROUP: usize = 8;
+/// 24 groups cover `GROUP * FIRST * (2^24 - 1)` elements, more than
+/// `u32::MAX`.
+const SEGMENTS: usize = 24 * GROUP;
 
 pub(crate) struct AppendVec<T> {
     segments: [AtomicPtr<T>; SEGMENTS],
@@ -48,32 +52,41 @@ unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
 
 /// Number of elements of `segment`.
 fn segment_size(segment: usize) -> usize {
-    FIRST << (segment / 2)
+    FIRST << (segment / GROUP)
 }
 
 /// The index of the first element of `segment`.
 fn segment_start(segment: usize) -> usize {
-    let pair = segment / 2;
-    2 * FIRST * ((1 << pair) - 1) + (segment % 2) * (FIRST << pair)
+    let group = segment / GROUP;
+    GROUP * FIRST * ((1 << group) - 1) + (segment % GROUP) * (FIRST << group)
 }
 
 /// The segment holding `index`, and the index inside it.
 #[inline]
 fn locate(index: usize) -> (usize, usize) {
-    // Pair `p` covers `[2 FIRST (2^p - 1), 2 FIRST (2^(p+1) - 1))`, so
-    // `shifted = index + 2 FIRST` lies in `[2 FIRST 2^p, 2 FIRST 2^(p+1))`:
-    // its top bit gives the pair, the bit below it the half (the segment),
-    // and the bits below that the index inside it. No branch: this runs
-    // for every node a compute looks up.
-    let shifted = index + 2 * FIRST;
-    let top = (usize::BITS - 1 - shifted.leading_zeros()) as usize;
-    let pair = top - (2 * FIRST).trailing_zeros() as usize;
-    let upper = (shifted >> (top - 1)) & 1;
-    (2 * pair + upper, shifted & ((1 << (top - 1)) - 1))
+    // Group `g` covers `[GROUP FIRST (2^g - 1), GROUP FIRST (2^(g+1) - 1))`,
+    // so `shifted = index + GROUP FIRST` lies in
+    // `[GROUP FIRST 2^g, GROUP FIRST 2^(g+1))`: its top bit gives the group,
+    // the `log2 GROUP` bits below it the segment in the group, and the bits
+    // below those the index inside it. No branch: this runs for every node
+    // a compute looks up.
+    const LOG_GROUP: u32 = GROUP.trailing_zeros();
+    let shifted = index + GROUP * FIRST;
+    let top = usize::BITS - 1 - shifted.leading_zeros();
+    let group = (top - (GROUP * FIRST).trailing_zeros()) as usize;
+    let low = top - LOG_GROUP;
+    let within = (shifted >> low) & (GROUP - 1);
+    (GROUP * group + within, shifted & ((1 << low) - 1))
 }
 
+/// Segments start on a cache line: a node record (32 bytes) then never
+/// straddles two lines.
+const LINE: usize = 64;
+
 fn segment_layout<T>(segment: usize) -> Layout {
-    Layout::array::<T>(segment_size(segment)).expect("segment size overflows")
+    Layout::array::<T>(segment_size(segment))
+        .and_then(|layout| layout.align_to(LINE))
+        .expect("segment size overflows")
 }
 
 impl<T> AppendVec<T> {
@@ -161,6 +174,19 @@ impl<T> AppendVec<T> {
 }
 
 impl<T> AppendVec<T> {
+    /// The element at `index`, if it is published, to change: `&mut self`
+    /// means no reader is left.
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        if index >= *self.len.get_mut() {
+            return None;
+        }
+        let (segment, offset) = locate(index);
+        let base = *self.segments[segment].get_mut();
+        // SAFETY: index < len, so the element was written (protocol step
+        // 1); `&mut self` makes this the only reference to it.
+        Some(unsafe { &mut *base.add(offset) })
+    }
+
     /// Asks the CPU to bring element `index` into the cache, if it exists:
     /// a hint for an element about to be read, which costs no wait now.
     #[inline]
@@ -242,6 +268,25 @@ mod tests {
         }
         let (last, offset) = locate(u32::MAX as usize);
         assert!(last < SEGMENTS && offset < segment_size(last));
+    }
+
+    /// Past 65,536 elements, the room allocated for `len` elements is at
+    /// most 13 % more than they need: the worst case is one element into a
+    /// fresh segment.
+    #[test]
+    fn capacity_is_at_most_thirteen_percent_above_the_length() {
+        for segment in 1..SEGMENTS {
+            let len = segment_start(segment) + 1;
+            if len < 1 << 16 {
+                continue;
+            }
+            let capacity = segment_start(segment) + segment_size(segment);
+            assert_eq!(locate(len - 1), (segment, 0));
+            assert!(
+                capacity * 100 <= len * 113,
+                "len {len}: capacity {capacity}"
+            );
+        }
     }
 
     #[test]

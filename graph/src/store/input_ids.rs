@@ -1,11 +1,12 @@
 //! `InputIds`: the ids of a node's inputs, inline when there are few.
 //!
-//! Most nodes have one to three inputs (chains, trees, wavefronts, the
+//! Most nodes have one or two inputs (chains, trees, wavefronts, the
 //! lesson's `add`); keeping those inline saves an allocation per node while
 //! the graph is built. Longer lists (a `sum` over many results) are boxed.
+//! Twelve bytes, so that a node's whole record is 32 (`nodes.rs`).
 
 /// Inputs kept without an allocation.
-const INLINE: usize = 3;
+const INLINE: usize = 2;
 
 /// The bit of `InputIds::len` that says whether an input's value has
 /// something to drop (`InputIds::has_values_to_drop`); the bits below are the length.
@@ -13,21 +14,21 @@ const TO_DROP: u32 = 1 << 31;
 
 /// Opaque outside the crate: it appears in `Inputs`, a public trait.
 ///
-/// Sixteen bytes, the size of a boxed slice: the length (and the `TO_DROP`
-/// bit), then either the ids themselves (up to `INLINE`, in `head` and
-/// `tail.ids`, which lie side by side) or a pointer to a boxed slice of
-/// `len` ids.
+/// Twelve bytes, aligned to 4: the length (and the `TO_DROP` bit), then
+/// either the ids themselves (up to `INLINE`, in `tail.ids`) or a pointer to
+/// a boxed slice of `len` ids, which `packed(4)` leaves unaligned (it is
+/// read and written by value).
 #[doc(hidden)]
-#[repr(C)]
+#[repr(C, packed(4))]
 pub struct InputIds {
     len: u32,
-    head: u32,
     tail: Tail,
 }
 
 #[repr(C)]
+#[derive(Clone, Copy)]
 union Tail {
-    ids: [u32; INLINE - 1],
+    ids: [u32; INLINE],
     heap: *mut u32,
 }
 
@@ -95,14 +96,15 @@ impl InputIds {
     pub(crate) fn as_slice(&self) -> &[u32] {
         let len = self.len();
         let data = if len <= INLINE {
-            // `head` and `tail.ids` are contiguous (`repr(C)`: a `u32` at
-            // offset 4, the union at offset 8), so the inline ids start at
-            // `head`; the pointer is derived from the whole struct, so it
-            // may cover all three.
+            // `tail.ids` lies at offset 4 (`repr(C)`), aligned for a `u32`
+            // (the struct is aligned to 4); the pointer is derived from the
+            // whole struct, so it may cover the ids.
             std::ptr::from_ref(self).cast::<u32>().wrapping_add(1)
         } else {
+            // Copied out of the packed struct (an unaligned read).
+            let tail = self.tail;
             // SAFETY: with more than `INLINE` ids, `heap` is the live field.
-            unsafe { self.tail.heap }.cast_const()
+            unsafe { tail.heap }.cast_const()
         };
         // SAFETY: `data` points to `len` initialized ids that live as long
         // as `self` (inline: inside it; boxed: owned by it).
@@ -114,9 +116,10 @@ impl Drop for InputIds {
     fn drop(&mut self) {
         let len = self.len();
         if len > INLINE {
+            let tail = self.tail;
             // SAFETY: `heap` is the live field and came from
             // `Box::<[u32]>::into_raw` with this length (`from_iter`).
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.tail.heap, len)) });
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(tail.heap, len)) });
         }
     }
 }
@@ -151,7 +154,6 @@ impl FromIterator<u32> for InputIds {
                     .expect("delayed: a task takes at most 2^31 - 1 inputs");
                 InputIds {
                     len,
-                    head: 0,
                     tail: Tail {
                         heap: Box::into_raw(ids.into_boxed_slice()).cast::<u32>(),
                     },
@@ -165,15 +167,12 @@ impl InputIds {
     fn inline(len: usize, ids: [u32; INLINE]) -> InputIds {
         InputIds {
             len: len as u32,
-            head: ids[0],
-            tail: Tail {
-                ids: [ids[1], ids[2]],
-            },
+            tail: Tail { ids },
         }
     }
 }
 
-const _: () = assert!(size_of::<InputIds>() == 16);
+const _: () = assert!(size_of::<InputIds>() == 12 && align_of::<InputIds>() == 4);
 
 #[cfg(test)]
 mod tests {

@@ -5,55 +5,78 @@
 //! order: every input id is smaller than the id of its consumer.
 //!
 //! The store also keeps what a compute would otherwise rebuild each time:
-//! each node's consumers (the first three in the node's own record, the rest
-//! in a list through `edges`, newest first) and the ids of the nodes without
+//! each node's consumers (the first two in the node's own record, more in a
+//! list through `edges`, newest first) and the ids of the nodes without
 //! inputs (`roots`), both added with the node that creates them.
 //!
-//! What running a node reads (closure, input ids, consumers) is one record,
-//! [`Node`], so that a node far from the last one costs one cache miss, not
-//! one per column. Names, read only for errors and pictures, lie apart in a
-//! table; the record holds an index into it, and a `&'static str` name used
-//! by many nodes (a loop's `"inc"`) is stored once.
+//! What running a node reads (closure, input ids, consumers) is one 32-byte
+//! record, [`Node`], so that a node far from the last one costs one cache
+//! miss, not one per column, and a million-node graph fits in about 40 MB.
+//! What many nodes share lies apart, in `kinds`: a closure type's vtable and
+//! the node's name, as the pair a loop's nodes all have (`"inc"` and the
+//! loop's closure type), stored once and indexed by 4 bytes of the record.
+//! Names, read only for errors and pictures, lie in a table of their own; a
+//! `&'static str` name is stored once however many nodes use it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::append_vec::AppendVec;
 use super::input_ids::{InputCount, InputIds};
-use super::task_fn::TaskFn;
+use super::task_fn::{Storage, Task, TaskFn, VTable};
 
-/// Node ids are `u32`; the two largest values stay free as markers for runs
-/// (`run::plan`).
-pub(crate) const MAX_NODES: usize = (u32::MAX - 1) as usize;
+/// Node ids are below 2^31 - 1: a node record's second consumer field uses
+/// the top bit to say that it holds a list (`TAG`), and the largest values
+/// stay free as markers for runs (`run::plan`).
+pub(crate) const MAX_NODES: usize = (1 << 31) - 2;
 
-/// The end of an out-edge list.
+/// The end of an out-edge list, and an empty consumer field.
 pub(crate) const NO_EDGE: u32 = u32::MAX;
 
-/// Consumers kept in a node's own record; more go to `Store::edges`. Three:
-/// a random DAG's nodes have two on average, and a third in the record
-/// instead of the list saved a cache miss on a third of them.
-const FIRST: usize = 3;
+/// In `Node::second`: the rest of the field is the index in `Store::edges`
+/// of the newest out-edge of a list, not a consumer.
+const TAG: u32 = 1 << 31;
 
-/// One out-edge beyond a node's first `FIRST`: `consumer` takes the node as an
-/// input; `next` is the node's previous (older) such edge.
+/// One out-edge of a node with more than two consumers (every one but the
+/// first): `consumer` takes the node as an input; `next` is the node's
+/// previous (older) such edge, or `NO_EDGE`.
 pub(crate) struct Edge {
     pub(crate) consumer: u32,
     pub(crate) next: u32,
 }
 
-/// What running a node reads, together.
+/// What running a node reads, together, in 32 bytes. `repr(C)`: the
+/// consumer fields, which a writer stores to while computes prefetch the
+/// record, are its last 8 bytes.
+#[repr(C)]
 pub(crate) struct Node {
-    task: TaskFn,
+    /// The closure's storage (`TaskFn::into_parts`); its vtable is its kind's.
+    closure: Storage,
+    /// The index in `Store::kinds` of the node's closure vtable and name.
+    kind: u32,
     inputs: InputIds,
-    /// The node's first `FIRST` consumers, oldest first, `NO_EDGE` where
-    /// there is none yet. Written by the writer when a consumer is added
-    /// (Release), read by computes (Acquire).
-    first: [AtomicU32; FIRST],
-    /// The newest of the node's further out-edges (in `edges`), or
-    /// `NO_EDGE`. Written and read as `first`.
-    more: AtomicU32,
+    /// The node's first consumer, or `NO_EDGE`. Written by the writer when
+    /// a consumer is added (Release), read by computes (Acquire).
+    first: AtomicU32,
+    /// The node's second consumer, `NO_EDGE`, or, once it has more than
+    /// two, `TAG | e` where `e` is the newest of the list in `edges` of every
+    /// consumer but the first. Written and read as `first`; it goes from a
+    /// consumer to a list (which holds that consumer) in one store.
+    second: AtomicU32,
+}
+
+/// Kinds whose vtable the store keeps at hand (`Store::hot`): a program
+/// has about one per task function.
+const HOT_KINDS: usize = 16;
+
+/// What the nodes of one kind share.
+struct Kind {
+    /// The vtable of the kind's closure type.
+    vtable: &'static VTable,
+    /// The index in `names` of the kind's name.
+    name: u32,
 }
 
 /// What appending needs to know, guarded by the writer lock.
@@ -61,20 +84,20 @@ struct Writer {
     /// The number of nodes without consumers (*sinks*), which grows and
     /// shrinks as nodes are added.
     sinks: usize,
+    /// The index in `kinds` of each pair of closure vtable and borrowed name
+    /// seen, by addresses and name length.
+    kinds: HashMap<KindKey, u32>,
     /// The index in `names` of each borrowed name seen, by address and length.
     static_names: HashMap<(usize, usize), u32>,
-    /// The last borrowed name and its index: a loop adds many nodes with the
-    /// same name, which then costs no hash lookup.
-    last_name: Option<((usize, usize), u32)>,
+    /// The last kind with a borrowed name and its index: a loop adds many
+    /// nodes of one kind, which then costs no hash lookup.
+    last_kind: Option<(KindKey, u32)>,
 }
 
-impl Node {
-    /// The node's closure.
-    #[inline]
-    pub(crate) fn task(&self) -> &TaskFn {
-        &self.task
-    }
+/// A closure vtable's address, a borrowed name's address and length.
+type KindKey = (usize, usize, usize);
 
+impl Node {
     /// The node's input ids, in the order given to `Graph::task`.
     #[inline]
     pub(crate) fn inputs(&self) -> &[u32] {
@@ -89,21 +112,26 @@ impl Node {
     }
 }
 
-/// The nodes, and beside them their names, their further out-edges and the
-/// roots.
+/// The nodes, and beside them their kinds and names, their further
+/// out-edges and the roots.
 pub(crate) struct Store {
     /// Serializes appends: the columns grow together.
     writer: Mutex<Writer>,
     /// Distinct names: each borrowed name once, each owned name as given.
     names: AppendVec<Cow<'static, str>>,
-    /// Per node: its name, an index into `names`. Apart from `nodes`,
-    /// which running reads, because only errors and pictures read names.
-    name_of: AppendVec<u32>,
+    /// Distinct pairs of closure vtable and name (each owned name makes
+    /// one of its own).
+    kinds: AppendVec<Kind>,
+    /// The vtables of the first `HOT_KINDS` kinds again, in the store
+    /// itself: running a node looks its vtable up here, one load from a
+    /// line every task reads, where `kinds` would be a chain of them
+    /// (length, segment, entry) behind the record's load.
+    hot: [AtomicPtr<VTable>; HOT_KINDS],
     /// Per node: its number of inputs, as its record has it: all that a
     /// run's first pass reads (`InputCount`).
     counts: AppendVec<InputCount>,
-    /// Out-edges of all nodes beyond their first `FIRST`, in the order they
-    /// were added.
+    /// The out-edges of the nodes with more than two consumers, in the
+    /// order they were added.
     edges: AppendVec<Edge>,
     /// Ids of the nodes without inputs, increasing.
     roots: AppendVec<u32>,
@@ -116,11 +144,13 @@ impl Store {
         Store {
             writer: Mutex::new(Writer {
                 sinks: 0,
+                kinds: HashMap::new(),
                 static_names: HashMap::new(),
-                last_name: None,
+                last_kind: None,
             }),
             names: AppendVec::new(),
-            name_of: AppendVec::new(),
+            kinds: AppendVec::new(),
+            hot: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             counts: AppendVec::new(),
             edges: AppendVec::new(),
             roots: AppendVec::new(),
@@ -131,21 +161,23 @@ impl Store {
     /// Appends a node and returns its id.
     ///
     /// # Panics
-    /// When the graph already holds `MAX_NODES` nodes, or `u32::MAX - 1` edges.
+    /// When the graph already holds `MAX_NODES` nodes, or its nodes more
+    /// than `MAX_NODES` consumers beyond their first.
     pub(crate) fn push(&self, name: Cow<'static, str>, inputs: InputIds, task: TaskFn) -> u32 {
         // Appends cannot leave a column half-written, so a poisoned lock is fine.
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let id = self.nodes.len();
-        let edges = self.edges.len() + inputs.as_slice().len();
-        if id >= MAX_NODES || edges >= NO_EDGE as usize {
+        // A new list takes two edges, a longer one one per input.
+        let edges = self.edges.len() + 2 * inputs.as_slice().len();
+        if id >= MAX_NODES || edges >= MAX_NODES {
             drop(writer);
             panic!("delayed: a graph holds at most {MAX_NODES} nodes and as many edges");
         }
         let id = id as u32;
+        let (vtable, closure) = task.into_parts();
         // SAFETY: we hold `writer`, so no other push runs on any column.
         unsafe {
-            let name = self.name_index(name, &mut writer);
-            self.name_of.push(name);
+            let kind = self.kind_index(vtable, name, &mut writer);
             self.counts.push(inputs.count());
             for &input in inputs.as_slice() {
                 let producer = self.nodes.get(input as usize).expect("inputs exist");
@@ -157,37 +189,80 @@ impl Store {
             // The new node has no consumer yet.
             writer.sinks += 1;
             self.nodes.push(Node {
-                task,
+                closure,
+                kind,
                 inputs,
-                first: std::array::from_fn(|_| AtomicU32::new(NO_EDGE)),
-                more: AtomicU32::new(NO_EDGE),
+                first: AtomicU32::new(NO_EDGE),
+                second: AtomicU32::new(NO_EDGE),
             });
         }
         id
     }
 
-    /// The index in `names` of `name`, added if it is new (or owned).
+    /// The index in `kinds` of the pair `vtable`, `name`, added if it is new
+    /// (or the name is owned).
     ///
     /// # Safety
     /// The caller holds `writer`, whose guarded state is `writer`.
-    unsafe fn name_index(&self, name: Cow<'static, str>, writer: &mut Writer) -> u32 {
+    unsafe fn kind_index(
+        &self,
+        vtable: &'static VTable,
+        name: Cow<'static, str>,
+        writer: &mut Writer,
+    ) -> u32 {
         let key = match &name {
-            Cow::Borrowed(text) => (text.as_ptr() as usize, text.len()),
+            Cow::Borrowed(text) => (
+                std::ptr::from_ref(vtable) as usize,
+                text.as_ptr() as usize,
+                text.len(),
+            ),
             // Owned names are most often all different (`format!`): no lookup.
-            // SAFETY: the caller holds `writer`: no other push on `names`.
-            Cow::Owned(_) => return unsafe { self.names.push(name) } as u32,
+            Cow::Owned(_) => {
+                // SAFETY: the caller holds `writer`: no other push on `names`
+                // or `kinds`.
+                return unsafe {
+                    let name = self.names.push(name) as u32;
+                    self.push_kind(Kind { vtable, name })
+                };
+            }
         };
-        if let Some((last, index)) = writer.last_name {
+        if let Some((last, index)) = writer.last_kind {
             if last == key {
                 return index;
             }
         }
-        let index = *writer.static_names.entry(key).or_insert_with(|| {
-            // SAFETY: the caller holds `writer`: no other push on `names`.
-            (unsafe { self.names.push(name) }) as u32
-        });
-        writer.last_name = Some((key, index));
+        let index = match writer.kinds.get(&key) {
+            Some(&index) => index,
+            None => {
+                let name = *writer
+                    .static_names
+                    .entry((key.1, key.2))
+                    // SAFETY: the caller holds `writer`: no other push on `names`.
+                    .or_insert_with(|| (unsafe { self.names.push(name) }) as u32);
+                // SAFETY: the caller holds `writer`: no other push on `kinds`.
+                let index = unsafe { self.push_kind(Kind { vtable, name }) };
+                writer.kinds.insert(key, index);
+                index
+            }
+        };
+        writer.last_kind = Some((key, index));
         index
+    }
+
+    /// Appends `kind` and returns its index.
+    ///
+    /// # Safety
+    /// The caller holds `writer`.
+    unsafe fn push_kind(&self, kind: Kind) -> u32 {
+        let vtable = kind.vtable;
+        // SAFETY: the caller holds `writer`: no other push on `kinds`.
+        let index = unsafe { self.kinds.push(kind) };
+        if let Some(hot) = self.hot.get(index) {
+            // Relaxed: a reader finds the index in a node record, published
+            // after this by `nodes`' Release (its Acquire in `get`).
+            hot.store(std::ptr::from_ref(vtable).cast_mut(), Ordering::Relaxed);
+        }
+        index as u32
     }
 
     /// Records `consumer` as a consumer of `producer`.
@@ -196,22 +271,34 @@ impl Store {
     /// The caller holds `writer` (whose guarded count is `sinks`).
     unsafe fn add_out_edge(&self, producer: &Node, consumer: u32, sinks: &mut usize) {
         // Relaxed loads: only writers (serialized by `writer`) store these.
-        // Release stores pair with the Acquire loads in `Consumers`.
-        for (i, slot) in producer.first.iter().enumerate() {
-            if slot.load(Ordering::Relaxed) == NO_EDGE {
-                if i == 0 {
-                    // The producer gets its first consumer: no longer a sink.
-                    *sinks -= 1;
-                }
-                slot.store(consumer, Ordering::Release);
-                return;
-            }
+        // Release stores pair with the Acquire loads in `Consumers`: the
+        // edges pushed before them (their vector's own Release) come along.
+        if producer.first.load(Ordering::Relaxed) == NO_EDGE {
+            // The producer gets its first consumer: no longer a sink.
+            *sinks -= 1;
+            producer.first.store(consumer, Ordering::Release);
+            return;
         }
-        let next = producer.more.load(Ordering::Relaxed);
+        let second = producer.second.load(Ordering::Relaxed);
+        let next = if second == NO_EDGE {
+            producer.second.store(consumer, Ordering::Release);
+            return;
+        } else if second & TAG == 0 {
+            // A third consumer: the second moves into a new list, which
+            // replaces it in one store below.
+            // SAFETY: the caller holds `writer`: no other push on `edges`.
+            (unsafe {
+                self.edges.push(Edge {
+                    consumer: second,
+                    next: NO_EDGE,
+                })
+            }) as u32
+        } else {
+            second & !TAG
+        };
         // SAFETY: the caller holds `writer`: no other push on `edges`.
         let edge = unsafe { self.edges.push(Edge { consumer, next }) } as u32;
-        // The edge is published (by its vector's Release) before this.
-        producer.more.store(edge, Ordering::Release);
+        producer.second.store(TAG | edge, Ordering::Release);
     }
 
     /// The number of complete nodes and how many of them have no consumer,
@@ -225,7 +312,7 @@ impl Store {
     #[inline]
     pub(crate) fn has_consumer(&self, id: u32) -> bool {
         // Acquire pairs with the Release in `add_out_edge`, as in `consumers`.
-        self.node(id).first[0].load(Ordering::Acquire) != NO_EDGE
+        self.node(id).first.load(Ordering::Acquire) != NO_EDGE
     }
 
     /// Number of complete nodes.
@@ -234,8 +321,29 @@ impl Store {
     }
 
     pub(crate) fn name(&self, id: u32) -> &str {
-        let index = *expect_node(self.name_of.get(id as usize));
-        expect_node(self.names.get(index as usize)).as_ref()
+        let kind = self.kind(self.node(id));
+        expect_node(self.names.get(kind.name as usize)).as_ref()
+    }
+
+    /// The kind of a node.
+    #[inline]
+    fn kind(&self, node: &Node) -> &Kind {
+        expect_node(self.kinds.get(node.kind as usize))
+    }
+
+    /// The closure of a node record at hand.
+    #[inline]
+    pub(crate) fn task<'s>(&'s self, node: &'s Node) -> Task<'s> {
+        let vtable = match self.hot.get(node.kind as usize) {
+            // Relaxed: see `push_kind`. Set before any node of the kind was
+            // published.
+            // SAFETY: a `&'static VTable` was stored there (`push_kind`).
+            Some(hot) => unsafe { &*hot.load(Ordering::Relaxed) },
+            None => self.kind(node).vtable,
+        };
+        // SAFETY: the record holds a live closure of its kind's vtable
+        // (`push`), dropped only by `Store`'s `Drop`, which needs `&mut`.
+        unsafe { Task::new(vtable, &node.closure) }
     }
 
     /// Input ids of node `id`, in the order given to `Graph::task`.
@@ -267,7 +375,7 @@ impl Store {
     }
 
     /// The consumers of node `id` that are at most `max`, once per edge:
-    /// the oldest `FIRST`, then the others newest first.
+    /// the first, then the others newest first.
     #[inline]
     pub(crate) fn consumers(&self, id: u32, max: u32) -> Consumers<'_> {
         self.consumers_of(self.node(id), max)
@@ -276,11 +384,22 @@ impl Store {
     /// `consumers` of a node record already at hand.
     #[inline]
     pub(crate) fn consumers_of<'s>(&'s self, node: &'s Node, max: u32) -> Consumers<'s> {
+        // Acquire pairs with the Release in `add_out_edge`: a list's edges
+        // are visible. `first` is read before `second`, so a second
+        // consumer (or list) seen comes after the first seen.
+        let first = node.first.load(Ordering::Acquire);
+        let (first, second) = if first == NO_EDGE || first > max {
+            // A consumer id only ever replaces `NO_EDGE`, and ids grow, so
+            // an absent first consumer or one above `max` means that no
+            // later one is in range.
+            (NO_EDGE, NO_EDGE)
+        } else {
+            (first, node.second.load(Ordering::Acquire))
+        };
         Consumers {
             store: self,
-            node,
-            taken: 0,
-            next: NO_EDGE,
+            first,
+            second,
             max,
         }
     }
@@ -312,15 +431,55 @@ impl Store {
     }
 }
 
+impl Drop for Store {
+    /// Drops the nodes' closures, whose vtables only `kinds` knows; the
+    /// columns then free themselves (and the records their boxed input
+    /// lists). If a closure's drop panics, the others are still dropped
+    /// while the panic unwinds, as a `Vec`'s elements are.
+    fn drop(&mut self) {
+        drop_closures(self, 0);
+    }
+}
+
+/// Drops the closures of nodes `from..`: on a panic, a guard drops the rest.
+fn drop_closures(store: &mut Store, from: usize) {
+    /// Drops the closures after the one whose drop is unwinding.
+    struct Rest<'a> {
+        store: &'a mut Store,
+        next: usize,
+    }
+    impl Drop for Rest<'_> {
+        fn drop(&mut self) {
+            drop_closures(self.store, self.next);
+        }
+    }
+    let len = store.nodes.len();
+    for i in from..len {
+        let vtable = {
+            let node = expect_node(store.nodes.get(i));
+            expect_node(store.kinds.get(node.kind as usize)).vtable
+        };
+        let closure = &raw mut expect_node(store.nodes.get_mut(i)).closure;
+        let rest = Rest {
+            store: &mut *store,
+            next: i + 1,
+        };
+        // SAFETY: the record holds a live closure of its kind's vtable,
+        // dropped here once (`&mut Store`: nobody reads it any more; a
+        // panic goes on at `i + 1`).
+        unsafe { vtable.drop_closure(closure) };
+        std::mem::forget(rest);
+    }
+}
+
 /// Iterator over a node's consumers up to some id, made by `Store::consumers`.
 pub(crate) struct Consumers<'s> {
     store: &'s Store,
-    node: &'s Node,
-    /// How many of the node's `first` were handed out (`FIRST` once they
-    /// are done, also when one was absent or out of range).
-    taken: usize,
-    /// The next further out-edge, or `NO_EDGE`.
-    next: u32,
+    /// The first consumer, not handed out yet, or `NO_EDGE`.
+    first: u32,
+    /// Then the second consumer (or `TAG |` the next edge of the list), or
+    /// `NO_EDGE`.
+    second: u32,
     max: u32,
 }
 
@@ -329,25 +488,21 @@ impl Iterator for Consumers<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<u32> {
-        if self.taken < FIRST {
-            // Acquire pairs with the Release in `add_out_edge`: the edges
-            // are visible. A consumer id only ever replaces `NO_EDGE`, and
-            // ids grow, so an absent consumer or one above `max` means that
-            // no later one is in range: the list is not read at all.
-            let consumer = self.node.first[self.taken].load(Ordering::Acquire);
-            if consumer == NO_EDGE || consumer > self.max {
-                self.taken = FIRST;
-                return None;
-            }
-            self.taken += 1;
-            if self.taken == FIRST {
-                self.next = self.node.more.load(Ordering::Acquire);
-            }
-            return Some(consumer);
+        if self.first != NO_EDGE {
+            return Some(std::mem::replace(&mut self.first, NO_EDGE));
         }
-        while self.next != NO_EDGE {
-            let edge = expect_node(self.store.edges.get(self.next as usize));
-            self.next = edge.next;
+        if self.second & TAG == 0 {
+            // One consumer: in range unless above `max`.
+            let second = std::mem::replace(&mut self.second, NO_EDGE);
+            return (second <= self.max).then_some(second);
+        }
+        while self.second != NO_EDGE {
+            let edge = expect_node(self.store.edges.get((self.second & !TAG) as usize));
+            self.second = if edge.next == NO_EDGE {
+                NO_EDGE
+            } else {
+                TAG | edge.next
+            };
             if edge.consumer <= self.max {
                 return Some(edge.consumer);
             }
@@ -361,9 +516,9 @@ fn expect_node<T>(column: Option<T>) -> T {
     column.expect("delayed: internal error: unknown node id")
 }
 
-// A node's record is its closure (16 bytes), its input ids (16) and its
-// consumers (16): 48 bytes.
-const _: () = assert!(size_of::<Node>() == 48);
+// A node's record is its closure (8 bytes), its kind (4), its input ids
+// (12) and its consumers (8): 32 bytes, two to a cache line.
+const _: () = assert!(size_of::<Node>() == 32);
 
 #[cfg(test)]
 mod tests {
@@ -410,12 +565,9 @@ mod tests {
     fn a_record_is_prefetched_while_its_consumers_are_added() {
         use std::sync::atomic::AtomicBool;
         let last = size_of::<Node>() - 1;
-        let (first, more) = (
-            std::mem::offset_of!(Node, first),
-            std::mem::offset_of!(Node, more),
-        );
+        let second = std::mem::offset_of!(Node, second);
         assert!(
-            (first..first + 12).contains(&last) || (more..more + 4).contains(&last),
+            (second..second + 4).contains(&last),
             "the record's last byte is one of its atomic consumer fields"
         );
         let store = Store::new();

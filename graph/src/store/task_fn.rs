@@ -1,4 +1,5 @@
-//! `TaskFn`: a node's closure with its types erased, kept inline when small.
+//! `TaskFn`: a node's closure with its types erased, kept inline when small;
+//! `Task`: a look at one kept in a node's record.
 //!
 //! Every node has a closure, and running a node calls it. A
 //! `Box<dyn Fn>` puts each closure in its own heap block, so running a node
@@ -6,6 +7,11 @@
 //! its closure. Many closures capture a word or nothing (a function, an
 //! index, a constant, an `Arc`), so a closure of up to one word lives in the
 //! node's record itself; larger ones are boxed, as before.
+//!
+//! The store splits a `TaskFn` in two (`TaskFn::into_parts`): the word goes
+//! into the node's record, and the vtable, the same for every node of a
+//! loop, into a small table that the record indexes with 4 bytes instead of
+//! holding an 8-byte pointer (`nodes.rs`).
 
 use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
@@ -30,10 +36,10 @@ impl InputTypes for NoInputs {
 }
 
 /// One word: room for a small closure, or the pointer to a boxed one.
-type Storage = MaybeUninit<[usize; 1]>;
+pub(crate) type Storage = MaybeUninit<[usize; 1]>;
 
 /// What a `TaskFn` can do with its storage, per closure type.
-struct VTable {
+pub(crate) struct VTable {
     call: unsafe fn(*const Storage, Args<'_>) -> Result<Value, BoxError>,
     drop: unsafe fn(*mut Storage),
     /// The vtable of the closure's output type: what the run's slots,
@@ -50,6 +56,14 @@ struct VTable {
 pub(crate) struct TaskFn {
     vtable: &'static VTable,
     storage: Storage,
+}
+
+/// A look at a closure kept as a `TaskFn`'s two parts: its vtable and its
+/// storage (`TaskFn::into_parts`).
+#[derive(Clone, Copy)]
+pub(crate) struct Task<'a> {
+    vtable: &'static VTable,
+    storage: &'a Storage,
 }
 
 // SAFETY: a `TaskFn` is only made from `F: Send + Sync` (`TaskFn::new`) and
@@ -92,9 +106,49 @@ impl TaskFn {
         }
     }
 
+    /// The closure's vtable and its storage, which now owns the closure:
+    /// its owner must drop it once with `VTable::drop_closure`.
+    pub(crate) fn into_parts(self) -> (&'static VTable, Storage) {
+        let parts = ManuallyDrop::new(self);
+        (parts.vtable, parts.storage)
+    }
+
+    /// A look at the closure (the store makes its own from the parts).
+    #[cfg(test)]
+    pub(crate) fn as_task(&self) -> Task<'_> {
+        Task {
+            vtable: self.vtable,
+            storage: &self.storage,
+        }
+    }
+}
+
+impl VTable {
+    /// Drops the closure `storage` holds.
+    ///
+    /// # Safety
+    /// `storage` holds a live closure of this vtable's type (a `TaskFn`'s
+    /// parts), which nobody uses afterwards.
+    pub(crate) unsafe fn drop_closure(&self, storage: *mut Storage) {
+        // SAFETY: the caller's contract.
+        unsafe { (self.drop)(storage) }
+    }
+}
+
+impl<'a> Task<'a> {
+    /// The closure that `storage` holds, of `vtable`'s type.
+    ///
+    /// # Safety
+    /// `storage` holds a live closure of `vtable`'s type (a `TaskFn`'s
+    /// parts), alive for `'a`.
+    #[inline]
+    pub(crate) unsafe fn new(vtable: &'static VTable, storage: &'a Storage) -> Task<'a> {
+        Task { vtable, storage }
+    }
+
     /// The vtable of the values the closure returns.
     #[inline]
-    pub(crate) fn output_vtable(&self) -> &'static value::VTable {
+    pub(crate) fn output_vtable(self) -> &'static value::VTable {
         self.vtable.output
     }
 
@@ -104,7 +158,7 @@ impl TaskFn {
     /// # Panics
     /// For a closure without inputs.
     #[inline]
-    pub(crate) fn input_vtable(&self, j: usize) -> &'static value::VTable {
+    pub(crate) fn input_vtable(self, j: usize) -> &'static value::VTable {
         let inputs = self.vtable.inputs;
         match inputs.get(j) {
             Some(vtable) => vtable,
@@ -116,10 +170,10 @@ impl TaskFn {
 
     /// Calls the closure.
     #[inline]
-    pub(crate) fn call(&self, args: Args<'_>) -> Result<Value, BoxError> {
-        // SAFETY: the storage holds the `F` this vtable was made for
-        // (`new`), alive until `drop`, which needs `&mut self`.
-        unsafe { (self.vtable.call)(&self.storage, args) }
+    pub(crate) fn call(self, args: Args<'_>) -> Result<Value, BoxError> {
+        // SAFETY: the storage holds the `F` this vtable was made for, alive
+        // for `'a` (`new`'s contract, or `as_task`'s borrow).
+        unsafe { (self.vtable.call)(self.storage, args) }
     }
 }
 
@@ -206,8 +260,11 @@ mod tests {
             let pad = [7u64; 6];
             TaskFn::new::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m) as u64 + pad[5]))
         };
-        assert!(small.call(args()).unwrap().into_typed::<usize>() >= 2);
-        assert_eq!(big.call(args()).unwrap().into_typed::<u64>(), 3 + 7);
+        assert!(small.as_task().call(args()).unwrap().into_typed::<usize>() >= 2);
+        assert_eq!(
+            big.as_task().call(args()).unwrap().into_typed::<u64>(),
+            3 + 7
+        );
         drop(small);
         assert_eq!(Arc::strong_count(&marker), 2);
         drop(big);
@@ -219,6 +276,7 @@ mod tests {
         use crate::inputs::{List, Shape};
 
         let tuple = TaskFn::new::<(u64, String, ()), _, _>(|_| Ok(0u8));
+        let tuple = tuple.as_task();
         assert!(tuple.input_vtable(0).is::<u64>());
         assert!(tuple.input_vtable(1).is::<String>());
         assert!(tuple.input_vtable(2).is::<()>());
@@ -226,7 +284,7 @@ mod tests {
         // A list's one type stands for every input.
         let list = TaskFn::new::<List<Vec<u8>>, _, _>(|_| Ok(0u8));
         for j in [0, 1, 1000] {
-            assert!(list.input_vtable(j).is::<Vec<u8>>());
+            assert!(list.as_task().input_vtable(j).is::<Vec<u8>>());
         }
         assert_eq!(<List<u32> as Shape>::INPUT_OUTPUTS.len(), 1);
     }

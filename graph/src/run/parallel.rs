@@ -14,7 +14,7 @@ use super::observer::Observer;
 use super::plan::Successors;
 use super::state::RunState;
 use super::stream::{worth_streaming, Stream};
-use crate::store::{zeroed, Value, Zeroable};
+use crate::store::{zeroed, NodeState, Value, Zeroable};
 
 /// What every job of one run shares. Lives on the stack of the computing
 /// thread, which does not return before every job has finished.
@@ -24,16 +24,18 @@ struct Parallel<'a, O> {
     executor: &'a Executor,
     /// Counts jobs pushed and not finished (step 3); the computing thread
     /// waits for zero. On its own cache line: every worker writes it, and
-    /// sharing a line with the fields every worker reads (`state`, `jobs`,
-    /// ...) made each count a cache miss for the other workers (random
+    /// sharing a line with the fields every worker reads (`state`,
+    /// `ranges`, ...) made each count a cache miss for the other workers (random
     /// DAGs on 2 workers ran at 70 or 140 ns per task depending on where
     /// the run's stack frame happened to fall).
     active: CachePadded<CountLatch>,
-    /// The node job records: what a node's `JobRef` points at. Record `k`
-    /// is node `k`'s (its index is the node's local index). A record holds a
-    /// pointer to this `Parallel`, written just before its one push; the
-    /// table starts zeroed, so it costs no pass over the nodes.
-    jobs: Box<[AtomicPtr<()>]>,
+    /// The job records of delivered external nodes (`Remote::deliver`),
+    /// handed out in the order they come. A node's own job needs no record
+    /// of its own: its `JobRef` points at its run record, whose empty slot
+    /// holds a pointer to this `Parallel` until the job runs (`push`).
+    delivered: Box<[DeliveredRecord]>,
+    /// The next free record of `delivered`.
+    next_delivered: AtomicU32,
     /// The root-range job records, numbered as a binary heap: range 0 is
     /// every root, and range `r` splits into `2r + 1` (kept) and `2r + 2`
     /// (pushed). Sized for the deepest split (`split_depth`).
@@ -47,6 +49,18 @@ struct Parallel<'a, O> {
     /// run does not stream (`stream::worth_streaming`).
     stream: Option<CachePadded<AtomicU32>>,
 }
+
+/// The job record of a delivered external node, whose slot already holds
+/// its value.
+struct DeliveredRecord {
+    /// The `Parallel`, as in `RangeRecord::run`.
+    run: AtomicPtr<()>,
+    /// The node's local index.
+    node: AtomicU32,
+}
+
+// SAFETY: a null pointer and zero are valid atomics.
+unsafe impl Zeroable for DeliveredRecord {}
 
 /// Ready successors a job keeps to itself on a one-worker executor, on the
 /// stack (more go to the deque).
@@ -122,7 +136,8 @@ pub(crate) fn run_remote<O: Observer>(
         observer,
         executor,
         active: CachePadded::new(CountLatch::new(1 + externals)),
-        jobs: zeroed(plan.len()),
+        delivered: zeroed(externals),
+        next_delivered: AtomicU32::new(0),
         ranges: zeroed(heap),
         grain: grain as u32,
         solo: executor.workers() == 1,
@@ -167,14 +182,18 @@ impl<O: Observer> Remote<'_, '_, O> {
         // value has the node's type.
         unsafe { self.parallel.state.put(k, value) };
         self.parallel.observer.ready(k);
-        let record = &self.parallel.jobs[k as usize];
-        // SAFETY: `delivered_job` is a node record's entry point for a
-        // delivered node; `k`'s share of `active` (counted at the start)
-        // passes to this job; the record is pushed once (external nodes
-        // have no inputs here, so they are never counted ready).
+        // Relaxed: each delivery takes its own record; the push below
+        // publishes what is written to it.
+        let i = self.parallel.next_delivered.fetch_add(1, Ordering::Relaxed);
+        let record = &self.parallel.delivered[i as usize];
+        record.node.store(k, Ordering::Relaxed);
+        // SAFETY: `delivered_job` is the delivered records' entry point;
+        // `k`'s share of `active` (counted at the start) passes to this job;
+        // the record is pushed once (one per external node, and external
+        // nodes have no inputs here, so they are never counted ready).
         unsafe {
             self.parallel.queue(
-                record,
+                &record.run,
                 std::ptr::from_ref(record).cast(),
                 delivered_job::<O>,
             )
@@ -191,17 +210,23 @@ impl<O: Observer> Remote<'_, '_, O> {
     }
 }
 
-/// The entry point of every job.
+/// The entry point of every node's job.
 ///
 /// # Safety
-/// `data` is a job record of a `Parallel` whose run is still waiting for it.
+/// `data` is the run record of a node that `Parallel::<O>::push` queued, of
+/// a run still waiting for the job.
 unsafe fn node_job<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
-    let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
-    // SAFETY: `Parallel::push` linked the record to its run, which waits for
-    // this job.
-    let parallel = unsafe { linked::<O>(record) };
-    let index = position(&parallel.jobs, record) as u32;
+    let node = unsafe { &*data.cast::<NodeState>() };
+    // SAFETY: `push` stashed the run in the node's empty slot before
+    // pushing this job (the executor's push and pop order the write before
+    // this read), and nobody else touches the slot of a ready node that
+    // has not run.
+    let run = unsafe { node.slot().stashed() };
+    // SAFETY: the pointer is a live `Parallel<O>`: the run waits for this
+    // job (step 7).
+    let parallel = unsafe { &*run.cast::<Parallel<'_, O>>() };
+    let index = parallel.state.index_of(node);
     let mut deferred = Deferred::EMPTY;
     let mut stream = parallel.stream();
     parallel.run_from(index, &mut deferred, &mut stream);
@@ -215,15 +240,17 @@ unsafe fn node_job<O: Observer>(data: *const ()) {
 /// successors and runs on from there.
 ///
 /// # Safety
-/// As `node_job`, for a record that `Remote::deliver` pushed.
+/// `data` is a delivered record that `Remote::deliver` pushed, of a run
+/// still waiting for the job.
 #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
 unsafe fn delivered_job<O: Observer>(data: *const ()) {
     // SAFETY: the caller's contract.
-    let record = unsafe { &*data.cast::<AtomicPtr<()>>() };
+    let record = unsafe { &*data.cast::<DeliveredRecord>() };
     // SAFETY: `Remote::deliver` linked the record to its run, which waits
     // for this job.
-    let parallel = unsafe { linked::<O>(record) };
-    let index = position(&parallel.jobs, record) as u32;
+    let parallel = unsafe { linked::<O>(&record.run) };
+    // Relaxed: the executor's push and pop order the write in `deliver`.
+    let index = record.node.load(Ordering::Relaxed);
     let mut deferred = Deferred::EMPTY;
     let mut stream = parallel.stream();
     parallel.run_delivered(index, &mut deferred, &mut stream);
@@ -418,12 +445,23 @@ impl<O: Observer> Parallel<'_, O> {
         }
     }
 
-    /// Queues job record `k`, already counted in `active`.
+    /// Queues the job of ready node `k`, already counted in `active`: its
+    /// `JobRef` points at `k`'s run record, whose empty slot holds this run
+    /// until the job takes it back (`node_job`).
     fn push(&self, k: u32) {
-        let record = &self.jobs[k as usize];
-        // SAFETY: `execute` is a node record's entry point; `k` is counted in
-        // `active`; each node record is pushed once (a node is ready once).
-        unsafe { self.queue(record, std::ptr::from_ref(record).cast(), node_job::<O>) };
+        let node = self.state.node_state(k);
+        // SAFETY: `k` is ready and has not run, so its slot is empty, and
+        // only this thread, which made it ready, touches it until the push
+        // below hands it to the job.
+        unsafe { node.slot().stash(std::ptr::from_ref(self).cast()) };
+        // SAFETY: `node_job` is the run records' entry point (it does not
+        // unwind); the record and this `Parallel` outlive every job counted
+        // in `active` (`run` waits for them); `k` is counted; each node is
+        // pushed once (a node is ready once).
+        unsafe {
+            self.executor
+                .push(JobRef::new(std::ptr::from_ref(node).cast(), node_job::<O>))
+        };
     }
 
     /// Steps 4 to 6 for local node `k` (ready), then for one ready successor

@@ -93,6 +93,19 @@ impl<'a> RunState<'a> {
         self.store.prefetch(self.plan.node_id(k));
     }
 
+    /// Local node `k`'s run record.
+    #[inline]
+    pub(crate) fn node_state(&self, k: u32) -> &NodeState {
+        &self.nodes[k as usize]
+    }
+
+    /// The local index of a run record of this run.
+    #[inline]
+    pub(crate) fn index_of(&self, node: &NodeState) -> u32 {
+        ((std::ptr::from_ref(node) as usize - self.nodes.as_ptr() as usize)
+            / size_of::<NodeState>()) as u32
+    }
+
     /// Step 4: runs the task of local node `k`, whose inputs have all
     /// finished, and stores its output. Returns `false`, running nothing,
     /// when the run is cancelled, and `false` when the task fails (which

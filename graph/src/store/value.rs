@@ -229,6 +229,31 @@ impl Slot {
         }
     }
 
+    /// Keeps `pointer` in the empty slot: while a ready node's job waits
+    /// in a deque its slot holds nothing, so it holds the run the job
+    /// belongs to (`run/parallel.rs`) instead of a table of its own.
+    ///
+    /// # Safety
+    /// The slot is empty and nobody else accesses it during the call.
+    #[inline]
+    pub(crate) unsafe fn stash(&self, pointer: *const ()) {
+        // SAFETY: exclusive access, by the caller's contract; a pointer fits
+        // the one-word storage, and is written as a pointer (provenance kept).
+        unsafe { self.0.get().cast::<*const ()>().write(pointer) };
+    }
+
+    /// The pointer `stash` kept; the slot is empty again (its bytes are
+    /// only overwritten by the next `put`).
+    ///
+    /// # Safety
+    /// `stash` wrote the slot last, ordered before this call, and nobody
+    /// else accesses it during the call.
+    #[inline]
+    pub(crate) unsafe fn stashed(&self) -> *const () {
+        // SAFETY: the caller's contract: the storage holds a pointer.
+        unsafe { self.0.get().cast::<*const ()>().read() }
+    }
+
     /// A reference to the value, a `T`.
     ///
     /// # Safety

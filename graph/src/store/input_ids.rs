@@ -1,47 +1,41 @@
-//! `InputIds`: the ids of a node's inputs, inline when there are few.
+//! A node's input ids: `InputIds` while a task is added, `StoredIds` in the
+//! node's record.
 //!
 //! Most nodes have one or two inputs (chains, trees, wavefronts, the
-//! lesson's `add`); keeping those inline saves an allocation per node while
-//! the graph is built. Longer lists (a `sum` over many results) are boxed.
-//! Twelve bytes, so that a node's whole record is 32 (`nodes.rs`).
+//! lesson's `add`): a record keeps those inline, in 12 bytes with the count,
+//! so that the whole record is 32 (`nodes.rs`). Longer lists (a random
+//! DAG's three inputs, a `sum` over many results) are copied into the
+//! store's `IdPool` and the record points at them: no allocation of their
+//! own, and none at all while they are added up to `INLINE` of them (a
+//! tuple of up to eight inputs).
 
-/// Inputs kept without an allocation.
-const INLINE: usize = 2;
+/// Ids an `InputIds` holds without an allocation: the largest tuple input.
+const INLINE: usize = 8;
 
-/// The bit of `InputIds::len` that says whether an input's value has
-/// something to drop (`InputIds::has_values_to_drop`); the bits below are the length.
+/// Ids a record holds without the pool.
+const STORED_INLINE: usize = 2;
+
+use super::id_pool::IdPool;
+
+/// The bit of a count that says whether an input's value has something to
+/// drop (`InputIds::has_values_to_drop`); the bits below are the length.
 const TO_DROP: u32 = 1 << 31;
 
-/// Opaque outside the crate: it appears in `Inputs`, a public trait.
-///
-/// Twelve bytes, aligned to 4: the length (and the `TO_DROP` bit), then
-/// either the ids themselves (up to `INLINE`, in `tail.ids`) or a pointer to
-/// a boxed slice of `len` ids, which `packed(4)` leaves unaligned (it is
-/// read and written by value).
+/// The ids of a task's inputs while it is added, in order. Opaque outside
+/// the crate: it appears in `Inputs`, a public trait.
 #[doc(hidden)]
-#[repr(C, packed(4))]
 pub struct InputIds {
+    /// The length and the `TO_DROP` bit.
     len: u32,
-    tail: Tail,
+    inline: [u32; INLINE],
+    /// The ids when there are more than `INLINE`.
+    heap: Option<Box<[u32]>>,
 }
 
-#[repr(C)]
-#[derive(Clone, Copy)]
-union Tail {
-    ids: [u32; INLINE],
-    heap: *mut u32,
-}
-
-// SAFETY: `InputIds` owns its boxed ids (if any) as a `Box<[u32]>` would,
-// and only hands out shared `&[u32]`.
-unsafe impl Send for InputIds {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for InputIds {}
-
-/// A node's number of inputs and its `to_drop` mark, as `InputIds` keeps
+/// A node's number of inputs and its `to_drop` mark, as the store keeps
 /// them. The store keeps a column of these beside the node records, so a
 /// run's first pass, which needs only this, reads 4 bytes per node instead
-/// of a 48-byte record, and leaves the cache to the run.
+/// of a 32-byte record, and leaves the cache to the run.
 #[derive(Clone, Copy)]
 pub(crate) struct InputCount(u32);
 
@@ -66,12 +60,6 @@ impl InputIds {
         InputCount(self.len)
     }
 
-    /// Number of ids.
-    #[inline]
-    fn len(&self) -> usize {
-        self.count().len() as usize
-    }
-
     /// Says whether the value of one of these inputs may have something to
     /// drop (a boxed value, or a type with drop glue), as the input types
     /// of the task tell when it is built. When none has, a run neither
@@ -84,42 +72,12 @@ impl InputIds {
         self
     }
 
-    /// Whether the value of one of these inputs may have something to drop
-    /// (`with_values_to_drop`).
-    #[inline]
-    pub(crate) fn has_values_to_drop(&self) -> bool {
-        self.count().has_values_to_drop()
-    }
-
     /// The ids, in the order given.
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u32] {
-        let len = self.len();
-        let data = if len <= INLINE {
-            // `tail.ids` lies at offset 4 (`repr(C)`), aligned for a `u32`
-            // (the struct is aligned to 4); the pointer is derived from the
-            // whole struct, so it may cover the ids.
-            std::ptr::from_ref(self).cast::<u32>().wrapping_add(1)
-        } else {
-            // Copied out of the packed struct (an unaligned read).
-            let tail = self.tail;
-            // SAFETY: with more than `INLINE` ids, `heap` is the live field.
-            unsafe { tail.heap }.cast_const()
-        };
-        // SAFETY: `data` points to `len` initialized ids that live as long
-        // as `self` (inline: inside it; boxed: owned by it).
-        unsafe { std::slice::from_raw_parts(data, len) }
-    }
-}
-
-impl Drop for InputIds {
-    fn drop(&mut self) {
-        let len = self.len();
-        if len > INLINE {
-            let tail = self.tail;
-            // SAFETY: `heap` is the live field and came from
-            // `Box::<[u32]>::into_raw` with this length (`from_iter`).
-            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(tail.heap, len)) });
+        match &self.heap {
+            Some(ids) => ids,
+            None => &self.inline[..self.count().len() as usize],
         }
     }
 }
@@ -134,66 +92,140 @@ impl FromIterator<u32> for InputIds {
     fn from_iter<I: IntoIterator<Item = u32>>(iter: I) -> Self {
         let mut iter = iter.into_iter();
         let mut inline = [0; INLINE];
-        for (len, slot) in inline.iter_mut().enumerate() {
+        let mut len = 0;
+        for slot in &mut inline {
             match iter.next() {
-                Some(id) => *slot = id,
-                None => return InputIds::inline(len, inline),
+                Some(id) => {
+                    *slot = id;
+                    len += 1;
+                }
+                None => break,
             }
         }
-        match iter.next() {
-            None => InputIds::inline(INLINE, inline),
+        let heap = match iter.next() {
+            None => None,
             Some(next) => {
-                let rest = iter.size_hint().0;
-                let mut ids = Vec::with_capacity(INLINE + 1 + rest);
+                let mut ids = Vec::with_capacity(INLINE + 1 + iter.size_hint().0);
                 ids.extend_from_slice(&inline);
                 ids.push(next);
                 ids.extend(iter);
-                let len = u32::try_from(ids.len())
-                    .ok()
-                    .filter(|len| len & TO_DROP == 0)
-                    .expect("delayed: a task takes at most 2^31 - 1 inputs");
-                InputIds {
-                    len,
-                    tail: Tail {
-                        heap: Box::into_raw(ids.into_boxed_slice()).cast::<u32>(),
-                    },
-                }
+                len = ids.len();
+                Some(ids.into_boxed_slice())
             }
-        }
+        };
+        let len = u32::try_from(len)
+            .ok()
+            .filter(|len| len & TO_DROP == 0)
+            .expect("delayed: a task takes at most 2^31 - 1 inputs");
+        InputIds { len, inline, heap }
     }
 }
 
-impl InputIds {
-    fn inline(len: usize, ids: [u32; INLINE]) -> InputIds {
-        InputIds {
-            len: len as u32,
-            tail: Tail { ids },
-        }
+/// A node's input ids in its record: twelve bytes, aligned to 4. The count
+/// (and the `TO_DROP` bit), then either the ids themselves (up to
+/// `STORED_INLINE`) or a pointer to them in the store's `IdPool`, which
+/// `packed(4)` leaves unaligned (it is read by value).
+#[repr(C, packed(4))]
+pub(crate) struct StoredIds {
+    len: u32,
+    tail: Tail,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+union Tail {
+    ids: [u32; STORED_INLINE],
+    pooled: *const u32,
+}
+
+// SAFETY: the ids are never written after the record is made, and the pool
+// they may lie in is the store's, which outlives the record.
+unsafe impl Send for StoredIds {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for StoredIds {}
+
+impl StoredIds {
+    /// `ids` kept in a record, inline if they fit, else in `pool`, which
+    /// must outlive the record.
+    pub(crate) fn new(ids: InputIds, pool: &mut IdPool) -> StoredIds {
+        let len = ids.count().len() as usize;
+        let tail = if len <= STORED_INLINE {
+            let mut inline = [0; STORED_INLINE];
+            inline[..len].copy_from_slice(ids.as_slice());
+            Tail { ids: inline }
+        } else {
+            let pooled = match ids.heap {
+                Some(heap) => pool.keep(heap),
+                None => pool.copy(&ids.inline[..len]),
+            };
+            Tail { pooled }
+        };
+        StoredIds { len: ids.len, tail }
+    }
+
+    /// The number of ids and the `to_drop` mark.
+    #[inline]
+    pub(crate) fn count(&self) -> InputCount {
+        InputCount(self.len)
+    }
+
+    /// Whether the value of one of these inputs may have something to drop
+    /// (`InputIds::with_values_to_drop`).
+    #[inline]
+    pub(crate) fn has_values_to_drop(&self) -> bool {
+        self.count().has_values_to_drop()
+    }
+
+    /// The ids, in the order given.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[u32] {
+        let len = self.count().len() as usize;
+        let data = if len <= STORED_INLINE {
+            // `tail.ids` lies at offset 4 (`repr(C)`), aligned for a `u32`
+            // (the struct is aligned to 4); the pointer is derived from the
+            // whole struct, so it may cover the ids.
+            std::ptr::from_ref(self).cast::<u32>().wrapping_add(1)
+        } else {
+            // Copied out of the packed struct (an unaligned read).
+            let tail = self.tail;
+            // SAFETY: with more than `STORED_INLINE` ids, `pooled` is the
+            // live field.
+            unsafe { tail.pooled }
+        };
+        // SAFETY: `data` points to `len` initialized ids that live as long
+        // as `self` (inline: inside it; pooled: in the store's pool, which
+        // outlives its records, `new`'s contract), never written again.
+        unsafe { std::slice::from_raw_parts(data, len) }
     }
 }
 
-const _: () = assert!(size_of::<InputIds>() == 12 && align_of::<InputIds>() == 4);
+const _: () = assert!(size_of::<StoredIds>() == 12 && align_of::<StoredIds>() == 4);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn short_lists_stay_inline_and_long_ones_are_boxed() {
-        for n in 0..10u32 {
+    fn short_lists_stay_inline_and_long_ones_go_to_the_pool() {
+        let mut pool = IdPool::new();
+        for n in 0..20u32 {
             let ids: Vec<u32> = (0..n).map(|i| i * 7).collect();
-            let stored = InputIds::from(&ids[..]);
+            let given = InputIds::from(&ids[..]);
+            assert_eq!(given.as_slice(), &ids[..]);
+            assert_eq!(given.heap.is_some(), n as usize > INLINE, "{n} ids");
+            let stored = StoredIds::new(InputIds::from(&ids[..]), &mut pool);
             assert_eq!(stored.as_slice(), &ids[..]);
             let start = std::ptr::from_ref(&stored) as usize;
-            let inside = (start..start + size_of::<InputIds>())
+            let inside = (start..start + size_of::<StoredIds>())
                 .contains(&(stored.as_slice().as_ptr() as usize));
-            assert_eq!(inside, n as usize <= INLINE, "{n} ids");
+            assert_eq!(inside, n as usize <= STORED_INLINE, "{n} ids");
             assert!(!stored.has_values_to_drop());
             let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
-            assert!(marked.has_values_to_drop());
+            assert!(marked.count().has_values_to_drop());
             assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
-            assert!(marked.count().has_values_to_drop() && !stored.count().has_values_to_drop());
-            assert_eq!((marked.count().len(), stored.count().len()), (n, n));
+            let stored = StoredIds::new(marked, &mut pool);
+            assert!(stored.has_values_to_drop() && !given.count().has_values_to_drop());
+            assert_eq!((stored.count().len(), given.count().len()), (n, n));
         }
     }
 }

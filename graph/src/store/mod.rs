@@ -5,6 +5,7 @@
 
 mod append_vec;
 mod args;
+mod id_pool;
 mod input_ids;
 mod node_state;
 mod nodes;

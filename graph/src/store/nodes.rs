@@ -24,7 +24,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use super::append_vec::AppendVec;
-use super::input_ids::{InputCount, InputIds};
+use super::id_pool::IdPool;
+use super::input_ids::{InputCount, InputIds, StoredIds};
 use super::task_fn::{Storage, Task, TaskFn, VTable};
 
 /// Node ids are below 2^31 - 1: a node record's second consumer field uses
@@ -56,7 +57,7 @@ pub(crate) struct Node {
     closure: Storage,
     /// The index in `Store::kinds` of the node's closure vtable and name.
     kind: u32,
-    inputs: InputIds,
+    inputs: StoredIds,
     /// The node's first consumer, or `NO_EDGE`. Written by the writer when
     /// a consumer is added (Release), read by computes (Acquire).
     first: AtomicU32,
@@ -89,13 +90,20 @@ struct Writer {
     kinds: HashMap<KindKey, u32>,
     /// The index in `names` of each borrowed name seen, by address and length.
     static_names: HashMap<(usize, usize), u32>,
-    /// The last kind with a borrowed name and its index: a loop adds many
-    /// nodes of one kind, which then costs no hash lookup.
-    last_kind: Option<(KindKey, u32)>,
+    /// The last `RECENT` kinds with a borrowed name and their indices, the
+    /// newest first: a loop adds many nodes of a few kinds (a random DAG's
+    /// loop one closure type per input count), which then cost no hash
+    /// lookup (SipHash was a twentieth of such a build).
+    recent: [Option<(KindKey, u32)>; RECENT],
+    /// The input ids of nodes with more than two.
+    pool: IdPool,
 }
 
 /// A closure vtable's address, a borrowed name's address and length.
 type KindKey = (usize, usize, usize);
+
+/// Kinds `Writer::recent` remembers.
+const RECENT: usize = 4;
 
 impl Node {
     /// The node's input ids, in the order given to `Graph::task`.
@@ -115,8 +123,6 @@ impl Node {
 /// The nodes, and beside them their kinds and names, their further
 /// out-edges and the roots.
 pub(crate) struct Store {
-    /// Serializes appends: the columns grow together.
-    writer: Mutex<Writer>,
     /// Distinct names: each borrowed name once, each owned name as given.
     names: AppendVec<Cow<'static, str>>,
     /// Distinct pairs of closure vtable and name (each owned name makes
@@ -137,6 +143,9 @@ pub(crate) struct Store {
     roots: AppendVec<u32>,
     /// Appended last: its length is the number of complete nodes.
     nodes: AppendVec<Node>,
+    /// Serializes appends: the columns grow together. Last, so that it
+    /// drops last: the records point into its pool of input ids.
+    writer: Mutex<Writer>,
 }
 
 impl Store {
@@ -146,7 +155,8 @@ impl Store {
                 sinks: 0,
                 kinds: HashMap::new(),
                 static_names: HashMap::new(),
-                last_kind: None,
+                recent: [None; RECENT],
+                pool: IdPool::new(),
             }),
             names: AppendVec::new(),
             kinds: AppendVec::new(),
@@ -188,6 +198,7 @@ impl Store {
             }
             // The new node has no consumer yet.
             writer.sinks += 1;
+            let inputs = StoredIds::new(inputs, &mut writer.pool);
             self.nodes.push(Node {
                 closure,
                 kind,
@@ -226,10 +237,12 @@ impl Store {
                 };
             }
         };
-        if let Some((last, index)) = writer.last_kind {
-            if last == key {
-                return index;
-            }
+        let hit = (writer.recent.iter().enumerate())
+            .find_map(|(at, seen)| seen.filter(|seen| seen.0 == key).map(|seen| (at, seen.1)));
+        if let Some((at, index)) = hit {
+            // Newest first: a loop's kinds stay at the front.
+            writer.recent[..=at].rotate_right(1);
+            return index;
         }
         let index = match writer.kinds.get(&key) {
             Some(&index) => index,
@@ -245,7 +258,8 @@ impl Store {
                 index
             }
         };
-        writer.last_kind = Some((key, index));
+        writer.recent.rotate_right(1);
+        writer.recent[0] = Some((key, index));
         index
     }
 

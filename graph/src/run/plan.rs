@@ -247,7 +247,7 @@ impl Plan {
     /// Calls `f(k, input count of k)` for every local node `k`, from the
     /// last to the first: a pass that runs before the nodes do leaves the
     /// first ones, where the run starts, in the cache. Reads the store's
-    /// column of counts, not the node records.
+    /// column of counts (a byte per node), not the node records.
     pub(crate) fn for_each_count_backwards(
         &self,
         store: &Store,
@@ -264,7 +264,7 @@ impl Plan {
                 (0..self.len)
                     .rev()
                     .zip(counts.rev())
-                    .for_each(|(k, count)| f(k, count));
+                    .for_each(|(k, count)| f(k, store.whole_count(k, count)));
             }
         }
     }

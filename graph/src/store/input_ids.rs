@@ -32,10 +32,8 @@ pub struct InputIds {
     heap: Option<Box<[u32]>>,
 }
 
-/// A node's number of inputs and its `to_drop` mark, as the store keeps
-/// them. The store keeps a column of these beside the node records, so a
-/// run's first pass, which needs only this, reads 4 bytes per node instead
-/// of a 32-byte record, and leaves the cache to the run.
+/// A node's number of inputs and its `to_drop` mark, as its record keeps
+/// them (the store's column of counts keeps a `ShortCount`).
 #[derive(Clone, Copy)]
 pub(crate) struct InputCount(u32);
 
@@ -50,6 +48,34 @@ impl InputCount {
     #[inline]
     pub(crate) fn has_values_to_drop(self) -> bool {
         self.0 & TO_DROP != 0
+    }
+}
+
+/// An `InputCount` in one byte, as the store's column of counts keeps it:
+/// the `TO_DROP` mark in the top bit, the count below it, or `SATURATED`
+/// for 127 inputs or more (then the node's record has the count). A run's
+/// first pass reads this column only: a megabyte for a million nodes.
+#[derive(Clone, Copy)]
+pub(crate) struct ShortCount(u8);
+
+/// `ShortCount`'s count bits when the count does not fit them.
+const SATURATED: u8 = 0x7f;
+
+impl InputCount {
+    /// The count in one byte.
+    pub(crate) fn short(self) -> ShortCount {
+        let len = self.len().min(u32::from(SATURATED)) as u8;
+        ShortCount(len | if self.has_values_to_drop() { 0x80 } else { 0 })
+    }
+}
+
+impl ShortCount {
+    /// The whole count, if it fits the byte.
+    #[inline]
+    pub(crate) fn whole(self) -> Option<InputCount> {
+        let len = self.0 & SATURATED;
+        (len != SATURATED)
+            .then(|| InputCount(u32::from(len) | if self.0 & 0x80 != 0 { TO_DROP } else { 0 }))
     }
 }
 
@@ -206,6 +232,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn counts_of_127_inputs_or_more_do_not_fit_a_byte() {
+        for len in [127, 128, 1 << 20] {
+            let count = InputCount(len | TO_DROP);
+            assert!(count.short().whole().is_none(), "{len}");
+        }
+        let count = InputCount(126 | TO_DROP).short().whole().expect("fits");
+        assert!(count.len() == 126 && count.has_values_to_drop());
+    }
+
+    #[test]
     fn short_lists_stay_inline_and_long_ones_go_to_the_pool() {
         let mut pool = IdPool::new();
         for n in 0..20u32 {
@@ -226,6 +262,11 @@ mod tests {
             let stored = StoredIds::new(marked, &mut pool);
             assert!(stored.has_values_to_drop() && !given.count().has_values_to_drop());
             assert_eq!((stored.count().len(), given.count().len()), (n, n));
+            for count in [stored.count(), given.count()] {
+                let short = count.short().whole().expect("fewer than 127 inputs");
+                assert_eq!(short.len(), count.len());
+                assert_eq!(short.has_values_to_drop(), count.has_values_to_drop());
+            }
         }
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use super::append_vec::AppendVec;
 use super::id_pool::IdPool;
-use super::input_ids::{InputCount, InputIds, StoredIds};
+use super::input_ids::{InputCount, InputIds, ShortCount, StoredIds};
 use super::task_fn::{Storage, Task, TaskFn, VTable};
 
 /// Node ids are below 2^31 - 1: a node record's second consumer field uses
@@ -41,8 +41,9 @@ pub(crate) const NO_EDGE: u32 = u32::MAX;
 const TAG: u32 = 1 << 31;
 
 /// One out-edge of a node with more than two consumers (every one but the
-/// first): `consumer` takes the node as an input; `next` is the node's
-/// previous (older) such edge, or `NO_EDGE`.
+/// first two): `consumer` takes the node as an input; `next` is `TAG |` the
+/// node's previous (older) such edge, or, for the oldest, the node's second
+/// consumer itself, which ends the list.
 pub(crate) struct Edge {
     pub(crate) consumer: u32,
     pub(crate) next: u32,
@@ -63,8 +64,9 @@ pub(crate) struct Node {
     first: AtomicU32,
     /// The node's second consumer, `NO_EDGE`, or, once it has more than
     /// two, `TAG | e` where `e` is the newest of the list in `edges` of every
-    /// consumer but the first. Written and read as `first`; it goes from a
-    /// consumer to a list (which holds that consumer) in one store.
+    /// consumer but the first (the second ends it). Written and read as
+    /// `first`; it goes from a consumer to a list (which ends with that
+    /// consumer) in one store.
     second: AtomicU32,
 }
 
@@ -133,11 +135,11 @@ pub(crate) struct Store {
     /// line every task reads, where `kinds` would be a chain of them
     /// (length, segment, entry) behind the record's load.
     hot: [AtomicPtr<VTable>; HOT_KINDS],
-    /// Per node: its number of inputs, as its record has it: all that a
-    /// run's first pass reads (`InputCount`).
-    counts: AppendVec<InputCount>,
-    /// The out-edges of the nodes with more than two consumers, in the
-    /// order they were added.
+    /// Per node: its number of inputs in a byte (`ShortCount`): all that a
+    /// run's first pass reads.
+    counts: AppendVec<ShortCount>,
+    /// The out-edges of the nodes with more than two consumers (but their
+    /// first two), in the order they were added.
     edges: AppendVec<Edge>,
     /// Ids of the nodes without inputs, increasing.
     roots: AppendVec<u32>,
@@ -177,8 +179,8 @@ impl Store {
         // Appends cannot leave a column half-written, so a poisoned lock is fine.
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let id = self.nodes.len();
-        // A new list takes two edges, a longer one one per input.
-        let edges = self.edges.len() + 2 * inputs.as_slice().len();
+        // At most an edge per input.
+        let edges = self.edges.len() + inputs.as_slice().len();
         if id >= MAX_NODES || edges >= MAX_NODES {
             drop(writer);
             panic!("delayed: a graph holds at most {MAX_NODES} nodes and as many edges");
@@ -188,7 +190,7 @@ impl Store {
         // SAFETY: we hold `writer`, so no other push runs on any column.
         unsafe {
             let kind = self.kind_index(vtable, name, &mut writer);
-            self.counts.push(inputs.count());
+            self.counts.push(inputs.count().short());
             for &input in inputs.as_slice() {
                 let producer = self.nodes.get(input as usize).expect("inputs exist");
                 self.add_out_edge(producer, id, &mut writer.sinks);
@@ -294,24 +296,20 @@ impl Store {
             return;
         }
         let second = producer.second.load(Ordering::Relaxed);
-        let next = if second == NO_EDGE {
+        if second == NO_EDGE {
             producer.second.store(consumer, Ordering::Release);
             return;
-        } else if second & TAG == 0 {
-            // A third consumer: the second moves into a new list, which
-            // replaces it in one store below.
-            // SAFETY: the caller holds `writer`: no other push on `edges`.
-            (unsafe {
-                self.edges.push(Edge {
-                    consumer: second,
-                    next: NO_EDGE,
-                })
-            }) as u32
-        } else {
-            second & !TAG
-        };
+        }
+        // A third consumer or later: a new edge at the head of the list,
+        // whose tail is the field's old value (the second consumer itself
+        // ends the list), replacing it in one store.
         // SAFETY: the caller holds `writer`: no other push on `edges`.
-        let edge = unsafe { self.edges.push(Edge { consumer, next }) } as u32;
+        let edge = unsafe {
+            self.edges.push(Edge {
+                consumer,
+                next: second,
+            })
+        } as u32;
         producer.second.store(TAG | edge, Ordering::Release);
     }
 
@@ -366,18 +364,29 @@ impl Store {
         self.node(id).inputs()
     }
 
-    /// The input counts of nodes `0..len`, in order.
+    /// The input counts of nodes `0..len`, in order, in a byte each: pass
+    /// each to `whole_count` with its node id.
     pub(crate) fn counts_of_first(
         &self,
         len: usize,
-    ) -> impl DoubleEndedIterator<Item = InputCount> + '_ {
+    ) -> impl DoubleEndedIterator<Item = ShortCount> + '_ {
         self.counts.prefix(len).copied()
+    }
+
+    /// The input count of node `id`, whose byte in the column is `short`.
+    #[inline]
+    pub(crate) fn whole_count(&self, id: u32, short: ShortCount) -> InputCount {
+        match short.whole() {
+            Some(count) => count,
+            // 127 inputs or more: the record has the count.
+            None => self.node(id).inputs.count(),
+        }
     }
 
     /// The input count of node `id`.
     #[inline]
     pub(crate) fn count(&self, id: u32) -> InputCount {
-        *expect_node(self.counts.get(id as usize))
+        self.whole_count(id, *expect_node(self.counts.get(id as usize)))
     }
 
     /// Starts bringing node `id`'s record into the cache: the node is about
@@ -505,18 +514,14 @@ impl Iterator for Consumers<'_> {
         if self.first != NO_EDGE {
             return Some(std::mem::replace(&mut self.first, NO_EDGE));
         }
-        if self.second & TAG == 0 {
-            // One consumer: in range unless above `max`.
-            let second = std::mem::replace(&mut self.second, NO_EDGE);
-            return (second <= self.max).then_some(second);
-        }
         while self.second != NO_EDGE {
+            if self.second & TAG == 0 {
+                // The second consumer, alone or at the end of a list.
+                let second = std::mem::replace(&mut self.second, NO_EDGE);
+                return (second <= self.max).then_some(second);
+            }
             let edge = expect_node(self.store.edges.get((self.second & !TAG) as usize));
-            self.second = if edge.next == NO_EDGE {
-                NO_EDGE
-            } else {
-                TAG | edge.next
-            };
+            self.second = edge.next;
             if edge.consumer <= self.max {
                 return Some(edge.consumer);
             }

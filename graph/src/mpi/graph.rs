@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::codec::{codec_of, Codec};
+use super::fingerprint::Hashes;
 use super::inputs::{marked_ids, Inputs, Refs};
+use super::prepare::Prepared;
 use super::{Cluster, Delayed};
 use crate::inputs::Shape;
 use crate::store::{Args, BoxError, InputIds, InputTypes, NoInputs};
@@ -50,9 +52,21 @@ struct Shared {
     /// The tasks themselves, as on one node: the same ids on every rank.
     local: crate::Graph,
     cluster: Cluster,
-    /// Per node (by id): what the multi-node layer adds to it. Locked
-    /// while a node is added, so ids and entries stay in step.
-    nodes: Mutex<Vec<NodeMeta>>,
+    /// Per node (by id): what the multi-node layer adds to it, and what
+    /// computes keep of it. Locked while a node is added, so ids and
+    /// entries stay in step, and while a compute prepares (`prepare.rs`).
+    nodes: Mutex<Nodes>,
+}
+
+/// What the multi-node layer keeps beside the graph's nodes.
+pub(crate) struct Nodes {
+    /// Per node, by id.
+    pub(crate) metas: Vec<NodeMeta>,
+    /// The hashes of the nodes fingerprinted so far.
+    pub(crate) hashes: Hashes,
+    /// What the last compute prepared: the next compute of the same
+    /// targets and placement runs on it.
+    pub(crate) last: Option<Arc<Prepared>>,
 }
 
 /// What a multi-node graph keeps per node beside the node itself.
@@ -87,7 +101,11 @@ impl Graph {
             shared: Arc::new(Shared {
                 local: crate::Graph::new(),
                 cluster,
-                nodes: Mutex::new(Vec::new()),
+                nodes: Mutex::new(Nodes {
+                    metas: Vec::new(),
+                    hashes: Hashes::new(),
+                    last: None,
+                }),
             }),
         }
     }
@@ -305,8 +323,8 @@ impl Graph {
     {
         let mut nodes = self.nodes();
         let id = self.shared.local.push::<S, T, F>(name, inputs, task).id();
-        debug_assert_eq!(id as usize, nodes.len());
-        nodes.push(NodeMeta {
+        debug_assert_eq!(id as usize, nodes.metas.len());
+        nodes.metas.push(NodeMeta {
             codec: codec_of::<T>(),
             rank,
         });
@@ -314,7 +332,7 @@ impl Graph {
     }
 
     /// The per-node entries, locked.
-    pub(crate) fn nodes(&self) -> MutexGuard<'_, Vec<NodeMeta>> {
+    pub(crate) fn nodes(&self) -> MutexGuard<'_, Nodes> {
         self.shared.nodes.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -50,7 +50,9 @@ mod exchange;
 mod fingerprint;
 mod graph;
 pub mod inputs;
+mod needed;
 mod placement;
+mod prepare;
 mod profile;
 mod schedule;
 

@@ -91,7 +91,8 @@ pub(crate) fn drive<O: Observer>(
         me: cluster.rank(),
         sends: Sends::new(ranks),
         received: vec![0; ranks],
-        settled: vec![false; plan.len()],
+        // Only external nodes are settled: none, nothing per node.
+        settled: vec![false; if routes.externals > 0 { plan.len() } else { 0 }],
         waiting: routes.externals,
         told_others: false,
         cancelled_by_others: false,
@@ -243,7 +244,7 @@ impl<O: Observer> Driver<'_, '_, O> {
         let k = self
             .plan
             .local_index(id)
-            .filter(|&k| self.routes.source[k as usize] == source as u32);
+            .filter(|&k| self.routes.source(k) == Some(source as u32));
         let Some(k) = k else {
             self.state.fail(Error::cluster(format!(
                 "delayed::mpi: internal error: rank {source} sent the output of task key {id}, \
@@ -293,8 +294,8 @@ impl<O: Observer> Driver<'_, '_, O> {
         if self.waiting == 0 {
             return;
         }
-        for (settled, &source) in self.settled.iter_mut().zip(&self.routes.source) {
-            if source != u32::MAX && !*settled {
+        for (k, settled) in self.settled.iter_mut().enumerate() {
+            if self.routes.source(k as u32).is_some() && !*settled {
                 *settled = true;
                 self.waiting -= 1;
                 self.remote.abandon();
@@ -309,8 +310,8 @@ impl<O: Observer> Driver<'_, '_, O> {
              (ComputeOptions::timeout, or DELAYED_MPI_TIMEOUT in seconds); rank {} ",
             self.me
         );
-        let awaited =
-            (0..self.plan.len()).find(|&k| self.routes.source[k] != u32::MAX && !self.settled[k]);
+        let awaited = (0..self.plan.len())
+            .find(|&k| self.routes.source(k as u32).is_some() && !self.settled[k]);
         match awaited {
             Some(k) => {
                 let id = self.plan.node_id(k as u32);
@@ -319,7 +320,7 @@ impl<O: Observer> Driver<'_, '_, O> {
                      '{}' (key {id}) from rank {}",
                     self.waiting,
                     self.store.name(id),
-                    self.routes.source[k]
+                    self.routes.source[k],
                 );
             }
             None => message += "still runs its own tasks",

@@ -27,7 +27,8 @@ pub(crate) fn in_task() -> bool {
 }
 
 /// Where this rank's part of a compute sends and receives: per local node
-/// of the rank's plan.
+/// of the rank's plan. A rank whose part neither sends nor receives (every
+/// task here, or none) keeps nothing per node: every list is empty.
 pub(crate) struct Routes {
     /// Ranks that read node `k`'s output: `to[from[k]..from[k + 1]]`.
     pub(crate) from: Vec<u32>,
@@ -45,9 +46,35 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
+    /// The routes of a part that neither sends nor receives.
+    pub(crate) fn none() -> Routes {
+        Routes {
+            from: Vec::new(),
+            to: Vec::new(),
+            read_here: Vec::new(),
+            codecs: Vec::new(),
+            source: Vec::new(),
+            externals: 0,
+        }
+    }
+
     /// The ranks that read local node `k`'s output.
+    #[inline]
     pub(crate) fn dests(&self, k: u32) -> &[u32] {
-        &self.to[self.from[k as usize] as usize..self.from[k as usize + 1] as usize]
+        match self.from.get(k as usize..k as usize + 2) {
+            Some(&[start, end]) => &self.to[start as usize..end as usize],
+            _ => &[],
+        }
+    }
+
+    /// The rank whose value external node `k` is; `None` for a node of
+    /// this rank.
+    #[inline]
+    pub(crate) fn source(&self, k: u32) -> Option<u32> {
+        self.source
+            .get(k as usize)
+            .copied()
+            .filter(|&rank| rank != u32::MAX)
     }
 }
 

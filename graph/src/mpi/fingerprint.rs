@@ -4,13 +4,16 @@
 //! get an error naming the first task that differs, never a hang.
 //!
 //! A task's hash never changes once it is added (a graph only grows), so
-//! each is computed once, at the first compute that needs it, and kept
-//! (`Hashes`) with the hash of every task up to it: a compute that needs
-//! every task up to its largest target (a prefix) reads its fingerprint
-//! from there, in O(targets); other computes fold the kept hashes of their
-//! tasks. The hash is a multiply-fold (as in wyhash), the same in every
-//! process of one program, not SipHash: a check of agreement, never
-//! exposed to an adversary, and a few nanoseconds per task.
+//! each is computed once, when the task is added, from what is at hand
+//! then (hashing a million tasks at their first compute, reading their
+//! records back, cost 32 ns each), and kept (`Hashes`). A compute folds
+//! the kept hashes of its tasks; one that needs every task up to its
+//! largest target (a prefix) extends the fold of the last such compute,
+//! so a graph's tasks are folded once over its computes.
+//!
+//! The hash is a multiply-fold (as in wyhash), the same in every process
+//! of one program, not SipHash: a check of agreement, never exposed to an
+//! adversary, and a few nanoseconds per task.
 
 use mpi::topology::SimpleCommunicator;
 
@@ -54,66 +57,89 @@ pub(crate) struct Hashes {
     /// Task `id`'s hash: its id, name, output type, input ids and its own
     /// hint (`Graph::on`).
     task: Vec<u64>,
-    /// The fold of `task[0..=id]`.
-    prefix: Vec<u64>,
+    /// The fold of the first `folded.0` hashes (`folded.1`).
+    folded: (usize, u64),
+    /// The last name hashed (its address, length and hash), the last
+    /// output type (its codec's address and its name's hash), and the last
+    /// hint (and its hash): tasks added one after another mostly share
+    /// them. Names and codecs never move or change while the graph lives
+    /// (the store keeps every name it was given).
+    name: (usize, usize, u64),
+    codec: (usize, u64),
+    hint: (Option<u32>, u64),
 }
 
 impl Hashes {
     pub(crate) fn new() -> Hashes {
         Hashes {
             task: Vec::new(),
-            prefix: Vec::new(),
+            folded: (0, SEED),
+            name: (0, 0, 0),
+            codec: (0, 0),
+            hint: (None, mix(hint_word(None), SEED)),
         }
     }
 
-    /// Hashes the tasks up to `max` not hashed yet. Tasks added one after
-    /// another mostly share their name and type: the last of each is
-    /// remembered, by address (names and codecs never move or change).
-    pub(crate) fn extend(&mut self, store: &Store, metas: &[NodeMeta], max: u32) {
-        let from = self.task.len() as u32;
-        if from > max {
-            return;
+    /// Hashes task `id`, the next one, about to be added: named `name`,
+    /// with its entry `meta` and its input ids `inputs`. Two multiplies,
+    /// when its name, type and hint are those of the task before.
+    pub(crate) fn push(&mut self, id: u32, name: &str, meta: &NodeMeta, inputs: &[u32]) {
+        debug_assert_eq!(id as usize, self.task.len());
+        if (name.as_ptr() as usize, name.len()) != (self.name.0, self.name.1) {
+            self.name = (name.as_ptr() as usize, name.len(), text(name));
         }
-        let more = (max - from + 1) as usize;
-        self.task.reserve(more);
-        self.prefix.reserve(more);
-        let mut name = ("".as_ptr(), 0usize, text(""));
-        let mut codec = (std::ptr::null(), 0u64);
-        let mut before = self.prefix.last().copied().unwrap_or(SEED);
-        for id in from..=max {
-            let meta = &metas[id as usize];
-            let this = store.name(id);
-            if (this.as_ptr(), this.len()) != (name.0, name.1) {
-                name = (this.as_ptr(), this.len(), text(this));
-            }
-            if !std::ptr::eq(meta.codec, codec.0) {
-                codec = (
-                    std::ptr::from_ref(meta.codec),
-                    text((meta.codec.type_name)()),
-                );
-            }
-            let inputs = store.inputs(id);
-            let mut h = mix(mix(mix(SEED, u64::from(id)), name.2), codec.1);
-            h = mix(h, inputs.len() as u64);
-            for pair in inputs.chunks(2) {
-                let low = u64::from(pair[0]);
-                let high = pair
-                    .get(1)
-                    .map_or(u64::MAX << 32, |&id| u64::from(id) << 32);
-                h = mix(h, low | high);
-            }
-            h = mix(h, hint_word(meta.rank));
-            before = mix(before, h);
-            self.task.push(h);
-            self.prefix.push(before);
+        let codec = std::ptr::from_ref(meta.codec) as usize;
+        if codec != self.codec.0 {
+            self.codec = (codec, text((meta.codec.type_name)()));
         }
+        if meta.rank != self.hint.0 {
+            self.hint = (meta.rank, mix(hint_word(meta.rank), SEED));
+        }
+        // Up to two inputs as they are (ids are below u32::MAX), more
+        // folded.
+        let word = |pair: &[u32]| {
+            let high = pair.get(1).copied().unwrap_or(u32::MAX);
+            u64::from(pair[0]) | u64::from(high) << 32
+        };
+        let inputs_word = match inputs.len() {
+            0 => u64::MAX,
+            1 | 2 => word(inputs),
+            _ => inputs.chunks(2).fold(SEED, |h, pair| mix(h, word(pair))),
+        };
+        // The hashes of name, type and hint look random: xor-ed together,
+        // they differ whenever one does, and xor-ed into the inputs' word
+        // they hide no difference of the inputs.
+        let what = self.name.2 ^ self.codec.1.rotate_left(21) ^ self.hint.1.rotate_left(42);
+        let h = mix(
+            u64::from(id) | (inputs.len() as u64) << 32,
+            inputs_word ^ what,
+        );
+        self.task.push(h);
+    }
+
+    /// Whether every task up to `max` is hashed.
+    pub(crate) fn covers(&self, max: u32) -> bool {
+        (max as usize) < self.task.len()
     }
 
     /// The fingerprint of computing `targets`, whose tasks are `needed`
     /// (all hashed) with `hints`.
-    pub(crate) fn fingerprint(&self, needed: &Needed, hints: &Hints<'_>, targets: &[u32]) -> u64 {
+    pub(crate) fn fingerprint(
+        &mut self,
+        needed: &Needed,
+        hints: &Hints<'_>,
+        targets: &[u32],
+    ) -> u64 {
         let tasks = if needed.is_prefix() {
-            self.prefix[needed.max() as usize]
+            let (from, start) = match self.folded {
+                (len, h) if len <= needed.len() => (len, h),
+                _ => (0, SEED),
+            };
+            let h = self.task[from..needed.len()]
+                .iter()
+                .fold(start, |h, &task| mix(h, task));
+            self.folded = (needed.len(), h);
+            h
         } else {
             needed
                 .ids()
@@ -245,6 +271,8 @@ pub(crate) fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mpi::codec::codec_of;
+    use crate::Graph;
 
     #[test]
     fn the_mix_depends_on_both_words_and_their_order() {
@@ -253,5 +281,57 @@ mod tests {
         assert_ne!(text("inc"), text("dec"));
         assert_ne!(text("a"), text("a\0"));
         assert_ne!(hint_word(None), hint_word(Some(0)));
+    }
+
+    /// A chain of `names.len()` tasks, and its hashes.
+    fn chain(names: &[&'static str]) -> (Graph, Vec<NodeMeta>, Hashes) {
+        let g = Graph::new();
+        let (mut metas, mut hashes) = (Vec::new(), Hashes::new());
+        let mut last = None;
+        for (id, &name) in names.iter().enumerate() {
+            let meta = NodeMeta {
+                codec: codec_of::<u64>(),
+                rank: None,
+            };
+            let inputs: Vec<u32> = last.iter().map(|l: &crate::Delayed<u64>| l.id()).collect();
+            hashes.push(id as u32, name, &meta, &inputs);
+            metas.push(meta);
+            last = Some(match last {
+                None => g.delayed(name, || 0u64),
+                Some(l) => g.task(name, &l, |v| v + 1),
+            });
+        }
+        (g, metas, hashes)
+    }
+
+    fn fingerprint_of(g: &Graph, metas: &[NodeMeta], hashes: &mut Hashes, target: u32) -> u64 {
+        let needed = Needed::of(g.store(), &[target]);
+        assert!(needed.is_prefix());
+        let hints = Hints {
+            metas,
+            placement: None,
+        };
+        hashes.fingerprint(&needed, &hints, &[target])
+    }
+
+    #[test]
+    fn a_prefix_folded_on_from_an_earlier_compute_equals_one_folded_afresh() {
+        let names = ["a"; 9];
+        let (g, metas, mut kept) = chain(&names);
+        let along: Vec<u64> = [4, 8, 2, 8]
+            .iter()
+            .map(|&t| fingerprint_of(&g, &metas, &mut kept, t))
+            .collect();
+        let afresh: Vec<u64> = [4, 8, 2, 8]
+            .iter()
+            .map(|&t| fingerprint_of(&g, &metas, &mut chain(&names).2, t))
+            .collect();
+        assert_eq!(along, afresh);
+        assert_ne!(along[0], along[1]);
+        assert_eq!(along[1], along[3]);
+        // Another name in the middle: another fingerprint, from there on.
+        let (g2, metas2, mut other) = chain(&["a", "a", "a", "b", "a", "a", "a", "a", "a"]);
+        assert_eq!(fingerprint_of(&g2, &metas2, &mut other, 2), along[2]);
+        assert_ne!(fingerprint_of(&g2, &metas2, &mut other, 8), along[1]);
     }
 }

@@ -62,7 +62,7 @@ struct Shared {
 pub(crate) struct Nodes {
     /// Per node, by id.
     pub(crate) metas: Vec<NodeMeta>,
-    /// The hashes of the nodes fingerprinted so far.
+    /// Per node, its hash (`fingerprint.rs`).
     pub(crate) hashes: Hashes,
     /// What the last compute prepared: the next compute of the same
     /// targets and placement runs on it.
@@ -322,12 +322,18 @@ impl Graph {
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
         let mut nodes = self.nodes();
-        let id = self.shared.local.push::<S, T, F>(name, inputs, task).id();
-        debug_assert_eq!(id as usize, nodes.metas.len());
-        nodes.metas.push(NodeMeta {
+        let Nodes { metas, hashes, .. } = &mut *nodes;
+        // Every node is added here, under this lock: the next id is known.
+        let id = metas.len() as u32;
+        let meta = NodeMeta {
             codec: codec_of::<T>(),
             rank,
-        });
+        };
+        // Hashed now, from what is at hand (`fingerprint.rs`).
+        hashes.push(id, &name, &meta, inputs.as_slice());
+        metas.push(meta);
+        let added = self.shared.local.push::<S, T, F>(name, inputs, task).id();
+        debug_assert_eq!(id, added);
         Delayed::new(self.clone(), id)
     }
 

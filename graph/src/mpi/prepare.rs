@@ -94,7 +94,10 @@ pub(crate) fn prepare(
     // Step 1 and 2: cull, then check that every rank has the same graph
     // and the same hints.
     let needed = Needed::of(store, targets);
-    hashes.extend(store, metas, needed.max());
+    debug_assert!(
+        hashes.covers(needed.max()),
+        "every task is hashed when added"
+    );
     let fingerprint = hashes.fingerprint(&needed, &hints, targets);
     let compute = Compute {
         store,
@@ -128,7 +131,8 @@ pub(crate) fn prepare(
 
 /// This rank's part of the compute: its plan (its own tasks, and the
 /// external nodes whose values it receives) and where each value goes.
-/// Every task here: the plan of one node (`Plan::new`), no external node.
+/// Every task here: the plan of one node (`Plan::new`), and nothing to
+/// route; no task here: an empty plan.
 fn plan_rank(
     store: &Store,
     needed: &Needed,
@@ -138,6 +142,11 @@ fn plan_rank(
     me: usize,
 ) -> (Plan, Routes) {
     let me = me as u32;
+    match rank_of.iter().filter(|&&rank| rank == me).count() {
+        0 => return (Plan::partial(store, &[], &[], &[]), Routes::none()),
+        all if all == needed.len() => return (Plan::new(store, targets), Routes::none()),
+        _ => {}
+    }
     let mut local = Vec::new();
     // Edges leaving this rank (input number, reading rank), and whether
     // each task of this rank is read here.
@@ -171,11 +180,7 @@ fn plan_rank(
     leaving.dedup();
     external.sort_unstable();
     external.dedup();
-    let plan = if local.len() == needed.len() {
-        Plan::new(store, targets)
-    } else {
-        Plan::partial(store, &local, &external, &local_targets)
-    };
+    let plan = Plan::partial(store, &local, &external, &local_targets);
     let n = plan.len();
     let mut routes = Routes {
         from: Vec::with_capacity(n + 1),

@@ -44,7 +44,7 @@ impl RankTimes {
         let tasks = local
             .tasks()
             .enumerate()
-            .filter(|&(k, _)| routes.source[k] == u32::MAX)
+            .filter(|&(k, _)| routes.source(k as u32).is_none())
             .map(|(_, t)| {
                 (
                     t.key as u32,

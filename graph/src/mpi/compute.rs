@@ -300,9 +300,10 @@ pub(crate) fn compute_targets(
         // Step 10 after a failure: receive what was sent and not read, so
         // that every send completes and the next compute starts clean.
         let sent_to_me = comm::sent_to_me(comm, driven.sends.sent());
+        let mut bytes = Vec::new();
         for (source, &count) in sent_to_me.iter().enumerate() {
             for _ in driven.received[source]..count {
-                drop(comm::receive_from(comm, source));
+                comm::receive_from(comm, source, &mut bytes);
             }
         }
         driven.sends.wait_all();

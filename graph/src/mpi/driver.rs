@@ -6,7 +6,7 @@
 //! clock.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use mpi::topology::SimpleCommunicator;
@@ -38,6 +38,22 @@ const ABORT_GRACE: Duration = Duration::from_secs(10);
 /// message holding them.
 const BATCHED: usize = 16 << 10;
 
+/// Who makes a poll.
+#[derive(Clone, Copy, PartialEq)]
+enum Poller {
+    /// An idle worker: a value it receives makes a job ready on its own
+    /// deque, which it runs as soon as the poll returns. So it receives
+    /// one message per poll, and a poll that received one returns at once,
+    /// leaving completed sends to a later poll: each further MPI call
+    /// (an empty probe, a test) is a trip through MPI's progress engine,
+    /// which yields the CPU when nothing happened, between the value's
+    /// arrival and its consumer's start.
+    Worker,
+    /// The computing thread: everything that arrived, every completed
+    /// send.
+    Computing,
+}
+
 /// What is fixed for one run, and what the loop has learnt so far.
 struct Driver<'d, 'r, O> {
     remote: &'d Remote<'r, 'r, Exporter<'r, O>>,
@@ -57,6 +73,11 @@ struct Driver<'d, 'r, O> {
     cancelled_by_others: bool,
     /// Per rank: the small values of this poll for it.
     batches: Vec<Vec<Arc<Vec<u8>>>>,
+    /// The outbox's list, swapped out by a poll and back empty (with its
+    /// capacity), and the buffer messages are received into: kept from
+    /// poll to poll so that neither is allocated per value.
+    exported: Vec<(u32, Arc<Vec<u8>>)>,
+    inbox: Vec<u8>,
 }
 
 /// The loop (steps 7 and 8): returns once the run is over, every value sent
@@ -97,14 +118,29 @@ pub(crate) fn drive<O: Observer>(
         told_others: false,
         cancelled_by_others: false,
         batches: vec![Vec::new(); ranks],
+        exported: Vec::new(),
+        inbox: Vec::new(),
     });
-    let worker_poll = || driver.try_lock().is_ok_and(|mut d| d.poll(outbox));
+    let worker_poll = || {
+        driver
+            .try_lock()
+            .is_ok_and(|mut d| d.poll(outbox, Poller::Worker))
+    };
     executor.with_idle_poll(&worker_poll, || {
         let started = Instant::now();
         let mut watchdog_fired: Option<Instant> = None;
         let mut backoff = Backoff::sleeping();
         loop {
-            let progress = lock(&driver).poll(outbox);
+            // A worker polling holds the driver: then this thread skips
+            // its poll rather than wait (and have the worker wake it when
+            // it unlocks, a system call between a value and its consumer).
+            let progress = match driver.try_lock() {
+                Ok(mut d) => d.poll(outbox, Poller::Computing),
+                Err(TryLockError::Poisoned(poisoned)) => {
+                    poisoned.into_inner().poll(outbox, Poller::Computing)
+                }
+                Err(TryLockError::WouldBlock) => false,
+            };
             if remote.is_done() {
                 break;
             }
@@ -157,23 +193,28 @@ unsafe impl Send for Serialized<'_> {}
 impl<O: Observer> Driver<'_, '_, O> {
     /// One poll: sends what was exported, receives what arrived, spreads a
     /// cancel, and moves the sends in flight on; whether anything happened.
-    fn poll(&mut self, outbox: &Outbox) -> bool {
-        let mut progress = self.send(outbox);
-        progress |= self.receive();
+    fn poll(&mut self, outbox: &Outbox, poller: Poller) -> bool {
+        let sent = self.send(outbox);
+        let received = self.receive(poller);
         if self.state.is_cancelled() {
             self.cancel();
         }
-        progress | self.sends.poll(64)
+        if received && poller == Poller::Worker {
+            return true;
+        }
+        sent | received | self.sends.poll(64)
     }
 
     /// Sends what the workers exported since the last poll; whether there
     /// was anything.
     fn send(&mut self, outbox: &Outbox) -> bool {
-        let exported = outbox.take();
+        let mut exported = std::mem::take(&mut self.exported);
+        outbox.swap(&mut exported);
         if exported.is_empty() {
+            self.exported = exported;
             return false;
         }
-        for (k, bytes) in exported {
+        for (k, bytes) in exported.drain(..) {
             for &dest in self.routes.dests(k) {
                 if bytes.len() > BATCHED {
                     self.start(dest as usize, VALUE, Arc::clone(&bytes));
@@ -182,22 +223,24 @@ impl<O: Observer> Driver<'_, '_, O> {
                 }
             }
         }
+        self.exported = exported;
         for dest in 0..self.batches.len() {
-            let batch = std::mem::take(&mut self.batches[dest]);
-            match batch.len() {
-                0 => {}
+            let batch = &mut self.batches[dest];
+            let (tag, message) = match batch.len() {
+                0 => continue,
                 // One value: as it is, uncopied.
-                1 => self.start(dest, VALUE, batch.into_iter().next().expect("one")),
+                1 => (VALUE, batch.pop().expect("one")),
                 _ => {
                     let size = batch.iter().map(|b| 4 + b.len()).sum();
                     let mut message = Vec::with_capacity(size);
-                    for bytes in batch {
+                    for bytes in batch.drain(..) {
                         message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
                         message.extend_from_slice(&bytes);
                     }
-                    self.start(dest, BATCH, Arc::new(message));
+                    (BATCH, Arc::new(message))
                 }
-            }
+            };
+            self.start(dest, tag, message);
         }
         true
     }
@@ -209,16 +252,18 @@ impl<O: Observer> Driver<'_, '_, O> {
         }
     }
 
-    /// Receives every message that has arrived; whether there was one.
-    fn receive(&mut self) -> bool {
+    /// Receives the messages that have arrived (a worker: the first one);
+    /// whether there was one.
+    fn receive(&mut self, poller: Poller) -> bool {
         let mut any = false;
-        while let Some(Incoming { source, tag, bytes }) = comm::try_receive(self.comm.0) {
+        let mut inbox = std::mem::take(&mut self.inbox);
+        while let Some(Incoming { source, tag }) = comm::try_receive(self.comm.0, &mut inbox) {
             self.received[source] += 1;
             any = true;
             match tag {
-                VALUE => self.value(source, &bytes),
+                VALUE => self.value(source, &inbox),
                 BATCH => {
-                    let mut rest = &bytes[..];
+                    let mut rest = &inbox[..];
                     while rest.len() >= 4 {
                         let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
                         let end = 4 + len as usize;
@@ -234,7 +279,11 @@ impl<O: Observer> Driver<'_, '_, O> {
                     "delayed::mpi: internal error: a message with tag {tag} from rank {source}"
                 ))),
             }
+            if poller == Poller::Worker {
+                break;
+            }
         }
+        self.inbox = inbox;
         any
     }
 

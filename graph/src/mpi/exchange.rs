@@ -101,8 +101,15 @@ impl Outbox {
             .push((k, Arc::new(bytes)));
     }
 
-    pub(crate) fn take(&self) -> Vec<(u32, Arc<Vec<u8>>)> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    /// Swaps the outbox's list with `list`: a poll takes what was
+    /// exported and leaves its own list, emptied with its capacity kept,
+    /// for the next exports.
+    pub(crate) fn swap(&self, list: &mut Vec<(u32, Arc<Vec<u8>>)>) {
+        debug_assert!(list.is_empty());
+        std::mem::swap(
+            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
+            list,
+        );
     }
 }
 

@@ -7,6 +7,7 @@
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::codec::Codec;
@@ -85,31 +86,41 @@ impl Routes {
 /// lets the values of a busy rank travel in batches.
 pub(crate) struct Outbox {
     queue: Mutex<Vec<(u32, Arc<Vec<u8>>)>>,
+    /// Whether `queue` may hold something: written under its lock, read
+    /// without it by a poll, which locks only when it says so. Relaxed: a
+    /// hint, never what a value is read by. A poll that reads a stale
+    /// `false` leaves the value to the next one; the worker that exported
+    /// it reads its own write, and after the run the computing thread's
+    /// wait for the last job orders every export before its read.
+    filled: AtomicBool,
 }
 
 impl Outbox {
     pub(crate) fn new() -> Outbox {
         Outbox {
             queue: Mutex::new(Vec::new()),
+            filled: AtomicBool::new(false),
         }
     }
 
     fn push(&self, k: u32, bytes: Vec<u8>) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((k, Arc::new(bytes)));
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.push((k, Arc::new(bytes)));
+        self.filled.store(true, Ordering::Relaxed);
     }
 
-    /// Swaps the outbox's list with `list`: a poll takes what was
-    /// exported and leaves its own list, emptied with its capacity kept,
-    /// for the next exports.
+    /// Swaps the outbox's list with `list` if it may hold something: a
+    /// poll takes what was exported and leaves its own list, emptied with
+    /// its capacity kept, for the next exports. An empty outbox is not
+    /// locked.
     pub(crate) fn swap(&self, list: &mut Vec<(u32, Arc<Vec<u8>>)>) {
         debug_assert!(list.is_empty());
-        std::mem::swap(
-            &mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()),
-            list,
-        );
+        if !self.filled.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *queue, list);
+        self.filled.store(false, Ordering::Relaxed);
     }
 }
 

@@ -388,7 +388,7 @@ impl Rank<'_> {
     fn run<O: Observer>(&self, inner: &O) -> (Drive, Result<Vec<Value>, Error>) {
         let cancelled = AtomicBool::new(false);
         let state = RunState::new(self.store, self.plan, &cancelled);
-        let outbox = Outbox::new();
+        let outbox = Outbox::new(self.comm, self.cluster.size());
         let exporter = Exporter {
             inner,
             plan: self.plan,
@@ -404,7 +404,6 @@ impl Rank<'_> {
             |remote| {
                 driven = Some(drive(
                     remote,
-                    self.comm,
                     self.store,
                     self.plan,
                     self.routes,

@@ -9,11 +9,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
-use mpi::topology::SimpleCommunicator;
-
 use super::backoff::Backoff;
 use super::comm::{self, Incoming, Sends, BATCH, FAIL, VALUE};
 use super::exchange::{Exporter, Outbox, Routes};
+use super::wire::Wire;
 use super::Cluster;
 use crate::run::error::panic_message;
 use crate::run::{Observer, Plan, Remote, RunState};
@@ -31,12 +30,6 @@ pub(crate) struct Drive {
 /// How long a cancelled run may take to end, after the watchdog fired,
 /// before the job is aborted: a task stuck in user code never returns.
 const ABORT_GRACE: Duration = Duration::from_secs(10);
-
-/// Values up to this size travel in batches (one message per rank per
-/// poll, each value behind its length); larger ones alone, uncopied.
-/// Thousands of small messages to one rank cost MPI far more each than one
-/// message holding them.
-const BATCHED: usize = 16 << 10;
 
 /// Who makes a poll.
 #[derive(Clone, Copy, PartialEq)]
@@ -58,12 +51,11 @@ enum Poller {
 struct Driver<'d, 'r, O> {
     remote: &'d Remote<'r, 'r, Exporter<'r, O>>,
     state: &'d RunState<'d>,
-    comm: Serialized<'d>,
+    outbox: &'d Outbox<'d>,
     store: &'d Store,
     plan: &'d Plan,
     routes: &'d Routes,
     me: usize,
-    sends: Sends,
     received: Vec<u64>,
     /// Per local node: whether its value was delivered or given up.
     settled: Vec<bool>,
@@ -71,12 +63,8 @@ struct Driver<'d, 'r, O> {
     waiting: usize,
     told_others: bool,
     cancelled_by_others: bool,
-    /// Per rank: the small values of this poll for it.
-    batches: Vec<Vec<Arc<Vec<u8>>>>,
-    /// The outbox's list, swapped out by a poll and back empty (with its
-    /// capacity), and the buffer messages are received into: kept from
-    /// poll to poll so that neither is allocated per value.
-    exported: Vec<(u32, Arc<Vec<u8>>)>,
+    /// The buffer messages are received into, kept from poll to poll:
+    /// not allocated per message.
     inbox: Vec<u8>,
 }
 
@@ -92,11 +80,10 @@ struct Driver<'d, 'r, O> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn drive<O: Observer>(
     remote: &Remote<'_, '_, Exporter<'_, O>>,
-    comm: &SimpleCommunicator,
     store: &Store,
     plan: &Plan,
     routes: &Routes,
-    outbox: &Outbox,
+    outbox: &Outbox<'_>,
     cluster: &Cluster,
     executor: &Executor,
     timeout: Option<Duration>,
@@ -105,27 +92,20 @@ pub(crate) fn drive<O: Observer>(
     let driver = Mutex::new(Driver {
         remote,
         state: remote.state(),
-        comm: Serialized(comm),
+        outbox,
         store,
         plan,
         routes,
         me: cluster.rank(),
-        sends: Sends::new(ranks),
         received: vec![0; ranks],
         // Only external nodes are settled: none, nothing per node.
         settled: vec![false; if routes.externals > 0 { plan.len() } else { 0 }],
         waiting: routes.externals,
         told_others: false,
         cancelled_by_others: false,
-        batches: vec![Vec::new(); ranks],
-        exported: Vec::new(),
         inbox: Vec::new(),
     });
-    let worker_poll = || {
-        driver
-            .try_lock()
-            .is_ok_and(|mut d| d.poll(outbox, Poller::Worker))
-    };
+    let worker_poll = || driver.try_lock().is_ok_and(|mut d| d.poll(Poller::Worker));
     executor.with_idle_poll(&worker_poll, || {
         let started = Instant::now();
         let mut watchdog_fired: Option<Instant> = None;
@@ -135,9 +115,9 @@ pub(crate) fn drive<O: Observer>(
             // its poll rather than wait (and have the worker wake it when
             // it unlocks, a system call between a value and its consumer).
             let progress = match driver.try_lock() {
-                Ok(mut d) => d.poll(outbox, Poller::Computing),
+                Ok(mut d) => d.poll(Poller::Computing),
                 Err(TryLockError::Poisoned(poisoned)) => {
-                    poisoned.into_inner().poll(outbox, Poller::Computing)
+                    poisoned.into_inner().poll(Poller::Computing)
                 }
                 Err(TryLockError::WouldBlock) => false,
             };
@@ -166,11 +146,12 @@ pub(crate) fn drive<O: Observer>(
             }
         }
     });
-    let mut driver = driver.into_inner().unwrap_or_else(PoisonError::into_inner);
+    let driver = driver.into_inner().unwrap_or_else(PoisonError::into_inner);
     // The last jobs' exports: every job ended, so all are in the outbox.
-    driver.send(outbox);
+    let mut wire = lock(&outbox.wire);
+    wire.flush(outbox, routes, |error| driver.state.fail(error));
     Drive {
-        sends: driver.sends,
+        sends: std::mem::replace(&mut wire.sends, Sends::new(0)),
         received: driver.received,
     }
 }
@@ -181,83 +162,34 @@ fn lock<'m, T>(driver: &'m Mutex<T>) -> MutexGuard<'m, T> {
     driver.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// The communicator, shared by the threads that poll.
-struct Serialized<'c>(&'c SimpleCommunicator);
-
-// SAFETY: MPI is initialised with at least `MPI_THREAD_SERIALIZED`
-// (`Cluster::init` checks), so any thread may call it as long as no two do
-// at once: every call through this communicator during a compute is made by
-// the thread holding the driver's mutex.
-unsafe impl Send for Serialized<'_> {}
-
 impl<O: Observer> Driver<'_, '_, O> {
     /// One poll: sends what was exported, receives what arrived, spreads a
     /// cancel, and moves the sends in flight on; whether anything happened.
-    fn poll(&mut self, outbox: &Outbox, poller: Poller) -> bool {
-        let sent = self.send(outbox);
-        let received = self.receive(poller);
+    /// Skipped if another thread holds the wire (a worker sending).
+    fn poll(&mut self, poller: Poller) -> bool {
+        let Some(mut wire) = self.outbox.try_wire() else {
+            return false;
+        };
+        let state = self.state;
+        let sent = wire.flush(self.outbox, self.routes, |error| state.fail(error));
+        let received = self.receive(&wire, poller);
         if self.state.is_cancelled() {
-            self.cancel();
+            self.cancel(&mut wire);
         }
         if received && poller == Poller::Worker {
             return true;
         }
-        sent | received | self.sends.poll(64)
-    }
-
-    /// Sends what the workers exported since the last poll; whether there
-    /// was anything.
-    fn send(&mut self, outbox: &Outbox) -> bool {
-        let mut exported = std::mem::take(&mut self.exported);
-        outbox.swap(&mut exported);
-        if exported.is_empty() {
-            self.exported = exported;
-            return false;
-        }
-        for (k, bytes) in exported.drain(..) {
-            for &dest in self.routes.dests(k) {
-                if bytes.len() > BATCHED {
-                    self.start(dest as usize, VALUE, Arc::clone(&bytes));
-                } else {
-                    self.batches[dest as usize].push(Arc::clone(&bytes));
-                }
-            }
-        }
-        self.exported = exported;
-        for dest in 0..self.batches.len() {
-            let batch = &mut self.batches[dest];
-            let (tag, message) = match batch.len() {
-                0 => continue,
-                // One value: as it is, uncopied.
-                1 => (VALUE, batch.pop().expect("one")),
-                _ => {
-                    let size = batch.iter().map(|b| 4 + b.len()).sum();
-                    let mut message = Vec::with_capacity(size);
-                    for bytes in batch.drain(..) {
-                        message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                        message.extend_from_slice(&bytes);
-                    }
-                    (BATCH, Arc::new(message))
-                }
-            };
-            self.start(dest, tag, message);
-        }
-        true
-    }
-
-    /// Starts one send; one that cannot start fails the run.
-    fn start(&mut self, dest: usize, tag: i32, bytes: Arc<Vec<u8>>) {
-        if let Err(error) = self.sends.send(self.comm.0, dest, tag, bytes) {
-            self.state.fail(error);
-        }
+        sent | received | wire.sends.poll(64)
     }
 
     /// Receives the messages that have arrived (a worker: the first one);
-    /// whether there was one.
-    fn receive(&mut self, poller: Poller) -> bool {
+    /// whether there was one. `_held`: the wire, which the caller holds
+    /// (only its holder calls MPI).
+    fn receive(&mut self, _held: &Wire, poller: Poller) -> bool {
         let mut any = false;
         let mut inbox = std::mem::take(&mut self.inbox);
-        while let Some(Incoming { source, tag }) = comm::try_receive(self.comm.0, &mut inbox) {
+        while let Some(Incoming { source, tag }) = comm::try_receive(self.outbox.comm(), &mut inbox)
+        {
             self.received[source] += 1;
             any = true;
             match tag {
@@ -331,12 +263,15 @@ impl<O: Observer> Driver<'_, '_, O> {
     /// Step 8: the run is cancelled. If this rank failed, every other rank
     /// is told (once); the values still awaited may never come, so they
     /// are given up and the run can end.
-    fn cancel(&mut self) {
+    fn cancel(&mut self, wire: &mut Wire) {
         if !self.cancelled_by_others && !self.told_others {
             let notice = Arc::new(Vec::new());
             let me = self.me;
             for rank in (0..self.received.len()).filter(|&r| r != me) {
-                self.start(rank, FAIL, Arc::clone(&notice));
+                if let Err(error) = wire.start(self.outbox.comm(), rank, FAIL, Arc::clone(&notice))
+                {
+                    self.state.fail(error);
+                }
             }
             self.told_others = true;
         }

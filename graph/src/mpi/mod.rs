@@ -55,6 +55,7 @@ mod placement;
 mod prepare;
 mod profile;
 mod schedule;
+mod wire;
 
 pub use self::cluster::Cluster;
 pub use self::compute::{ComputeOptions, TIMEOUT_ENV};

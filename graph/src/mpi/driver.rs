@@ -31,6 +31,17 @@ pub(crate) struct Drive {
 /// before the job is aborted: a task stuck in user code never returns.
 const ABORT_GRACE: Duration = Duration::from_secs(10);
 
+/// How many more times a worker's poll probes for a message when its
+/// first probe found none and it sent nothing: between two polls, a worker
+/// goes through a round of its search (other deques, the injector, the
+/// clock), so a message arriving then waits for it; probing again at once
+/// shortens that wait. Bounded, so that a worker looks at its pool again
+/// within a few microseconds (each empty probe goes through MPI's progress
+/// engine, which may yield the CPU). On an alternating chain of 20000 tasks
+/// across 2 ranks (scratch measurement, 28 runs each, interleaved), medians
+/// per task: 1936 ns with no extra probe, 1594 with 3, 1543 with 8.
+const PROBES: usize = 4;
+
 /// Who makes a poll.
 #[derive(Clone, Copy, PartialEq)]
 enum Poller {
@@ -172,7 +183,15 @@ impl<O: Observer> Driver<'_, '_, O> {
         };
         let state = self.state;
         let sent = wire.flush(self.outbox, self.routes, |error| state.fail(error));
-        let received = self.receive(&wire, poller);
+        let mut received = self.receive(&wire, poller);
+        if poller == Poller::Worker && !sent {
+            for _ in 0..PROBES {
+                if received {
+                    break;
+                }
+                received = self.receive(&wire, poller);
+            }
+        }
         if self.state.is_cancelled() {
             self.cancel(&mut wire);
         }

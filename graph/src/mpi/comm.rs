@@ -26,30 +26,35 @@ pub(crate) const FAIL: i32 = 2;
 /// bytes behind its length (4 bytes, little-endian).
 pub(crate) const BATCH: i32 = 3;
 
-/// A received message.
+/// A received message (its bytes: in the buffer it was received into).
 pub(crate) struct Incoming {
     pub(crate) source: usize,
     pub(crate) tag: i32,
-    pub(crate) bytes: Vec<u8>,
 }
 
-/// The next message that has arrived from any rank, if one has.
-pub(crate) fn try_receive(comm: &SimpleCommunicator) -> Option<Incoming> {
+/// The next message that has arrived from any rank, if one has, received
+/// into `bytes` (its old contents dropped, its capacity reused).
+pub(crate) fn try_receive(comm: &SimpleCommunicator, bytes: &mut Vec<u8>) -> Option<Incoming> {
     let (message, status) = comm.any_process().immediate_matched_probe()?;
-    Some(receive(message, status))
+    Some(receive(message, status, bytes))
 }
 
-/// The next message from `source`, waiting for it.
-pub(crate) fn receive_from(comm: &SimpleCommunicator, source: usize) -> Incoming {
+/// The next message from `source`, waiting for it, received into `bytes`.
+pub(crate) fn receive_from(
+    comm: &SimpleCommunicator,
+    source: usize,
+    bytes: &mut Vec<u8>,
+) -> Incoming {
     let (message, status) = comm.process_at_rank(source as i32).matched_probe();
-    receive(message, status)
+    receive(message, status, bytes)
 }
 
-/// Receives a probed message into a buffer of its exact size, allocated and
-/// written once (MPI writes the bytes, nothing zeroes them first).
-fn receive(mut message: Message, status: Status) -> Incoming {
+/// Receives a probed message into `bytes`, resized to its exact size
+/// (MPI writes the bytes, nothing zeroes them first).
+fn receive(mut message: Message, status: Status, bytes: &mut Vec<u8>) -> Incoming {
     let count = status.count(u8::equivalent_datatype()) as usize;
-    let mut bytes = Vec::<u8>::with_capacity(count);
+    bytes.clear();
+    bytes.reserve(count);
     // SAFETY: the buffer has room for `count` bytes, the message's size;
     // `message` was matched by the probe and is received once, which resets
     // it to `MPI_MESSAGE_NULL` as its `Drop` expects.
@@ -67,7 +72,6 @@ fn receive(mut message: Message, status: Status) -> Incoming {
     Incoming {
         source: status.source_rank() as usize,
         tag: status.tag(),
-        bytes,
     }
 }
 

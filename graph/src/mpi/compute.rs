@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use super::comm::{self, all_gather_bytes, broadcast_bytes};
 use super::driver::{drive, Drive};
 use super::exchange::{in_task, Exporter, Outbox, Routes};
-use super::graph::NodeMeta;
+use super::prepare::prepare;
 use super::profile::{merge_profiles, RankTimes};
-use super::{fingerprint, placement, Cluster, Graph, Placement};
+use super::{Cluster, Graph, Placement};
 use crate::inspect::diagnostics::{Diagnosis, Recorder};
 use crate::run::{self, run_remote, Mode, Observer, Plan, RunState, Unobserved};
 use crate::store::{Store, Value};
@@ -240,50 +240,30 @@ pub(crate) fn compute_targets(
     let _exclusive = cluster.exclusive();
     let (comm, me, ranks) = (cluster.comm(), cluster.rank(), cluster.size());
 
-    // Steps 1 and 2: cull, then check that every rank has the same graph
-    // and the same hints (given with `Graph::on`, else from a placement).
-    let needed = cull(store, targets);
-    let metas: Vec<NodeMeta> = {
-        let nodes = graph.nodes();
-        needed.iter().map(|&id| nodes[id as usize]).collect()
-    };
-    let hints: Vec<Option<u32>> = needed
-        .iter()
-        .zip(&metas)
-        .map(|(&id, meta)| {
-            meta.rank.or_else(|| {
-                let placement = options.placement.as_ref()?;
-                placement.rank_of(id as usize).map(|r| r as u32)
-            })
-        })
-        .collect();
-    fingerprint::check(
+    // Steps 1 to 4: cull, check that every rank has the same graph and
+    // the same hints (given with `Graph::on`, else from a placement), place
+    // the tasks, plan this rank's part; or what the last compute of the
+    // same targets prepared.
+    let prepared = prepare(
+        graph,
         comm,
         ready.as_ref().err(),
-        store,
-        &needed,
-        &metas,
-        &hints,
         targets,
+        options.placement.as_ref(),
+        (me, ranks),
     )?;
     let (executor, limit) = ready.expect("an error was returned by the check");
     // The ranks left that collective together: the profile's time zero.
     let epoch = Instant::now();
-
-    // Step 3: placement, the same on every rank.
-    let rank_of = placement::place(store, &needed, &hints, ranks)?;
-    let rank_of_id = |id: u32| rank_of[needed.binary_search(&id).expect("needed")];
-
-    // Step 4: this rank's plan and routes.
-    let (plan, routes) = plan_rank(store, &needed, &metas, &rank_of, targets, me);
+    let (plan, routes, needed) = (&prepared.plan, &prepared.routes, &prepared.needed);
 
     // Steps 5 to 8: run this rank's tasks, exchanging values.
     let rank = Rank {
         comm,
         cluster,
         store,
-        plan: &plan,
-        routes: &routes,
+        plan,
+        routes,
         executor,
         limit,
     };
@@ -320,9 +300,10 @@ pub(crate) fn compute_targets(
         // Step 10 after a failure: receive what was sent and not read, so
         // that every send completes and the next compute starts clean.
         let sent_to_me = comm::sent_to_me(comm, driven.sends.sent());
+        let mut bytes = Vec::new();
         for (source, &count) in sent_to_me.iter().enumerate() {
             for _ in driven.received[source]..count {
-                drop(comm::receive_from(comm, source));
+                comm::receive_from(comm, source, &mut bytes);
             }
         }
         driven.sends.wait_all();
@@ -336,8 +317,8 @@ pub(crate) fn compute_targets(
     let profile = match recorder {
         Some(recorder) => {
             let local = recorder.finish(plan.len(), |k| ("", plan.node_id(k) as usize, &[]), 1);
-            let times = RankTimes::of(&local, &routes, recorder_start, wall, executor.workers());
-            Some(merge_profiles(comm, store, &needed, &times))
+            let times = RankTimes::of(&local, routes, recorder_start, wall, executor.workers());
+            Some(merge_profiles(comm, store, needed, &times))
         }
         None => None,
     };
@@ -346,9 +327,8 @@ pub(crate) fn compute_targets(
     let mut mine = outcome?.into_iter();
     let mut results = Vec::with_capacity(targets.len());
     let mut failed = None;
-    for &id in targets {
-        let codec = metas[needed.binary_search(&id).expect("needed")].codec;
-        let owner = rank_of_id(id) as usize;
+    for (&id, &(owner, codec)) in targets.iter().zip(&prepared.owners) {
+        let owner = owner as usize;
         if owner == me {
             let value = mine.next().expect("a result per local target");
             let message = match codec.encode_value(&value, &[0]) {
@@ -408,7 +388,7 @@ impl Rank<'_> {
     fn run<O: Observer>(&self, inner: &O) -> (Drive, Result<Vec<Value>, Error>) {
         let cancelled = AtomicBool::new(false);
         let state = RunState::new(self.store, self.plan, &cancelled);
-        let outbox = Outbox::new();
+        let outbox = Outbox::new(self.comm, self.cluster.size());
         let exporter = Exporter {
             inner,
             plan: self.plan,
@@ -424,7 +404,6 @@ impl Rank<'_> {
             |remote| {
                 driven = Some(drive(
                     remote,
-                    self.comm,
                     self.store,
                     self.plan,
                     self.routes,
@@ -446,103 +425,4 @@ fn encode_failure(store: &Store, id: u32, owner: usize, text: &[u8]) -> Error {
         store.name(id),
         String::from_utf8_lossy(text)
     ))
-}
-
-/// The targets and their ancestors, as node ids, increasing.
-///
-/// # Panics
-/// If a target is asked for twice (as on one node).
-fn cull(store: &Store, targets: &[u32]) -> Vec<u32> {
-    let max = *targets.iter().max().expect("a target");
-    let mut marked = vec![false; max as usize + 1];
-    for &target in targets {
-        assert!(
-            !marked[target as usize],
-            "delayed: the result of task key {target} is asked for twice in one compute"
-        );
-        marked[target as usize] = true;
-    }
-    for id in (0..=max).rev() {
-        if marked[id as usize] {
-            for &input in store.inputs(id) {
-                marked[input as usize] = true;
-            }
-        }
-    }
-    (0..=max).filter(|&id| marked[id as usize]).collect()
-}
-
-/// This rank's part of the compute: its plan (its own tasks, and the
-/// external nodes whose values it receives) and where each value goes.
-fn plan_rank(
-    store: &Store,
-    needed: &[u32],
-    metas: &[NodeMeta],
-    rank_of: &[u32],
-    targets: &[u32],
-    me: usize,
-) -> (Plan, Routes) {
-    let me = me as u32;
-    let index = |id: u32| needed.binary_search(&id).expect("needed");
-    let local: Vec<u32> = needed
-        .iter()
-        .zip(rank_of)
-        .filter(|&(_, &rank)| rank == me)
-        .map(|(&id, _)| id)
-        .collect();
-    // Edges leaving this rank (input index, reading rank), and whether each
-    // local node is read here.
-    let mut leaving = Vec::new();
-    let mut read_here = vec![false; needed.len()];
-    let mut external = Vec::new();
-    for (j, &id) in needed.iter().enumerate() {
-        for &input in store.inputs(id) {
-            let i = index(input);
-            match (rank_of[i] == me, rank_of[j] == me) {
-                (true, true) => read_here[i] = true,
-                (true, false) => leaving.push((i as u32, rank_of[j])),
-                (false, true) => external.push(input),
-                (false, false) => {}
-            }
-        }
-    }
-    let mut local_targets = Vec::new();
-    for &target in targets {
-        if rank_of[index(target)] == me {
-            read_here[index(target)] = true;
-            local_targets.push(target);
-        }
-    }
-    leaving.sort_unstable();
-    leaving.dedup();
-    external.sort_unstable();
-    external.dedup();
-    let plan = Plan::partial(store, &local, &external, &local_targets);
-    let n = plan.len();
-    let mut routes = Routes {
-        from: Vec::with_capacity(n + 1),
-        to: Vec::with_capacity(leaving.len()),
-        read_here: Vec::with_capacity(n),
-        codecs: Vec::with_capacity(n),
-        source: Vec::with_capacity(n),
-        externals: external.len(),
-    };
-    let mut edges = leaving.iter().peekable();
-    routes.from.push(0);
-    for k in 0..n as u32 {
-        let i = index(plan.node_id(k));
-        while let Some(&&(_, rank)) = edges.peek().filter(|&&&(from, _)| from as usize == i) {
-            routes.to.push(rank);
-            edges.next();
-        }
-        routes.from.push(routes.to.len() as u32);
-        routes.read_here.push(read_here[i]);
-        routes.codecs.push(metas[i].codec);
-        routes.source.push(if rank_of[i] == me {
-            u32::MAX
-        } else {
-            rank_of[i]
-        });
-    }
-    (plan, routes)
 }

@@ -1,15 +1,19 @@
 //! What a rank's workers do for a multi-node compute besides running its
-//! tasks: they hand each output that another rank reads to an outbox
-//! (`Exporter`, the run's observer), which the next poll (`driver.rs`)
-//! sends.
+//! tasks: they send each output that another rank reads at once, or hand it
+//! to an outbox (`Exporter`, the run's observer), which the next poll
+//! (`driver.rs`) sends (`wire.rs` says which).
 //!
 //! The protocol, numbered, is in `README.md` beside this file.
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+
+use mpi::topology::SimpleCommunicator;
 
 use super::codec::Codec;
+use super::wire::{Serialized, Wire};
 use crate::run::error::panic_message;
 use crate::run::{Observer, Plan};
 use crate::store::value::Slot;
@@ -27,7 +31,8 @@ pub(crate) fn in_task() -> bool {
 }
 
 /// Where this rank's part of a compute sends and receives: per local node
-/// of the rank's plan.
+/// of the rank's plan. A rank whose part neither sends nor receives (every
+/// task here, or none) keeps nothing per node: every list is empty.
 pub(crate) struct Routes {
     /// Ranks that read node `k`'s output: `to[from[k]..from[k + 1]]`.
     pub(crate) from: Vec<u32>,
@@ -45,37 +50,109 @@ pub(crate) struct Routes {
 }
 
 impl Routes {
-    /// The ranks that read local node `k`'s output.
-    pub(crate) fn dests(&self, k: u32) -> &[u32] {
-        &self.to[self.from[k as usize] as usize..self.from[k as usize + 1] as usize]
-    }
-}
-
-/// Outputs encoded by the workers, waiting for the next poll to send them:
-/// (local node, its message). Nobody is woken for them: a worker that
-/// exported polls as soon as it is idle, and the computing thread polls
-/// every few tens of microseconds while values flow (`driver.rs`), which
-/// lets the values of a busy rank travel in batches.
-pub(crate) struct Outbox {
-    queue: Mutex<Vec<(u32, Arc<Vec<u8>>)>>,
-}
-
-impl Outbox {
-    pub(crate) fn new() -> Outbox {
-        Outbox {
-            queue: Mutex::new(Vec::new()),
+    /// The routes of a part that neither sends nor receives.
+    pub(crate) fn none() -> Routes {
+        Routes {
+            from: Vec::new(),
+            to: Vec::new(),
+            read_here: Vec::new(),
+            codecs: Vec::new(),
+            source: Vec::new(),
+            externals: 0,
         }
     }
 
-    fn push(&self, k: u32, bytes: Vec<u8>) {
-        self.queue
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push((k, Arc::new(bytes)));
+    /// The ranks that read local node `k`'s output.
+    #[inline]
+    pub(crate) fn dests(&self, k: u32) -> &[u32] {
+        match self.from.get(k as usize..k as usize + 2) {
+            Some(&[start, end]) => &self.to[start as usize..end as usize],
+            _ => &[],
+        }
     }
 
-    pub(crate) fn take(&self) -> Vec<(u32, Arc<Vec<u8>>)> {
-        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    /// The rank whose value external node `k` is; `None` for a node of
+    /// this rank.
+    #[inline]
+    pub(crate) fn source(&self, k: u32) -> Option<u32> {
+        self.source
+            .get(k as usize)
+            .copied()
+            .filter(|&rank| rank != u32::MAX)
+    }
+}
+
+/// What leaves this rank during a run: outputs encoded by the workers,
+/// waiting for the next poll to send them (local node, its message), and
+/// the wire every MPI call of the run goes through (`wire.rs`). Nobody is
+/// woken for what waits: a worker that exported polls as soon as it is
+/// idle, and the computing thread polls every few tens of microseconds
+/// while values flow (`driver.rs`), which lets the values of a busy rank
+/// travel in batches.
+pub(crate) struct Outbox<'c> {
+    queue: Mutex<Vec<(u32, Arc<Vec<u8>>)>>,
+    /// Whether `queue` may hold something: written under its lock, read
+    /// without it by a poll, which locks only when it says so. Relaxed: a
+    /// hint, never what a value is read by. A poll that reads a stale
+    /// `false` leaves the value to the next one; the worker that exported
+    /// it reads its own write, and after the run the computing thread's
+    /// wait for the last job orders every export before its read.
+    filled: AtomicBool,
+    /// MPI, for whoever holds it.
+    pub(crate) wire: Mutex<Wire>,
+    comm: Serialized<'c>,
+}
+
+impl<'c> Outbox<'c> {
+    pub(crate) fn new(comm: &'c SimpleCommunicator, ranks: usize) -> Outbox<'c> {
+        Outbox {
+            queue: Mutex::new(Vec::new()),
+            filled: AtomicBool::new(false),
+            wire: Mutex::new(Wire::new(ranks)),
+            comm: Serialized::new(comm),
+        }
+    }
+
+    /// The communicator: call it only while holding the wire.
+    pub(crate) fn comm(&self) -> &'c SimpleCommunicator {
+        self.comm.get()
+    }
+
+    fn push(&self, k: u32, bytes: Arc<Vec<u8>>) {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        queue.push((k, bytes));
+        self.filled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether exports may wait here (the hint above).
+    pub(crate) fn may_hold_some(&self) -> bool {
+        self.filled.load(Ordering::Relaxed)
+    }
+
+    /// Swaps the outbox's list with `list` if it may hold something: a
+    /// flush takes what was exported and leaves its own list, emptied with
+    /// its capacity kept, for the next exports. An empty outbox is not
+    /// locked.
+    pub(crate) fn swap(&self, list: &mut Vec<(u32, Arc<Vec<u8>>)>) {
+        debug_assert!(list.is_empty());
+        if !self.may_hold_some() {
+            return;
+        }
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        std::mem::swap(&mut *queue, list);
+        self.filled.store(false, Ordering::Relaxed);
+    }
+
+    /// The wire, if no other thread holds it.
+    pub(crate) fn try_wire(&self) -> Option<MutexGuard<'_, Wire>> {
+        match self.wire.try_lock() {
+            Ok(wire) => Some(wire),
+            // A thread that panicked holding it (a bug: user code runs
+            // under `catch_unwind`) left it whole: sends are recorded as
+            // they start.
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
     }
 }
 
@@ -86,7 +163,7 @@ pub(crate) struct Exporter<'x, O> {
     pub(crate) inner: &'x O,
     pub(crate) plan: &'x Plan,
     pub(crate) routes: &'x Routes,
-    pub(crate) outbox: &'x Outbox,
+    pub(crate) outbox: &'x Outbox<'x>,
 }
 
 impl<O: Observer> Observer for Exporter<'_, O> {
@@ -133,7 +210,15 @@ impl<O: Observer> Observer for Exporter<'_, O> {
                 )))
             }
         };
-        self.outbox.push(k, bytes);
+        let bytes = Arc::new(bytes);
+        let dests = self.routes.dests(k);
+        let sent = match self.outbox.try_wire() {
+            Some(mut wire) => wire.send_at_once(self.outbox, dests, &bytes)?,
+            None => false,
+        };
+        if !sent {
+            self.outbox.push(k, bytes);
+        }
         Ok(self.routes.read_here[k as usize])
     }
 }

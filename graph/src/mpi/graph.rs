@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::codec::{codec_of, Codec};
+use super::fingerprint::Hashes;
 use super::inputs::{marked_ids, Inputs, Refs};
+use super::prepare::Prepared;
 use super::{Cluster, Delayed};
 use crate::inputs::Shape;
 use crate::store::{Args, BoxError, InputIds, InputTypes, NoInputs};
@@ -50,9 +52,21 @@ struct Shared {
     /// The tasks themselves, as on one node: the same ids on every rank.
     local: crate::Graph,
     cluster: Cluster,
-    /// Per node (by id): what the multi-node layer adds to it. Locked
-    /// while a node is added, so ids and entries stay in step.
-    nodes: Mutex<Vec<NodeMeta>>,
+    /// Per node (by id): what the multi-node layer adds to it, and what
+    /// computes keep of it. Locked while a node is added, so ids and
+    /// entries stay in step, and while a compute prepares (`prepare.rs`).
+    nodes: Mutex<Nodes>,
+}
+
+/// What the multi-node layer keeps beside the graph's nodes.
+pub(crate) struct Nodes {
+    /// Per node, by id.
+    pub(crate) metas: Vec<NodeMeta>,
+    /// Per node, its hash (`fingerprint.rs`).
+    pub(crate) hashes: Hashes,
+    /// What the last compute prepared: the next compute of the same
+    /// targets and placement runs on it.
+    pub(crate) last: Option<Arc<Prepared>>,
 }
 
 /// What a multi-node graph keeps per node beside the node itself.
@@ -87,7 +101,11 @@ impl Graph {
             shared: Arc::new(Shared {
                 local: crate::Graph::new(),
                 cluster,
-                nodes: Mutex::new(Vec::new()),
+                nodes: Mutex::new(Nodes {
+                    metas: Vec::new(),
+                    hashes: Hashes::new(),
+                    last: None,
+                }),
             }),
         }
     }
@@ -304,17 +322,23 @@ impl Graph {
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
         let mut nodes = self.nodes();
-        let id = self.shared.local.push::<S, T, F>(name, inputs, task).id();
-        debug_assert_eq!(id as usize, nodes.len());
-        nodes.push(NodeMeta {
+        let Nodes { metas, hashes, .. } = &mut *nodes;
+        // Every node is added here, under this lock: the next id is known.
+        let id = metas.len() as u32;
+        let meta = NodeMeta {
             codec: codec_of::<T>(),
             rank,
-        });
+        };
+        // Hashed now, from what is at hand (`fingerprint.rs`).
+        hashes.push(id, &name, &meta, inputs.as_slice());
+        metas.push(meta);
+        let added = self.shared.local.push::<S, T, F>(name, inputs, task).id();
+        debug_assert_eq!(id, added);
         Delayed::new(self.clone(), id)
     }
 
     /// The per-node entries, locked.
-    pub(crate) fn nodes(&self) -> MutexGuard<'_, Vec<NodeMeta>> {
+    pub(crate) fn nodes(&self) -> MutexGuard<'_, Nodes> {
         self.shared.nodes.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -50,9 +50,12 @@ mod exchange;
 mod fingerprint;
 mod graph;
 pub mod inputs;
+mod needed;
 mod placement;
+mod prepare;
 mod profile;
 mod schedule;
+mod wire;
 
 pub use self::cluster::Cluster;
 pub use self::compute::{ComputeOptions, TIMEOUT_ENV};

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::comm::all_gather_bytes;
 use super::exchange::Routes;
+use super::needed::Needed;
 use crate::store::Store;
 use crate::{Profile, Task};
 
@@ -43,7 +44,7 @@ impl RankTimes {
         let tasks = local
             .tasks()
             .enumerate()
-            .filter(|&(k, _)| routes.source[k] == u32::MAX)
+            .filter(|&(k, _)| routes.source(k as u32).is_none())
             .map(|(_, t)| {
                 (
                     t.key as u32,
@@ -63,13 +64,13 @@ impl RankTimes {
 }
 
 /// Gathers every rank's `times` (a collective) and merges them into the
-/// compute's profile, the same on every rank: the tasks of `needed` (node
-/// ids, increasing) in that order, the workers of rank `r` numbered after
+/// compute's profile, the same on every rank: the tasks of `needed` in
+/// their order, the workers of rank `r` numbered after
 /// those of the ranks before it.
 pub(crate) fn merge_profiles(
     comm: &SimpleCommunicator,
     store: &Store,
-    needed: &[u32],
+    needed: &Needed,
     times: &RankTimes,
 ) -> Profile {
     let mine = postcard::to_allocvec(times).expect("times encode");
@@ -90,7 +91,7 @@ pub(crate) fn merge_profiles(
     let mut rows = vec![(0u64, 0u64, 0u64, 0usize); needed.len()];
     for (rank, times) in ranks.iter().enumerate() {
         for &(id, ready, start, end, worker) in &times.tasks {
-            let i = needed.binary_search(&id).expect("a needed task");
+            let i = needed.index(id);
             let start_ = start.max(ready);
             rows[i] = (
                 ready.min(start_),
@@ -100,13 +101,13 @@ pub(crate) fn merge_profiles(
             );
         }
     }
-    let index = |id: u32| needed.binary_search(&id).expect("needed") as u32;
+    let index = |id: u32| needed.index(id) as u32;
     let inputs: Vec<Vec<u32>> = needed
-        .iter()
-        .map(|&id| store.inputs(id).iter().map(|&input| index(input)).collect())
+        .ids()
+        .map(|id| store.inputs(id).iter().map(|&input| index(input)).collect())
         .collect();
     let wall = ranks.iter().map(|r| r.wall).max().unwrap_or(0);
-    let tasks = needed.iter().enumerate().map(|(i, &id)| {
+    let tasks = needed.ids().enumerate().map(|(i, id)| {
         let (ready, start, end, worker) = rows[i];
         Task {
             name: store.name(id),

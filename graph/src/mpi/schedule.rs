@@ -184,6 +184,12 @@ impl Placement {
         self.ranks.len()
     }
 
+    /// Whether `self` and `other` are clones of one placement (a compute
+    /// keeps what it prepared for the next one with the same placement).
+    pub(crate) fn same(&self, other: &Placement) -> bool {
+        Arc::ptr_eq(&self.ranks, &other.ranks)
+    }
+
     /// Whether no task is placed.
     ///
     /// ```

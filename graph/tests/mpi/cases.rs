@@ -223,6 +223,39 @@ fn placement(cluster: &Cluster, g: &Graph) -> Outcome {
             )
         })?;
     }
+    // The same compute again: it runs on what the last one prepared (the
+    // same targets and placement), with the same placement.
+    let (sum, again) =
+        delayed::mpi::compute_with((&total, &on), &ComputeOptions::new().placement(&placement))
+            .map_err(|e| e.to_string())?
+            .value;
+    ensure(sum == 66 && again == ranks, || {
+        format!("again: sum {sum}, ranks {again:?}, first {ranks:?}")
+    })?;
+    // Rank 0 asks for that again (what it prepared last time), the others
+    // without the placement (prepared afresh): every rank gets an error
+    // naming the first task, whose hint differs.
+    let options = if here == 0 {
+        ComputeOptions::new().placement(&placement)
+    } else {
+        ComputeOptions::new()
+    };
+    let err = delayed::mpi::compute_with((&total, &on), &options)
+        .err()
+        .ok_or("the compute succeeded")?
+        .to_string();
+    ensure(
+        err.contains("built different graphs")
+            && err.contains("task #0:")
+            && err.contains(&format!(
+                "rank 0: task 'work' (key 0) returning (u64, usize) with inputs [] placed on rank {}",
+                ranks[0]
+            ))
+            && err.lines().any(|line| {
+                line.trim() == "rank 1: task 'work' (key 0) returning (u64, usize) with inputs []"
+            }),
+        || err.clone(),
+    )?;
     // Only rank 1 passes the placement: every rank gets an error.
     let options = if here == 1 {
         ComputeOptions::new().placement(&placement)

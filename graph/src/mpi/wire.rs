@@ -1,0 +1,165 @@
+//! `Wire`: MPI during a rank's run, behind one mutex (`Outbox::wire`):
+//! every MPI call of the run is made by the thread that holds it, so MPI is
+//! called by one thread at a time (`MPI_THREAD_SERIALIZED` is enough). Two
+//! kinds of thread take it, both with `try_lock`, so that none ever waits
+//! for it:
+//!
+//! - a worker whose task's output another rank reads, to send it at once
+//!   (`Exporter::export`), when nothing waits in the outbox and nothing
+//!   was sent that way since the last poll: the value leaves before the
+//!   worker ends its job and polls. A worker that exports many values
+//!   between two polls (a range of independent tasks) sends the first so,
+//!   and the others wait in the outbox for the next poll, which sends
+//!   them in one message per rank;
+//! - a poll (`driver.rs`), which sends what waits in the outbox (`flush`),
+//!   receives, and frees completed sends.
+
+use std::sync::Arc;
+
+use mpi::topology::SimpleCommunicator;
+
+use super::comm::{Sends, BATCH, VALUE};
+use super::exchange::{Outbox, Routes};
+use crate::Error;
+
+/// Values up to this size travel in batches (one message per rank per
+/// poll, each value behind its length); larger ones alone, uncopied.
+/// Thousands of small messages to one rank cost MPI far more each than one
+/// message holding them.
+const BATCHED: usize = 16 << 10;
+
+/// The communicator, shared by the threads that take the wire.
+pub(crate) struct Serialized<'c>(&'c SimpleCommunicator);
+
+// SAFETY: MPI is initialised with at least `MPI_THREAD_SERIALIZED`
+// (`Cluster::init` checks), so any thread may call it as long as no two do
+// at once: every call through this communicator during a compute is made
+// by the thread holding the wire's mutex (`Outbox::comm` says so).
+unsafe impl Send for Serialized<'_> {}
+// SAFETY: as for `Send`: a shared reference only hands out the
+// communicator to the holder of the wire's mutex.
+unsafe impl Sync for Serialized<'_> {}
+
+impl<'c> Serialized<'c> {
+    pub(crate) fn new(comm: &'c SimpleCommunicator) -> Serialized<'c> {
+        Serialized(comm)
+    }
+
+    /// The communicator: call it only while holding the wire.
+    pub(crate) fn get(&self) -> &'c SimpleCommunicator {
+        self.0
+    }
+}
+
+/// What the holder of the wire may use (and the communicator, beside it in
+/// the `Outbox`).
+pub(crate) struct Wire {
+    /// The sends of the run, some maybe still in flight.
+    pub(crate) sends: Sends,
+    /// Per rank: the small values of this flush for it.
+    batches: Vec<Vec<Arc<Vec<u8>>>>,
+    /// The outbox's list, swapped out by a flush and back empty (with its
+    /// capacity): not allocated per value.
+    exported: Vec<(u32, Arc<Vec<u8>>)>,
+    /// Whether a worker sent a value at once since the last flush.
+    sent_at_once: bool,
+}
+
+impl Wire {
+    pub(crate) fn new(ranks: usize) -> Wire {
+        Wire {
+            sends: Sends::new(ranks),
+            batches: vec![Vec::new(); ranks],
+            exported: Vec::new(),
+            sent_at_once: false,
+        }
+    }
+
+    /// Starts one send on `comm`.
+    ///
+    /// # Errors
+    /// If it cannot start (a value too large for MPI's counts).
+    pub(crate) fn start(
+        &mut self,
+        comm: &SimpleCommunicator,
+        dest: usize,
+        tag: i32,
+        bytes: Arc<Vec<u8>>,
+    ) -> Result<(), Error> {
+        self.sends.send(comm, dest, tag, bytes)
+    }
+
+    /// Sends `bytes`, a worker's export, to `dests` at once, unless values
+    /// wait in `outbox` or one was sent so since the last flush; whether
+    /// it did.
+    ///
+    /// # Errors
+    /// If a send cannot start.
+    pub(crate) fn send_at_once(
+        &mut self,
+        outbox: &Outbox,
+        dests: &[u32],
+        bytes: &Arc<Vec<u8>>,
+    ) -> Result<bool, Error> {
+        if self.sent_at_once || outbox.may_hold_some() {
+            return Ok(false);
+        }
+        self.sent_at_once = true;
+        for &dest in dests {
+            self.start(outbox.comm(), dest as usize, VALUE, Arc::clone(bytes))?;
+        }
+        Ok(true)
+    }
+
+    /// Sends what waits in `outbox` (routed by `routes`), several small
+    /// values to one rank in one message; whether there was anything.
+    /// A send that cannot start is handed to `fail`.
+    pub(crate) fn flush(
+        &mut self,
+        outbox: &Outbox,
+        routes: &Routes,
+        mut fail: impl FnMut(Error),
+    ) -> bool {
+        self.sent_at_once = false;
+        let mut exported = std::mem::take(&mut self.exported);
+        outbox.swap(&mut exported);
+        if exported.is_empty() {
+            self.exported = exported;
+            return false;
+        }
+        for (k, bytes) in exported.drain(..) {
+            for &dest in routes.dests(k) {
+                if bytes.len() > BATCHED {
+                    let bytes = Arc::clone(&bytes);
+                    if let Err(error) = self.start(outbox.comm(), dest as usize, VALUE, bytes) {
+                        fail(error);
+                    }
+                } else {
+                    self.batches[dest as usize].push(Arc::clone(&bytes));
+                }
+            }
+        }
+        self.exported = exported;
+        for dest in 0..self.batches.len() {
+            let batch = &mut self.batches[dest];
+            let (tag, message) = match batch.len() {
+                0 => continue,
+                // One value: as it is, uncopied.
+                1 => (VALUE, batch.pop().expect("one")),
+                _ => {
+                    let size = batch.iter().map(|b| 4 + b.len()).sum();
+                    let mut message = Vec::with_capacity(size);
+                    for bytes in batch.drain(..) {
+                        message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                        message.extend_from_slice(&bytes);
+                    }
+                    (BATCH, Arc::new(message))
+                }
+            };
+            if let Err(error) = self.start(outbox.comm(), dest, tag, message) {
+                fail(error);
+            }
+        }
+        true
+    }
+}

@@ -136,7 +136,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.out.join("ready-latency.csv"),
             machine.csv_comment() + &latency.csv(),
         )?;
-        writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task; the runs of all systems and worker counts of a shape alternate (run 1 of each, then run 2 of each, ...), so a slow period of the machine hits them alike. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted).\n")?;
+        writeln!(md, "Build: constructing what the system runs (delayed's `Graph`; the successor lists and input counts of the hand-written schedulers; nothing for the sequential loop), ns per node. Compute: one run with fresh per-run state, ns per task; the runs of all systems and worker counts of a shape alternate (run 1 of each, then run 2 of each, ...), so a slow period of the machine hits them alike. Peak memory: the heap high-water mark of one build + compute above what was live before, per node (the input DAG, shared by all systems, is not counted). The counter starts from zero, so memory allocated before a measurement and freed during it counts negative: where a 1-worker row shows less than the 2-worker row of the same shape, the larger is the peak.\n")?;
+        writeln!(md, "Where a build's and a chain's nanoseconds go for `delayed` (perf profiles): [overhead-breakdown.md](overhead-breakdown.md).\n")?;
         md.push_str(&table.markdown());
         writeln!(
             md,

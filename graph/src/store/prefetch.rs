@@ -12,9 +12,9 @@ pub(crate) fn prefetch<T>(value: &T) {
     prefetch_address(std::ptr::from_ref(value).cast());
 }
 
-/// `prefetch` for a value that may straddle two cache lines (a 48-byte
-/// record does at every other position): asks for the lines of its first
-/// and of its last byte.
+/// `prefetch` for a value that may straddle two cache lines (a node
+/// record does not, its segments starting on a line, but other values
+/// may): asks for the lines of its first and of its last byte.
 ///
 /// The last byte is reached as a raw pointer, never as a `&u8`: it may be
 /// a byte of an atomic that another thread is writing (a `Node`'s

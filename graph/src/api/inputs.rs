@@ -64,7 +64,7 @@ pub trait Shape: sealed::Shape + 'static {
 
     /// The value types of the inputs, in order; a list's one entry stands
     /// for all its inputs. What a run needs to drop an input's value
-    /// (`TaskFn::input_vtable`), and to know whether it must count its reads.
+    /// (`Task::input_vtable`), and to know whether it must count its reads.
     #[doc(hidden)]
     const INPUT_OUTPUTS: &'static [&'static VTable];
 }

@@ -14,9 +14,9 @@
 //! traffic) the 8 bytes saved per slot cut compute time by 5 to 30%.
 //! Values of two or three words (`String`, `Vec`) are boxed either way.
 //! For the same reason a run's `Slot` keeps only the storage: the vtable
-//! is the producing node's (`TaskFn::output_vtable`), and a consumer reading or
+//! is the producing node's (`Task::output_vtable`), and a consumer reading or
 //! dropping its input knows the type from its own `Delayed<A>` inputs
-//! (`TaskFn::input_vtable`).
+//! (`Task::input_vtable`).
 
 use std::any::{type_name, TypeId};
 use std::cell::UnsafeCell;
@@ -70,7 +70,7 @@ unsafe fn drop_value<T: Erase>(storage: *mut Storage) {
 }
 
 /// The vtable of values of type `T`, for a node that outputs a `T`
-/// (`TaskFn::output_vtable`).
+/// (`Task::output_vtable`).
 pub(crate) struct Output<T>(PhantomData<fn() -> T>);
 
 impl<T: Send + Sync + 'static> Output<T> {
@@ -180,7 +180,7 @@ impl Value {
 /// and a compute of a million nodes is bound by that memory traffic.
 ///
 /// A slot does not know whether it is full, nor the type it holds: the run
-/// knows both (`NodeState`'s state, and the node's `TaskFn::output_vtable`), and
+/// knows both (`NodeState`'s state, and the node's `Task::output_vtable`), and
 /// the consumers know the type statically: their `Delayed<A>` inputs were
 /// made by the tasks that produce an `A`.
 pub(crate) struct Slot(UnsafeCell<Storage>);
@@ -199,7 +199,7 @@ unsafe impl Send for Slot {}
 unsafe impl super::zeroed::Zeroable for Slot {}
 
 impl Slot {
-    /// Stores `value`'s storage; its vtable is the node's (`TaskFn::output_vtable`),
+    /// Stores `value`'s storage; its vtable is the node's (`Task::output_vtable`),
     /// which whoever takes the value back passes to `take`.
     ///
     /// # Safety
@@ -218,7 +218,7 @@ impl Slot {
     ///
     /// # Safety
     /// The slot is full with a value of the type `vtable` was made for (the
-    /// producer's `TaskFn::output_vtable`, or a consumer's `TaskFn::input_vtable` for
+    /// producer's `Task::output_vtable`, or a consumer's `Task::input_vtable` for
     /// it), nobody else accesses it during the
     /// call, and no reference from `get` is alive.
     pub(crate) unsafe fn take_value(&self, vtable: &'static VTable) -> Value {

@@ -69,7 +69,7 @@ SEEDS=${MIRI_SEEDS:-0..4}
 FAILED=()
 SUMMARY=()
 
-step() { printf '\n=== %s ===\n' "$*"; }
+step() { printf '\n=== %s (%s, %ss in) ===\n' "$*" "$(date -u +%T)" "$SECONDS"; }
 
 # not_run REASON: no check can run; say so where nobody can miss it.
 not_run() {

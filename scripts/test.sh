@@ -22,7 +22,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 QUICK=0
 [ "${1:-}" = "--quick" ] && QUICK=1
 
-step() { printf '\n=== %s ===\n' "$*"; }
+step() { printf '\n=== %s (%s, %ss in) ===\n' "$*" "$(date -u +%T)" "$SECONDS"; }
 
 install_packages() {
     local need=()

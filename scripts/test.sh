@@ -70,6 +70,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc -p delayed --features mpi --no-deps --locke
 cargo test -p delayed --features mpi --locked --lib mpi
 cargo test -p delayed --features mpi --locked --doc mpi
 cargo test -p delayed --features mpi --locked --test mpi
+# The MPI examples, in the test profile beside the others `cargo test` built,
+# for the Slurm checks below (dask_loop_mpi under srun --mpi=pmix).
+cargo test -p delayed --features mpi --locked --examples --no-run -q
 
 step "a library user's crate: no clap in its dependencies (tests/downstream)"
 scripts/check-downstream.sh
@@ -89,13 +92,21 @@ RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 \
 if [ "$QUICK" = 0 ]; then
     if [ -x scripts/test-slurm.sh ]; then
         step "Slurm sweep against a private single-node Slurm, and --local"
-        scripts/test-slurm.sh
+        # The examples `cargo test` built (their tasks sleep, so the test
+        # profile times them as well as a release build): a release build of
+        # the bench suite took 4 of CI's minutes.
+        examples=${CARGO_TARGET_DIR:-target}/debug/examples
+        [[ $examples == /* ]] || examples=$PWD/$examples
+        DELAYED_EXAMPLES_DIR=$examples scripts/test-slurm.sh
     fi
     if [ -x scripts/valgrind.sh ]; then
         step "valgrind (fast checks)"
         scripts/valgrind.sh --fast
     fi
-    step "Miri and ThreadSanitizer (nightly)" && scripts/sanitizers.sh
+    # Three of Miri's schedules for the multi-threaded runs, not the four a
+    # plain scripts/sanitizers.sh tries: each is a minute here, and CI's
+    # 30 minutes were spent (scripts/sanitizers.sh alone for more seeds).
+    step "Miri and ThreadSanitizer (nightly)" && MIRI_SEEDS=${MIRI_SEEDS:-0..3} scripts/sanitizers.sh
 fi
 
 step "all tests passed"

@@ -3,33 +3,10 @@
 use super::delayed::Delayed;
 use super::graph::Graph;
 use super::progress;
+use super::targets_trait;
 use crate::run::{self, Mode};
 use crate::store::Value;
 use crate::{Error, Executor};
-
-mod sealed {
-    pub trait Targets {}
-}
-
-/// What [`compute`] can compute: a `&Delayed<T>` (gives `T`), a tuple of up
-/// to 8 of them (gives a tuple), or a list `&[Delayed<T>]` / `&Vec<Delayed<T>>`
-/// (gives `Vec<T>`). Implemented only by this crate.
-///
-/// All targets must belong to one graph, and each may be asked for only once
-/// (the results are moved to the caller, so there is only one of each).
-pub trait Targets: sealed::Targets {
-    /// The results, moved to the caller.
-    type Output;
-
-    /// Adds the targets' ids to `ids`, and their graph to `graph`, checking
-    /// that it is the same for all.
-    #[doc(hidden)]
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>);
-
-    /// Takes the results, in the order of `collect`.
-    #[doc(hidden)]
-    fn outputs(results: &mut Results) -> Self::Output;
-}
 
 /// The results of a run, in the order their targets were collected.
 #[doc(hidden)]
@@ -41,111 +18,33 @@ impl Results {
         Results(values.into_iter())
     }
 
-    /// The next result, if any is left.
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
-    pub(crate) fn try_next<T: Send + Sync + 'static>(&mut self) -> Option<T> {
-        self.0.next().map(Value::into_typed)
-    }
-
+    /// The next result.
     pub(crate) fn next<T: Send + Sync + 'static>(&mut self) -> T {
         self.0
             .next()
             .expect("delayed: internal error: a result is missing")
             .into_typed()
     }
-}
 
-fn collect_one<T>(target: &Delayed<T>, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-    match graph {
-        None => *graph = Some(target.graph().clone()),
-        Some(graph) => assert!(
-            graph.same(target.graph()),
-            "delayed: {target:?} belongs to another Graph than the other results asked for"
-        ),
-    }
-    ids.push(target.id());
-}
-
-impl<T> sealed::Targets for &Delayed<T> {}
-impl<T: Send + Sync + 'static> Targets for &Delayed<T> {
-    type Output = T;
-
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-        collect_one(self, graph, ids);
-    }
-
-    fn outputs(results: &mut Results) -> T {
-        results.next()
+    /// The results left, all of type `T` (those of a list of targets).
+    pub(crate) fn rest<T: Send + Sync + 'static>(&mut self) -> Vec<T> {
+        self.0.by_ref().map(Value::into_typed).collect()
     }
 }
 
-impl<T> sealed::Targets for &[Delayed<T>] {}
-impl<T: Send + Sync + 'static> Targets for &[Delayed<T>] {
-    type Output = Vec<T>;
-
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-        ids.reserve(self.len());
-        for target in self.iter() {
-            collect_one(target, graph, ids);
-        }
-    }
-
-    fn outputs(results: &mut Results) -> Vec<T> {
-        let mut outputs = Vec::with_capacity(results.0.len());
-        while results.0.len() > 0 {
-            outputs.push(results.next());
-        }
-        outputs
-    }
+targets_trait! {
+    handle: Delayed,
+    graph: Graph,
+    api: "delayed",
+    output: [Send + Sync + 'static],
+    /// What [`compute`] can compute: a `&Delayed<T>` (gives `T`), a tuple of up
+    /// to 8 of them (gives a tuple), or a list `&[Delayed<T>]` / `&Vec<Delayed<T>>`
+    /// (gives `Vec<T>`). Implemented only by this crate.
+    ///
+    /// All targets must belong to one graph, and each may be asked for only once
+    /// (the results are moved to the caller, so there is only one of each).
+    trait Targets;
 }
-
-impl<T> sealed::Targets for &Vec<Delayed<T>> {}
-impl<T: Send + Sync + 'static> Targets for &Vec<Delayed<T>> {
-    type Output = Vec<T>;
-
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-        self.as_slice().collect(graph, ids);
-    }
-
-    fn outputs(results: &mut Results) -> Vec<T> {
-        <&[Delayed<T>]>::outputs(results)
-    }
-}
-
-macro_rules! tuple_targets {
-    ($(($T:ident, $k:tt)),+) => {
-        impl<$($T),+> sealed::Targets for ($(&Delayed<$T>,)+) {}
-        impl<$($T: Send + Sync + 'static),+> Targets for ($(&Delayed<$T>,)+) {
-            type Output = ($($T,)+);
-
-            fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-                $(collect_one(self.$k, graph, ids);)+
-            }
-
-            fn outputs(results: &mut Results) -> Self::Output {
-                ($(results.next::<$T>(),)+)
-            }
-        }
-    };
-}
-
-tuple_targets!((A, 0));
-tuple_targets!((A, 0), (B, 1));
-tuple_targets!((A, 0), (B, 1), (C, 2));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5), (G, 6));
-tuple_targets!(
-    (A, 0),
-    (B, 1),
-    (C, 2),
-    (D, 3),
-    (E, 4),
-    (F, 5),
-    (G, 6),
-    (H, 7)
-);
 
 /// Computes several results in one run on the default executor
 /// ([`Executor::global`]): tasks they share run once.

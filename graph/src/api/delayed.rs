@@ -5,6 +5,7 @@ use std::marker::PhantomData;
 
 use super::compute;
 use super::graph::{Graph, WeakGraph};
+use super::handle_impls;
 use crate::{Error, Executor};
 
 /// The future result of a task in a [`Graph`]: nothing runs until it is
@@ -98,18 +99,6 @@ impl<T> fmt::Debug for WeakDelayed<T> {
 }
 
 impl<T> Delayed<T> {
-    pub(crate) fn new(graph: Graph, id: u32) -> Delayed<T> {
-        Delayed {
-            graph,
-            id,
-            _output: PhantomData,
-        }
-    }
-
-    pub(crate) fn id(&self) -> u32 {
-        self.id
-    }
-
     /// The graph this task belongs to.
     ///
     /// ```
@@ -228,17 +217,4 @@ impl<T: Send + Sync + 'static> Delayed<T> {
     }
 }
 
-impl<T> Clone for Delayed<T> {
-    fn clone(&self) -> Self {
-        Delayed::new(self.graph.clone(), self.id)
-    }
-}
-
-impl<T> fmt::Debug for Delayed<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delayed")
-            .field("name", &self.name())
-            .field("key", &self.key())
-            .finish()
-    }
-}
+handle_impls!(handle: Delayed, graph: Graph);

@@ -6,7 +6,8 @@ use std::sync::{Arc, Weak};
 
 use super::delayed::Delayed;
 use super::inputs::{Inputs, Refs, Shape};
-use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, NoInputs, Store, TaskFn};
+use super::task_builders;
+use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, Store, TaskFn};
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
 ///
@@ -138,134 +139,103 @@ impl Graph {
         self.len() == 0
     }
 
-    /// Adds a task without inputs that returns `f()`.
-    ///
-    /// `name` labels the task in errors and pictures (Dask uses the function's name).
-    ///
-    /// ```
-    /// let g = delayed::Graph::new();
-    /// let x = g.delayed("answer", || 42);
-    /// assert_eq!(x.compute()?, 42);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// The closure and its result cross threads, so both must be `Send`,
-    /// `Sync` and `'static`:
-    ///
-    /// ```compile_fail
-    /// let g = delayed::Graph::new();
-    /// let rc = std::rc::Rc::new(1);
-    /// g.delayed("rc", move || *rc); // Rc is neither Send nor Sync
-    /// ```
-    ///
-    /// ```compile_fail
-    /// let g = delayed::Graph::new();
-    /// let local = 5;
-    /// g.delayed("borrow", || local + 1); // borrows a local: not 'static
-    /// ```
-    ///
-    /// ```compile_fail
-    /// let g = delayed::Graph::new();
-    /// g.delayed("rc", || std::rc::Rc::new(1)); // the result is not Send
-    /// ```
-    ///
-    /// ```compile_fail
-    /// let g = delayed::Graph::new();
-    /// let cell = std::cell::Cell::new(1);
-    /// g.delayed("cell", move || cell.get()); // Cell is not Sync
-    /// ```
-    pub fn delayed<T, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-        T: Send + Sync + 'static,
-    {
-        self.push::<NoInputs, _, _>(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
-            Ok(f())
-        })
+    // `delayed`, `try_delayed`, `task` and `try_task` (`task_builders.rs`).
+    task_builders! {
+        output: [Send + Sync + 'static],
+        /// Adds a task without inputs that returns `f()`.
+        ///
+        /// `name` labels the task in errors and pictures (Dask uses the function's name).
+        ///
+        /// ```
+        /// let g = delayed::Graph::new();
+        /// let x = g.delayed("answer", || 42);
+        /// assert_eq!(x.compute()?, 42);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// The closure and its result cross threads, so both must be `Send`,
+        /// `Sync` and `'static`:
+        ///
+        /// ```compile_fail
+        /// let g = delayed::Graph::new();
+        /// let rc = std::rc::Rc::new(1);
+        /// g.delayed("rc", move || *rc); // Rc is neither Send nor Sync
+        /// ```
+        ///
+        /// ```compile_fail
+        /// let g = delayed::Graph::new();
+        /// let local = 5;
+        /// g.delayed("borrow", || local + 1); // borrows a local: not 'static
+        /// ```
+        ///
+        /// ```compile_fail
+        /// let g = delayed::Graph::new();
+        /// g.delayed("rc", || std::rc::Rc::new(1)); // the result is not Send
+        /// ```
+        ///
+        /// ```compile_fail
+        /// let g = delayed::Graph::new();
+        /// let cell = std::cell::Cell::new(1);
+        /// g.delayed("cell", move || cell.get()); // Cell is not Sync
+        /// ```
+        fn delayed;
+
+        /// Adds a task without inputs that may fail: an `Err` from `f` ends the
+        /// compute with an [`Error`](crate::Error) whose `source()` is that error.
+        ///
+        /// ```
+        /// let g = delayed::Graph::new();
+        /// let port = g.try_delayed("port", || "80a".parse::<u16>());
+        /// assert!(port.compute().is_err());
+        /// ```
+        fn try_delayed;
+
+        /// Adds a task that computes `f` from the results of `inputs`.
+        ///
+        /// `inputs` is a `&Delayed<A>` (`f` gets `&A`), a tuple of up to 8
+        /// `&Delayed`s (`f` gets a tuple of references), or a list: `&[Delayed<A>]`,
+        /// `&Vec<Delayed<A>>` or `&[Delayed<A>; N]` (`f` gets [`Values<A>`](crate::Values),
+        /// whose `into_iter()` yields `&A` in order). See [`inputs`](crate::inputs).
+        ///
+        /// ```
+        /// let g = delayed::Graph::new();
+        /// let x = g.delayed("x", || 2i64);
+        /// let y = g.delayed("y", || 3i64);
+        /// let sq = g.task("square", &x, |v| v * v);
+        /// let add = g.task("add", (&sq, &y), |(a, b)| a + b);
+        /// let xs = vec![x, y, sq, add.clone()];
+        /// let sum = g.task("sum", &xs, |vals| vals.into_iter().sum::<i64>());
+        /// assert_eq!(delayed::compute((&add, &sum))?, (7, 16));
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// # Panics
+        /// If an input belongs to another `Graph`.
+        fn task;
+
+        /// Adds a task that may fail: like [`task`](Graph::task), but `f` returns
+        /// a `Result`, and an `Err` ends the compute with an
+        /// [`Error`](crate::Error) whose `source()` is that error.
+        ///
+        /// ```
+        /// let g = delayed::Graph::new();
+        /// let text = g.delayed("text", || String::from("42"));
+        /// let n = g.try_task("parse", &text, |t| t.parse::<u8>());
+        /// assert_eq!(n.compute()?, 42);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// # Panics
+        /// If an input belongs to another `Graph`.
+        fn try_task;
     }
 
-    /// Adds a task without inputs that may fail: an `Err` from `f` ends the
-    /// compute with an [`Error`](crate::Error) whose `source()` is that error.
-    ///
-    /// ```
-    /// let g = delayed::Graph::new();
-    /// let port = g.try_delayed("port", || "80a".parse::<u16>());
-    /// assert!(port.compute().is_err());
-    /// ```
-    pub fn try_delayed<T, E, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> Result<T, E> + Send + Sync + 'static,
-        T: Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        self.push::<NoInputs, _, _>(name.into(), InputIds::from(&[][..]), move |_: Args<'_>| {
-            f().map_err(Into::into)
-        })
-    }
-
-    /// Adds a task that computes `f` from the results of `inputs`.
-    ///
-    /// `inputs` is a `&Delayed<A>` (`f` gets `&A`), a tuple of up to 8
-    /// `&Delayed`s (`f` gets a tuple of references), or a list: `&[Delayed<A>]`,
-    /// `&Vec<Delayed<A>>` or `&[Delayed<A>; N]` (`f` gets [`Values<A>`](crate::Values),
-    /// whose `into_iter()` yields `&A` in order). See [`inputs`](crate::inputs).
-    ///
-    /// ```
-    /// let g = delayed::Graph::new();
-    /// let x = g.delayed("x", || 2i64);
-    /// let y = g.delayed("y", || 3i64);
-    /// let sq = g.task("square", &x, |v| v * v);
-    /// let add = g.task("add", (&sq, &y), |(a, b)| a + b);
-    /// let xs = vec![x, y, sq, add.clone()];
-    /// let sum = g.task("sum", &xs, |vals| vals.into_iter().sum::<i64>());
-    /// assert_eq!(delayed::compute((&add, &sum))?, (7, 16));
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// If an input belongs to another `Graph`.
-    pub fn task<I, T, F>(&self, name: impl Into<Cow<'static, str>>, inputs: I, f: F) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
-        T: Send + Sync + 'static,
-    {
-        let ids = input_ids(self, &inputs);
-        self.push::<I::Shape, _, _>(name.into(), ids, move |args: Args<'_>| {
-            Ok(f(I::Shape::refs(args)))
-        })
-    }
-
-    /// Adds a task that may fail: like [`task`](Graph::task), but `f` returns
-    /// a `Result`, and an `Err` ends the compute with an
-    /// [`Error`](crate::Error) whose `source()` is that error.
-    ///
-    /// ```
-    /// let g = delayed::Graph::new();
-    /// let text = g.delayed("text", || String::from("42"));
-    /// let n = g.try_task("parse", &text, |t| t.parse::<u8>());
-    /// assert_eq!(n.compute()?, 42);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// If an input belongs to another `Graph`.
-    pub fn try_task<I, T, E, F>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-        inputs: I,
-        f: F,
-    ) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
-        T: Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        let ids = input_ids(self, &inputs);
-        self.push::<I::Shape, _, _>(name.into(), ids, move |args: Args<'_>| {
-            f(I::Shape::refs(args)).map_err(Into::into)
-        })
+    /// The ids of `inputs`, checked and marked with whether their values
+    /// may have something to drop.
+    fn marked_ids<I: Inputs>(&self, inputs: &I) -> InputIds {
+        inputs
+            .input_ids(self)
+            .with_values_to_drop(const { any_has_drop(<I::Shape as Shape>::INPUT_OUTPUTS) })
     }
 
     /// Stores a node running `task` on `inputs` (ids marked with
@@ -305,12 +275,4 @@ impl fmt::Debug for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Graph").field("len", &self.len()).finish()
     }
-}
-
-/// The ids of `inputs`, marked with whether their values may have something
-/// to drop.
-fn input_ids<I: Inputs>(graph: &Graph, inputs: &I) -> InputIds {
-    inputs
-        .input_ids(graph)
-        .with_values_to_drop(const { any_has_drop(<I::Shape as Shape>::INPUT_OUTPUTS) })
 }

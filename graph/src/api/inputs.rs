@@ -28,6 +28,7 @@ use std::marker::PhantomData;
 
 use super::delayed::Delayed;
 use super::graph::Graph;
+use super::inputs_impls;
 use crate::store::{Args, InputIds, InputTypes, Output, VTable};
 
 mod sealed {
@@ -89,16 +90,6 @@ impl<S: Shape> InputTypes for S {
 /// ```
 pub type Refs<'a, I> = <<I as Inputs>::Shape as Shape>::Refs<'a>;
 
-/// Checks that `input` belongs to `graph`.
-fn id_in<A>(graph: &Graph, input: &Delayed<A>) -> u32 {
-    assert!(
-        input.graph().same(graph),
-        "delayed: input {:?} belongs to another Graph",
-        input
-    );
-    input.id()
-}
-
 /// The shape of a single input `A`: the closure gets `&A`.
 pub struct One<A>(PhantomData<fn() -> A>);
 
@@ -112,15 +103,6 @@ impl<A: Send + Sync + 'static> Shape for One<A> {
     }
 
     const INPUT_OUTPUTS: &'static [&'static VTable] = &[Output::<A>::VTABLE];
-}
-
-impl<A> sealed::Inputs for &Delayed<A> {}
-impl<A: Send + Sync + 'static> Inputs for &Delayed<A> {
-    type Shape = One<A>;
-
-    fn input_ids(&self, graph: &Graph) -> InputIds {
-        InputIds::from(&[id_in(graph, self)][..])
-    }
 }
 
 /// The shape of a list of inputs of type `A`: the closure gets [`Values<A>`].
@@ -140,36 +122,17 @@ impl<A: Send + Sync + 'static> Shape for List<A> {
     const INPUT_OUTPUTS: &'static [&'static VTable] = &[Output::<A>::VTABLE];
 }
 
-impl<A> sealed::Inputs for &[Delayed<A>] {}
-impl<A: Send + Sync + 'static> Inputs for &[Delayed<A>] {
-    type Shape = List<A>;
+inputs_impls!(
+    inputs: Inputs,
+    sealed: sealed::Inputs,
+    handle: Delayed,
+    graph: Graph,
+    api: "delayed",
+);
 
-    fn input_ids(&self, graph: &Graph) -> InputIds {
-        self.iter().map(|input| id_in(graph, input)).collect()
-    }
-}
-
-impl<A> sealed::Inputs for &Vec<Delayed<A>> {}
-impl<A: Send + Sync + 'static> Inputs for &Vec<Delayed<A>> {
-    type Shape = List<A>;
-
-    fn input_ids(&self, graph: &Graph) -> InputIds {
-        self.as_slice().input_ids(graph)
-    }
-}
-
-impl<A, const N: usize> sealed::Inputs for &[Delayed<A>; N] {}
-impl<A: Send + Sync + 'static, const N: usize> Inputs for &[Delayed<A>; N] {
-    type Shape = List<A>;
-
-    fn input_ids(&self, graph: &Graph) -> InputIds {
-        self.as_slice().input_ids(graph)
-    }
-}
-
-/// Implements `Shape` for a tuple of types and `Inputs` for the tuple of
-/// `&Delayed`s of those types.
-macro_rules! tuple_inputs {
+/// Implements `Shape` for a tuple of types: the shape of the tuple of
+/// `&Delayed`s of those types (`inputs_impls!`).
+macro_rules! tuple_shapes {
     ($(($A:ident, $k:tt)),+) => {
         impl<$($A),+> sealed::Shape for ($($A,)+) {}
         impl<$($A: Send + Sync + 'static),+> Shape for ($($A,)+) {
@@ -183,26 +146,17 @@ macro_rules! tuple_inputs {
 
             const INPUT_OUTPUTS: &'static [&'static VTable] = &[$(Output::<$A>::VTABLE),+];
         }
-
-        impl<$($A),+> sealed::Inputs for ($(&Delayed<$A>,)+) {}
-        impl<$($A: Send + Sync + 'static),+> Inputs for ($(&Delayed<$A>,)+) {
-            type Shape = ($($A,)+);
-
-            fn input_ids(&self, graph: &Graph) -> InputIds {
-                InputIds::from(&[$(id_in(graph, self.$k)),+][..])
-            }
-        }
     };
 }
 
-tuple_inputs!((A, 0));
-tuple_inputs!((A, 0), (B, 1));
-tuple_inputs!((A, 0), (B, 1), (C, 2));
-tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3));
-tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4));
-tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5));
-tuple_inputs!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5), (G, 6));
-tuple_inputs!(
+tuple_shapes!((A, 0));
+tuple_shapes!((A, 0), (B, 1));
+tuple_shapes!((A, 0), (B, 1), (C, 2));
+tuple_shapes!((A, 0), (B, 1), (C, 2), (D, 3));
+tuple_shapes!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4));
+tuple_shapes!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5));
+tuple_shapes!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5), (G, 6));
+tuple_shapes!(
     (A, 0),
     (B, 1),
     (C, 2),

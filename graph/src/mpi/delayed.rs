@@ -1,7 +1,6 @@
 //! `delayed::mpi::Delayed<T>`: a handle to the future result of one task of
 //! a multi-node graph, and `Targets`, what one compute can ask for.
 
-use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 
@@ -10,7 +9,7 @@ use serde::Serialize;
 
 use super::compute::{compute_targets, ComputeOptions};
 use super::Graph;
-use crate::api::Results;
+use crate::api::{handle_impls, targets_trait, Results};
 use crate::{Error, Executor, Profile};
 
 /// The future result of a task of a multi-node [`Graph`]: a cheap `Clone`
@@ -33,18 +32,6 @@ pub struct Delayed<T> {
 }
 
 impl<T> Delayed<T> {
-    pub(crate) fn new(graph: Graph, id: u32) -> Delayed<T> {
-        Delayed {
-            graph,
-            id,
-            _output: PhantomData,
-        }
-    }
-
-    pub(crate) fn id(&self) -> u32 {
-        self.id
-    }
-
     /// The graph this task belongs to.
     ///
     /// ```no_run
@@ -151,134 +138,18 @@ impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Delayed<T> {
     }
 }
 
-impl<T> Clone for Delayed<T> {
-    fn clone(&self) -> Self {
-        Delayed::new(self.graph.clone(), self.id)
-    }
+handle_impls!(handle: Delayed, graph: Graph);
+
+targets_trait! {
+    handle: Delayed,
+    graph: Graph,
+    api: "delayed::mpi",
+    output: [Serialize + DeserializeOwned + Send + Sync + 'static],
+    /// What [`compute`] can compute: a `&Delayed<T>` (gives `T`), a tuple of up
+    /// to 8 of them, or a list `&[Delayed<T>]` / `&Vec<Delayed<T>>` (gives
+    /// `Vec<T>`). Implemented only by this crate.
+    trait Targets;
 }
-
-impl<T> fmt::Debug for Delayed<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delayed")
-            .field("name", &self.name())
-            .field("key", &self.key())
-            .finish()
-    }
-}
-
-mod sealed {
-    pub trait Targets {}
-}
-
-/// What [`compute`] can compute: a `&Delayed<T>` (gives `T`), a tuple of up
-/// to 8 of them, or a list `&[Delayed<T>]` / `&Vec<Delayed<T>>` (gives
-/// `Vec<T>`). Implemented only by this crate.
-pub trait Targets: sealed::Targets {
-    /// The results, moved to the caller.
-    type Output;
-
-    /// Adds the targets' ids to `ids`, and their graph to `graph`.
-    #[doc(hidden)]
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>);
-
-    /// Takes the results, in the order of `collect`.
-    #[doc(hidden)]
-    fn outputs(results: &mut Results) -> Self::Output;
-}
-
-fn collect_one<T>(target: &Delayed<T>, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-    match graph {
-        None => *graph = Some(target.graph().clone()),
-        Some(graph) => assert!(
-            graph.same(target.graph()),
-            "delayed::mpi: {target:?} belongs to another Graph than the other results asked for"
-        ),
-    }
-    ids.push(target.id());
-}
-
-impl<T> sealed::Targets for &Delayed<T> {}
-impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Targets for &Delayed<T> {
-    type Output = T;
-
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-        collect_one(self, graph, ids);
-    }
-
-    fn outputs(results: &mut Results) -> T {
-        results.next()
-    }
-}
-
-impl<T> sealed::Targets for &[Delayed<T>] {}
-impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Targets for &[Delayed<T>] {
-    type Output = Vec<T>;
-
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-        ids.reserve(self.len());
-        for target in self.iter() {
-            collect_one(target, graph, ids);
-        }
-    }
-
-    fn outputs(results: &mut Results) -> Vec<T> {
-        let mut outputs = Vec::new();
-        while let Some(value) = results.try_next() {
-            outputs.push(value);
-        }
-        outputs
-    }
-}
-
-impl<T> sealed::Targets for &Vec<Delayed<T>> {}
-impl<T: Serialize + DeserializeOwned + Send + Sync + 'static> Targets for &Vec<Delayed<T>> {
-    type Output = Vec<T>;
-
-    fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-        self.as_slice().collect(graph, ids);
-    }
-
-    fn outputs(results: &mut Results) -> Vec<T> {
-        <&[Delayed<T>]>::outputs(results)
-    }
-}
-
-macro_rules! tuple_targets {
-    ($(($T:ident, $k:tt)),+) => {
-        impl<$($T),+> sealed::Targets for ($(&Delayed<$T>,)+) {}
-        impl<$($T: Serialize + DeserializeOwned + Send + Sync + 'static),+> Targets
-            for ($(&Delayed<$T>,)+)
-        {
-            type Output = ($($T,)+);
-
-            fn collect(&self, graph: &mut Option<Graph>, ids: &mut Vec<u32>) {
-                $(collect_one(self.$k, graph, ids);)+
-            }
-
-            fn outputs(results: &mut Results) -> Self::Output {
-                ($(results.next::<$T>(),)+)
-            }
-        }
-    };
-}
-
-tuple_targets!((A, 0));
-tuple_targets!((A, 0), (B, 1));
-tuple_targets!((A, 0), (B, 1), (C, 2));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5));
-tuple_targets!((A, 0), (B, 1), (C, 2), (D, 3), (E, 4), (F, 5), (G, 6));
-tuple_targets!(
-    (A, 0),
-    (B, 1),
-    (C, 2),
-    (D, 3),
-    (E, 4),
-    (F, 5),
-    (G, 6),
-    (H, 7)
-);
 
 /// Computes several results in one compute across the job's ranks, each on
 /// its default executor; tasks they share run once, and every rank gets

@@ -10,11 +10,25 @@ use serde::Serialize;
 
 use super::codec::{codec_of, Codec};
 use super::fingerprint::Hashes;
-use super::inputs::{marked_ids, Inputs, Refs};
+use super::inputs::{Inputs, Refs};
 use super::prepare::Prepared;
 use super::{Cluster, Delayed};
+use crate::api::task_builders;
 use crate::inputs::Shape;
-use crate::store::{Args, BoxError, InputIds, InputTypes, NoInputs};
+use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes};
+
+/// `task_builders!` for the handles that add tasks to a multi-node graph
+/// ([`Graph`], [`Placed`]): outputs cross ranks, and each handle adds its
+/// nodes through its `adder()`.
+macro_rules! mpi_task_builders {
+    ($($methods:tt)*) => {
+        task_builders! {
+            output: [Serialize + DeserializeOwned + Send + Sync + 'static],
+            via: adder,
+            $($methods)*
+        }
+    };
+}
 
 /// A lazy task graph whose computes run across the ranks of an MPI job:
 /// the methods of [`delayed::Graph`](crate::Graph), with outputs that can
@@ -161,180 +175,66 @@ impl Graph {
         }
     }
 
-    /// Adds a task without inputs that returns `f()` (see
-    /// [`delayed::Graph::delayed`](crate::Graph::delayed)).
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// assert_eq!(g.delayed("answer", || 42).compute()?, 42);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn delayed<T, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        self.add_delayed(None, name.into(), f)
+    // `delayed`, `try_delayed`, `task` and `try_task` (`task_builders.rs`).
+    mpi_task_builders! {
+        /// Adds a task without inputs that returns `f()` (see
+        /// [`delayed::Graph::delayed`](crate::Graph::delayed)).
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// assert_eq!(g.delayed("answer", || 42).compute()?, 42);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        fn delayed;
+
+        /// Adds a task without inputs that may fail (see
+        /// [`delayed::Graph::try_delayed`](crate::Graph::try_delayed)).
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// assert!(g.try_delayed("port", || "80a".parse::<u16>()).compute().is_err());
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        fn try_delayed;
+
+        /// Adds a task that computes `f` from the results of `inputs` (see
+        /// [`delayed::Graph::task`](crate::Graph::task) and
+        /// [`inputs`](super::inputs) for the forms `inputs` takes).
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// let x = g.delayed("x", || 2i64);
+        /// let y = g.delayed("y", || 3i64);
+        /// let add = g.task("add", (&x, &y), |(a, b)| a + b);
+        /// assert_eq!(add.compute()?, 5);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// # Panics
+        /// If an input belongs to another `Graph`.
+        fn task;
+
+        /// Adds a task that may fail (see
+        /// [`delayed::Graph::try_task`](crate::Graph::try_task)).
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// let text = g.delayed("text", || String::from("42"));
+        /// assert_eq!(g.try_task("parse", &text, |t| t.parse::<u8>()).compute()?, 42);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// # Panics
+        /// If an input belongs to another `Graph`.
+        fn try_task;
     }
 
-    /// Adds a task without inputs that may fail (see
-    /// [`delayed::Graph::try_delayed`](crate::Graph::try_delayed)).
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// assert!(g.try_delayed("port", || "80a".parse::<u16>()).compute().is_err());
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn try_delayed<T, E, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> Result<T, E> + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        self.add_try_delayed(None, name.into(), f)
-    }
-
-    /// Adds a task that computes `f` from the results of `inputs` (see
-    /// [`delayed::Graph::task`](crate::Graph::task) and
-    /// [`inputs`](super::inputs) for the forms `inputs` takes).
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// let x = g.delayed("x", || 2i64);
-    /// let y = g.delayed("y", || 3i64);
-    /// let add = g.task("add", (&x, &y), |(a, b)| a + b);
-    /// assert_eq!(add.compute()?, 5);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// If an input belongs to another `Graph`.
-    pub fn task<I, T, F>(&self, name: impl Into<Cow<'static, str>>, inputs: I, f: F) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        self.add_task(None, name.into(), inputs, f)
-    }
-
-    /// Adds a task that may fail (see
-    /// [`delayed::Graph::try_task`](crate::Graph::try_task)).
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// let text = g.delayed("text", || String::from("42"));
-    /// assert_eq!(g.try_task("parse", &text, |t| t.parse::<u8>()).compute()?, 42);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// If an input belongs to another `Graph`.
-    pub fn try_task<I, T, E, F>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-        inputs: I,
-        f: F,
-    ) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        self.add_try_task(None, name.into(), inputs, f)
-    }
-
-    fn add_delayed<T, F>(&self, rank: Option<u32>, name: Cow<'static, str>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        self.push::<NoInputs, _, _>(rank, name, InputIds::from(&[][..]), move |_: Args<'_>| {
-            Ok(f())
-        })
-    }
-
-    fn add_try_delayed<T, E, F>(
-        &self,
-        rank: Option<u32>,
-        name: Cow<'static, str>,
-        f: F,
-    ) -> Delayed<T>
-    where
-        F: Fn() -> Result<T, E> + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        self.push::<NoInputs, _, _>(rank, name, InputIds::from(&[][..]), move |_: Args<'_>| {
-            f().map_err(Into::into)
-        })
-    }
-
-    fn add_task<I, T, F>(
-        &self,
-        rank: Option<u32>,
-        name: Cow<'static, str>,
-        inputs: I,
-        f: F,
-    ) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        let ids = marked_ids(self, &inputs);
-        self.push::<I::Shape, _, _>(rank, name, ids, move |args: Args<'_>| {
-            Ok(f(I::Shape::refs(args)))
-        })
-    }
-
-    fn add_try_task<I, T, E, F>(
-        &self,
-        rank: Option<u32>,
-        name: Cow<'static, str>,
-        inputs: I,
-        f: F,
-    ) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        let ids = marked_ids(self, &inputs);
-        self.push::<I::Shape, _, _>(rank, name, ids, move |args: Args<'_>| {
-            f(I::Shape::refs(args)).map_err(Into::into)
-        })
-    }
-
-    /// Adds the node to the graph and its entry to `nodes`, under one lock.
-    fn push<S, T, F>(
-        &self,
-        rank: Option<u32>,
-        name: Cow<'static, str>,
-        inputs: InputIds,
-        task: F,
-    ) -> Delayed<T>
-    where
-        S: InputTypes,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
-    {
-        let mut nodes = self.nodes();
-        let Nodes { metas, hashes, .. } = &mut *nodes;
-        // Every node is added here, under this lock: the next id is known.
-        let id = metas.len() as u32;
-        let meta = NodeMeta {
-            codec: codec_of::<T>(),
-            rank,
-        };
-        // Hashed now, from what is at hand (`fingerprint.rs`).
-        hashes.push(id, &name, &meta, inputs.as_slice());
-        metas.push(meta);
-        let added = self.shared.local.push::<S, T, F>(name, inputs, task).id();
-        debug_assert_eq!(id, added);
-        Delayed::new(self.clone(), id)
+    /// What its task builders add nodes through: no rank hint.
+    fn adder(&self) -> NodeAdder<'_> {
+        NodeAdder {
+            graph: self,
+            rank: None,
+        }
     }
 
     /// The per-node entries, locked.
@@ -353,83 +253,100 @@ impl Graph {
     }
 }
 
+/// What the task builders of a [`Graph`] and of a [`Placed`] add nodes
+/// through: the graph, and the rank its tasks are placed on, if any.
+struct NodeAdder<'g> {
+    graph: &'g Graph,
+    rank: Option<u32>,
+}
+
+impl NodeAdder<'_> {
+    /// The ids of `inputs`, checked and marked with whether their values
+    /// may have something to drop (as `delayed::Graph` does).
+    fn marked_ids<I: Inputs>(&self, inputs: &I) -> InputIds {
+        inputs
+            .input_ids(self.graph)
+            .with_values_to_drop(const { any_has_drop(<I::Shape as Shape>::INPUT_OUTPUTS) })
+    }
+
+    /// Adds the node to the graph and its entry to `nodes`, under one lock.
+    fn push<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
+    where
+        S: InputTypes,
+        T: Serialize + DeserializeOwned + Send + Sync + 'static,
+        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    {
+        let mut nodes = self.graph.nodes();
+        let Nodes { metas, hashes, .. } = &mut *nodes;
+        // Every node is added here, under this lock: the next id is known.
+        let id = metas.len() as u32;
+        let meta = NodeMeta {
+            codec: codec_of::<T>(),
+            rank: self.rank,
+        };
+        // Hashed now, from what is at hand (`fingerprint.rs`).
+        hashes.push(id, &name, &meta, inputs.as_slice());
+        metas.push(meta);
+        let added = self.graph.local().push::<S, T, F>(name, inputs, task).id();
+        debug_assert_eq!(id, added);
+        Delayed::new(self.graph.clone(), id)
+    }
+}
+
 impl Placed<'_> {
-    /// [`Graph::delayed`], run on this rank.
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// assert_eq!(g.on(0).delayed("x", || 1).compute()?, 1);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn delayed<T, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        self.graph.add_delayed(Some(self.rank), name.into(), f)
+    /// What its task builders add nodes through: its rank.
+    fn adder(&self) -> NodeAdder<'_> {
+        NodeAdder {
+            graph: self.graph,
+            rank: Some(self.rank),
+        }
     }
 
-    /// [`Graph::try_delayed`], run on this rank.
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// assert_eq!(g.on(0).try_delayed("x", || "1".parse::<u8>()).compute()?, 1);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    pub fn try_delayed<T, E, F>(&self, name: impl Into<Cow<'static, str>>, f: F) -> Delayed<T>
-    where
-        F: Fn() -> Result<T, E> + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        self.graph.add_try_delayed(Some(self.rank), name.into(), f)
-    }
+    // `delayed`, `try_delayed`, `task` and `try_task` (`task_builders.rs`).
+    mpi_task_builders! {
+        /// [`Graph::delayed`], run on this rank.
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// assert_eq!(g.on(0).delayed("x", || 1).compute()?, 1);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        fn delayed;
 
-    /// [`Graph::task`], run on this rank.
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// let x = g.delayed("x", || 1);
-    /// assert_eq!(g.on(0).task("y", &x, |v| v + 1).compute()?, 2);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// If an input belongs to another `Graph`.
-    pub fn task<I, T, F>(&self, name: impl Into<Cow<'static, str>>, inputs: I, f: F) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> T + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-    {
-        self.graph.add_task(Some(self.rank), name.into(), inputs, f)
-    }
+        /// [`Graph::try_delayed`], run on this rank.
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// assert_eq!(g.on(0).try_delayed("x", || "1".parse::<u8>()).compute()?, 1);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        fn try_delayed;
 
-    /// [`Graph::try_task`], run on this rank.
-    ///
-    /// ```no_run
-    /// let g = delayed::mpi::Cluster::init()?.graph();
-    /// let x = g.delayed("x", || String::from("7"));
-    /// assert_eq!(g.on(0).try_task("parse", &x, |t| t.parse::<u8>()).compute()?, 7);
-    /// # Ok::<(), delayed::Error>(())
-    /// ```
-    ///
-    /// # Panics
-    /// If an input belongs to another `Graph`.
-    pub fn try_task<I, T, E, F>(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-        inputs: I,
-        f: F,
-    ) -> Delayed<T>
-    where
-        I: Inputs,
-        F: for<'a> Fn(Refs<'a, I>) -> Result<T, E> + Send + Sync + 'static,
-        T: Serialize + DeserializeOwned + Send + Sync + 'static,
-        E: Into<BoxError>,
-    {
-        self.graph
-            .add_try_task(Some(self.rank), name.into(), inputs, f)
+        /// [`Graph::task`], run on this rank.
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// let x = g.delayed("x", || 1);
+        /// assert_eq!(g.on(0).task("y", &x, |v| v + 1).compute()?, 2);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// # Panics
+        /// If an input belongs to another `Graph`.
+        fn task;
+
+        /// [`Graph::try_task`], run on this rank.
+        ///
+        /// ```no_run
+        /// let g = delayed::mpi::Cluster::init()?.graph();
+        /// let x = g.delayed("x", || String::from("7"));
+        /// assert_eq!(g.on(0).try_task("parse", &x, |t| t.parse::<u8>()).compute()?, 7);
+        /// # Ok::<(), delayed::Error>(())
+        /// ```
+        ///
+        /// # Panics
+        /// If an input belongs to another `Graph`.
+        fn try_task;
     }
 }
 

@@ -1,7 +1,7 @@
 //! `IdPool`: where the store keeps the input ids of nodes with more than
-//! two inputs, packed one list after another.
+//! three inputs, packed one list after another.
 //!
-//! A record has room for two input ids (`StoredIds`). Longer lists used to
+//! A record has room for three input ids (`KindAndIds`). Longer lists used to
 //! be boxed one by one: on a million-node random DAG, whose nodes have two
 //! inputs on average and often three, that was an allocation per such node
 //! (50 ns of a 150 ns build here) and the allocator's header beside each

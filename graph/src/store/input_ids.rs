@@ -1,10 +1,11 @@
-//! A node's input ids: `InputIds` while a task is added, `StoredIds` in the
+//! A node's input ids: `InputIds` while a task is added, `KindAndIds` in the
 //! node's record.
 //!
 //! Most nodes have one or two inputs (chains, trees, wavefronts, the
-//! lesson's `add`): a record keeps those inline, in 12 bytes with the count,
-//! so that the whole record is 32 (`nodes.rs`). Longer lists (a random
-//! DAG's three inputs, a `sum` over many results) are copied into the
+//! lesson's `add`, a random DAG's up to three): a record keeps up to three
+//! inline, in 16 bytes with the count and the node's kind, so that the
+//! whole record is 32 (`nodes.rs`). Longer lists (a `sum` over many
+//! results) are copied into the
 //! store's `IdPool` and the record points at them: no allocation of their
 //! own, and none at all while they are added up to `INLINE` of them (a
 //! tuple of up to eight inputs).
@@ -13,8 +14,8 @@
 const INLINE: usize = 8;
 
 /// Ids a record holds without the pool.
-const STORED_INLINE: usize = 2;
-const _: () = assert!(STORED_INLINE == 2 && INLINE >= STORED_INLINE);
+const STORED_INLINE: usize = 3;
+const _: () = assert!(STORED_INLINE == 3 && INLINE >= STORED_INLINE);
 
 use super::id_pool::IdPool;
 
@@ -148,79 +149,140 @@ impl FromIterator<u32> for InputIds {
     }
 }
 
-/// A node's input ids in its record: twelve bytes, aligned to 4. The count
-/// (and the `TO_DROP` bit), then either the ids themselves (up to
-/// `STORED_INLINE`) or a pointer to them in the store's `IdPool`, which
-/// `packed(4)` leaves unaligned (it is read by value).
+/// A node's kind and input ids in its record: sixteen bytes, aligned to 4.
+///
+/// The first word holds the kind (an index into the store's table of
+/// closure vtables and names: below `MAX_KINDS`), the `TO_DROP` bit, and in
+/// the three bits between them either the number of ids (up to
+/// `STORED_INLINE`, which then follow inline) or `POOLED`: then the next
+/// twelve bytes are a pointer to the ids in the store's `IdPool` (which
+/// `packed(4)` leaves unaligned: it is read by value) and their count.
+///
+/// Three ids inline, not two, because the kind shares their count's word:
+/// a random DAG's nodes, of up to three inputs, then never reach for the
+/// pool (that indirection made its compute 10-15 % slower than before the
+/// records shrank to 32 bytes).
 #[repr(C, packed(4))]
-pub(crate) struct StoredIds {
-    len: u32,
+pub(crate) struct KindAndIds {
+    head: u32,
     tail: Tail,
 }
 
-#[repr(C)]
+/// Number of distinct kinds a store can hold: the kind shares its word
+/// with the input count's class and the `TO_DROP` bit.
+pub(crate) const MAX_KINDS: usize = 1 << KIND_BITS;
+const KIND_BITS: u32 = 28;
+const CLASS_SHIFT: u32 = KIND_BITS;
+const CLASS_MASK: u32 = 0b111 << CLASS_SHIFT;
+/// The class of a head whose ids are in the pool.
+const POOLED: u32 = 4;
+const _: () = assert!(STORED_INLINE < POOLED as usize && TO_DROP == 1 << (KIND_BITS + 3));
+
+#[repr(C, packed(4))]
 #[derive(Clone, Copy)]
 union Tail {
     ids: [u32; STORED_INLINE],
-    pooled: *const u32,
+    pooled: Pooled,
+}
+
+/// Ids kept in the pool: where, and their `InputCount` (with `TO_DROP`).
+#[repr(C, packed(4))]
+#[derive(Clone, Copy)]
+struct Pooled {
+    ids: *const u32,
+    count: u32,
 }
 
 // SAFETY: the ids are never written after the record is made, and the pool
 // they may lie in is the store's, which outlives the record.
-unsafe impl Send for StoredIds {}
+unsafe impl Send for KindAndIds {}
 // SAFETY: as for `Send`.
-unsafe impl Sync for StoredIds {}
+unsafe impl Sync for KindAndIds {}
 
-impl StoredIds {
-    /// `ids` kept in a record, inline if they fit, else in `pool`, which
-    /// must outlive the record.
-    pub(crate) fn new(ids: InputIds, pool: &mut IdPool) -> StoredIds {
+impl KindAndIds {
+    /// `ids` of a node of kind `kind` (below `MAX_KINDS`), kept in a
+    /// record: inline if they fit, else in `pool`, which must outlive the
+    /// record.
+    pub(crate) fn new(kind: u32, ids: InputIds, pool: &mut IdPool) -> KindAndIds {
+        debug_assert!((kind as usize) < MAX_KINDS);
         let len = ids.count().len() as usize;
-        let tail = if len <= STORED_INLINE {
+        let drop_bit = ids.len & TO_DROP;
+        if len <= STORED_INLINE {
             // The unused ids are zeros (`from_iter`): a fixed-size copy, not
             // a `memcpy` of `len` ids (whose 4-byte stores then stalled the
             // 8-byte load of the record's write: 14 % of `Store::push`).
-            Tail {
-                ids: [ids.inline[0], ids.inline[1]],
+            KindAndIds {
+                head: kind | (len as u32) << CLASS_SHIFT | drop_bit,
+                tail: Tail {
+                    ids: [ids.inline[0], ids.inline[1], ids.inline[2]],
+                },
             }
         } else {
+            let count = ids.len;
             let pooled = match ids.heap {
                 Some(heap) => pool.keep(heap),
                 None => pool.copy(&ids.inline[..len]),
             };
-            Tail { pooled }
-        };
-        StoredIds { len: ids.len, tail }
+            KindAndIds {
+                head: kind | POOLED << CLASS_SHIFT | drop_bit,
+                tail: Tail {
+                    pooled: Pooled { ids: pooled, count },
+                },
+            }
+        }
+    }
+
+    /// The node's kind.
+    #[inline]
+    pub(crate) fn kind(&self) -> u32 {
+        self.head & (MAX_KINDS as u32 - 1)
+    }
+
+    /// The ids' count class: their number if inline, else `POOLED`.
+    #[inline]
+    fn class(&self) -> u32 {
+        (self.head & CLASS_MASK) >> CLASS_SHIFT
     }
 
     /// The number of ids and the `to_drop` mark.
     #[inline]
     pub(crate) fn count(&self) -> InputCount {
-        InputCount(self.len)
+        let class = self.class();
+        if class == POOLED {
+            // Copied out of the packed struct (an unaligned read).
+            let tail = self.tail;
+            // SAFETY: a `POOLED` head says that `pooled` is the live field.
+            InputCount(unsafe { tail.pooled }.count)
+        } else {
+            InputCount(class | self.head & TO_DROP)
+        }
     }
 
     /// Whether the value of one of these inputs may have something to drop
     /// (`InputIds::with_values_to_drop`).
     #[inline]
     pub(crate) fn has_values_to_drop(&self) -> bool {
-        self.count().has_values_to_drop()
+        self.head & TO_DROP != 0
     }
 
     /// The ids, in the order given.
     #[inline]
     pub(crate) fn as_slice(&self) -> &[u32] {
-        let len = self.count().len() as usize;
-        let data = if len <= STORED_INLINE {
+        let class = self.class();
+        let (data, len) = if class == POOLED {
+            // Copied out of the packed struct (an unaligned read).
+            let tail = self.tail;
+            // SAFETY: a `POOLED` head says that `pooled` is the live field.
+            let pooled = unsafe { tail.pooled };
+            (pooled.ids, InputCount(pooled.count).len() as usize)
+        } else {
             // `tail.ids` lies at offset 4 (`repr(C)`), aligned for a `u32`
             // (the struct is aligned to 4); the pointer is derived from the
             // whole struct, so it may cover the ids.
-            std::ptr::from_ref(self).cast::<u32>().wrapping_add(1)
-        } else {
-            // Copied out of the packed struct (an unaligned read).
-            let tail = self.tail;
-            // SAFETY: with more than `STORED_INLINE` ids, `pooled` is the
-            // live field.
-            unsafe { tail.pooled }
+            (
+                std::ptr::from_ref(self).cast::<u32>().wrapping_add(1),
+                class as usize,
+            )
         };
         // SAFETY: `data` points to `len` initialized ids that live as long
         // as `self` (inline: inside it; pooled: in the store's pool, which
@@ -229,7 +291,7 @@ impl StoredIds {
     }
 }
 
-const _: () = assert!(size_of::<StoredIds>() == 12 && align_of::<StoredIds>() == 4);
+const _: () = assert!(size_of::<KindAndIds>() == 16 && align_of::<KindAndIds>() == 4);
 
 #[cfg(test)]
 mod tests {
@@ -248,26 +310,33 @@ mod tests {
     #[test]
     fn short_lists_stay_inline_and_long_ones_go_to_the_pool() {
         let mut pool = IdPool::new();
-        for n in 0..20u32 {
+        for n in (0..20u32).chain([126, 127, 128, 300]) {
             let ids: Vec<u32> = (0..n).map(|i| i * 7).collect();
             let given = InputIds::from(&ids[..]);
             assert_eq!(given.as_slice(), &ids[..]);
             assert_eq!(given.heap.is_some(), n as usize > INLINE, "{n} ids");
-            let stored = StoredIds::new(InputIds::from(&ids[..]), &mut pool);
+            let kind = n * 1_000_003 % MAX_KINDS as u32;
+            let stored = KindAndIds::new(kind, InputIds::from(&ids[..]), &mut pool);
+            assert_eq!(stored.kind(), kind);
             assert_eq!(stored.as_slice(), &ids[..]);
             let start = std::ptr::from_ref(&stored) as usize;
-            let inside = (start..start + size_of::<StoredIds>())
+            let inside = (start..start + size_of::<KindAndIds>())
                 .contains(&(stored.as_slice().as_ptr() as usize));
             assert_eq!(inside, n as usize <= STORED_INLINE, "{n} ids");
             assert!(!stored.has_values_to_drop());
             let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
             assert!(marked.count().has_values_to_drop());
             assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
-            let stored = StoredIds::new(marked, &mut pool);
+            let stored = KindAndIds::new(MAX_KINDS as u32 - 1, marked, &mut pool);
+            assert_eq!(stored.kind(), MAX_KINDS as u32 - 1);
             assert!(stored.has_values_to_drop() && !given.count().has_values_to_drop());
             assert_eq!((stored.count().len(), given.count().len()), (n, n));
             for count in [stored.count(), given.count()] {
-                let short = count.short().whole().expect("fewer than 127 inputs");
+                let Some(short) = count.short().whole() else {
+                    // The byte's count is saturated: the record has it.
+                    assert!(n >= 127, "{n} ids");
+                    continue;
+                };
                 assert_eq!(short.len(), count.len());
                 assert_eq!(short.has_values_to_drop(), count.has_values_to_drop());
             }

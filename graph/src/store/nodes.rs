@@ -14,7 +14,7 @@
 //! miss, not one per column, and a million-node graph fits in about 40 MB.
 //! What many nodes share lies apart, in `kinds`: a closure type's vtable and
 //! the node's name, as the pair a loop's nodes all have (`"inc"` and the
-//! loop's closure type), stored once and indexed by 4 bytes of the record.
+//! loop's closure type), stored once and indexed by 28 bits of the record.
 //! Names, read only for errors and pictures, lie in a table of their own; a
 //! `&'static str` name is stored once however many nodes use it.
 
@@ -25,7 +25,7 @@ use std::sync::Mutex;
 
 use super::append_vec::AppendVec;
 use super::id_pool::IdPool;
-use super::input_ids::{InputCount, InputIds, ShortCount, StoredIds};
+use super::input_ids::{InputCount, InputIds, KindAndIds, ShortCount, MAX_KINDS};
 use super::task_fn::{Storage, Task, TaskFn, VTable};
 
 /// Node ids are below 2^31 - 1: a node record's second consumer field uses
@@ -56,9 +56,9 @@ pub(crate) struct Edge {
 pub(crate) struct Node {
     /// The closure's storage (`TaskFn::into_parts`); its vtable is its kind's.
     closure: Storage,
-    /// The index in `Store::kinds` of the node's closure vtable and name.
-    kind: u32,
-    inputs: StoredIds,
+    /// The index in `Store::kinds` of the node's closure vtable and name,
+    /// and the node's input ids.
+    head: KindAndIds,
     /// The node's first consumer, or `NO_EDGE`. Written by the writer when
     /// a consumer is added (Release), read by computes (Acquire).
     first: AtomicU32,
@@ -111,14 +111,14 @@ impl Node {
     /// The node's input ids, in the order given to `Graph::task`.
     #[inline]
     pub(crate) fn inputs(&self) -> &[u32] {
-        self.inputs.as_slice()
+        self.head.as_slice()
     }
 
     /// Whether an input's value may have something to drop
     /// (`InputIds::has_values_to_drop`).
     #[inline]
     pub(crate) fn inputs_to_drop(&self) -> bool {
-        self.inputs.has_values_to_drop()
+        self.head.has_values_to_drop()
     }
 }
 
@@ -174,7 +174,8 @@ impl Store {
     ///
     /// # Panics
     /// When the graph already holds `MAX_NODES` nodes, or its nodes more
-    /// than `MAX_NODES` consumers beyond their first.
+    /// than `MAX_NODES` consumers beyond their first, or the node would be
+    /// of a new kind beyond `MAX_KINDS`.
     pub(crate) fn push(&self, name: Cow<'static, str>, inputs: InputIds, task: TaskFn) -> u32 {
         // Appends cannot leave a column half-written, so a poisoned lock is fine.
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -186,10 +187,18 @@ impl Store {
             panic!("delayed: a graph holds at most {MAX_NODES} nodes and as many edges");
         }
         let id = id as u32;
-        let (vtable, closure) = task.into_parts();
+        // SAFETY: we hold `writer`, so no other push runs on any column.
+        let Some(kind) = (unsafe { self.kind_index(task.vtable(), name, &mut writer) }) else {
+            drop(writer);
+            panic!(
+                "delayed: a graph holds at most {MAX_KINDS} kinds of task (pairs of closure type \
+                 and name), and each task named with an owned String makes one: name the tasks \
+                 of a loop with one &'static str"
+            );
+        };
+        let (_, closure) = task.into_parts();
         // SAFETY: we hold `writer`, so no other push runs on any column.
         unsafe {
-            let kind = self.kind_index(vtable, name, &mut writer);
             self.counts.push(inputs.count().short());
             for &input in inputs.as_slice() {
                 let producer = self.nodes.get(input as usize).expect("inputs exist");
@@ -200,11 +209,10 @@ impl Store {
             }
             // The new node has no consumer yet.
             writer.sinks += 1;
-            let inputs = StoredIds::new(inputs, &mut writer.pool);
+            let head = KindAndIds::new(kind, inputs, &mut writer.pool);
             self.nodes.push(Node {
                 closure,
-                kind,
-                inputs,
+                head,
                 first: AtomicU32::new(NO_EDGE),
                 second: AtomicU32::new(NO_EDGE),
             });
@@ -213,7 +221,8 @@ impl Store {
     }
 
     /// The index in `kinds` of the pair `vtable`, `name`, added if it is new
-    /// (or the name is owned).
+    /// (or the name is owned); `None` if it is new and `kinds` is full
+    /// (`MAX_KINDS`), and then nothing is added.
     ///
     /// # Safety
     /// The caller holds `writer`, whose guarded state is `writer`.
@@ -222,7 +231,8 @@ impl Store {
         vtable: &'static VTable,
         name: Cow<'static, str>,
         writer: &mut Writer,
-    ) -> u32 {
+    ) -> Option<u32> {
+        let full = self.kinds.len() >= MAX_KINDS;
         let key = match &name {
             Cow::Borrowed(text) => (
                 std::ptr::from_ref(vtable) as usize,
@@ -230,13 +240,14 @@ impl Store {
                 text.len(),
             ),
             // Owned names are most often all different (`format!`): no lookup.
+            Cow::Owned(_) if full => return None,
             Cow::Owned(_) => {
                 // SAFETY: the caller holds `writer`: no other push on `names`
                 // or `kinds`.
-                return unsafe {
+                return Some(unsafe {
                     let name = self.names.push(name) as u32;
                     self.push_kind(Kind { vtable, name })
-                };
+                });
             }
         };
         let hit = (writer.recent.iter().enumerate())
@@ -244,10 +255,11 @@ impl Store {
         if let Some((at, index)) = hit {
             // Newest first: a loop's kinds stay at the front.
             writer.recent[..=at].rotate_right(1);
-            return index;
+            return Some(index);
         }
         let index = match writer.kinds.get(&key) {
             Some(&index) => index,
+            None if full => return None,
             None => {
                 let name = *writer
                     .static_names
@@ -262,10 +274,11 @@ impl Store {
         };
         writer.recent.rotate_right(1);
         writer.recent[0] = Some((key, index));
-        index
+        Some(index)
     }
 
-    /// Appends `kind` and returns its index.
+    /// Appends `kind` and returns its index (below `MAX_KINDS`: the caller
+    /// checked).
     ///
     /// # Safety
     /// The caller holds `writer`.
@@ -340,13 +353,13 @@ impl Store {
     /// The kind of a node.
     #[inline]
     fn kind(&self, node: &Node) -> &Kind {
-        expect_node(self.kinds.get(node.kind as usize))
+        expect_node(self.kinds.get(node.head.kind() as usize))
     }
 
     /// The closure of a node record at hand.
     #[inline]
     pub(crate) fn task<'s>(&'s self, node: &'s Node) -> Task<'s> {
-        let vtable = match self.hot.get(node.kind as usize) {
+        let vtable = match self.hot.get(node.head.kind() as usize) {
             // Relaxed: see `push_kind`. Set before any node of the kind was
             // published.
             // SAFETY: a `&'static VTable` was stored there (`push_kind`).
@@ -379,7 +392,7 @@ impl Store {
         match short.whole() {
             Some(count) => count,
             // 127 inputs or more: the record has the count.
-            None => self.node(id).inputs.count(),
+            None => self.node(id).head.count(),
         }
     }
 
@@ -480,7 +493,7 @@ fn drop_closures(store: &mut Store, from: usize) {
     for i in from..len {
         let vtable = {
             let node = expect_node(store.nodes.get(i));
-            expect_node(store.kinds.get(node.kind as usize)).vtable
+            expect_node(store.kinds.get(node.head.kind() as usize)).vtable
         };
         let closure = &raw mut expect_node(store.nodes.get_mut(i)).closure;
         let rest = Rest {
@@ -535,8 +548,8 @@ fn expect_node<T>(column: Option<T>) -> T {
     column.expect("delayed: internal error: unknown node id")
 }
 
-// A node's record is its closure (8 bytes), its kind (4), its input ids
-// (12) and its consumers (8): 32 bytes, two to a cache line.
+// A node's record is its closure (8 bytes), its kind and input ids (16)
+// and its consumers (8): 32 bytes, two to a cache line.
 const _: () = assert!(size_of::<Node>() == 32);
 
 #[cfg(test)]

@@ -106,6 +106,11 @@ impl TaskFn {
         }
     }
 
+    /// The closure's vtable: its type's, the same for every closure of it.
+    pub(crate) fn vtable(&self) -> &'static VTable {
+        self.vtable
+    }
+
     /// The closure's vtable and its storage, which now owns the closure:
     /// its owner must drop it once with `VTable::drop_closure`.
     pub(crate) fn into_parts(self) -> (&'static VTable, Storage) {

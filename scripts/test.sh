@@ -72,7 +72,7 @@ cargo test -p delayed --features mpi --locked --doc mpi
 cargo test -p delayed --features mpi --locked --test mpi
 # The MPI examples, in the test profile beside the others `cargo test` built,
 # for the Slurm checks below (dask_loop_mpi under srun --mpi=pmix).
-cargo test -p delayed --features mpi --locked --examples --no-run -q
+cargo build -p delayed --features mpi --locked --profile test --examples -q
 
 step "a library user's crate: no clap in its dependencies (tests/downstream)"
 scripts/check-downstream.sh

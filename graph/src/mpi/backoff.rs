@@ -10,8 +10,8 @@
 //!   spins, which would take the core of a worker on the same CPU. Its
 //!   polls are the fallback for when every worker is busy (it sends their
 //!   exports in batches) or asleep (it receives what wakes them): it sleeps
-//!   briefly after a poll that found something, longer and longer while
-//!   nothing happens.
+//!   longer and longer, up to a millisecond, and briefly only while exports
+//!   wait; an export into an empty outbox wakes it (`exchange.rs`).
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -19,9 +19,7 @@ use std::time::{Duration, Instant};
 /// How long a spinning backoff keeps polling after the last event before it
 /// starts to sleep.
 const SPIN: Duration = Duration::from_millis(1);
-/// The first sleep, and the sleep after a poll that found something: while
-/// values flow, exports of busy workers wait at most about this long (plus
-/// the timer's slack) to be sent.
+/// The first sleep, and the sleep after a poll that left exports waiting.
 const FIRST_SLEEP: Duration = Duration::from_micros(20);
 /// The longest sleep between two polls: the most a value arriving after a
 /// long wait is delayed by while every worker sleeps.
@@ -53,7 +51,8 @@ impl Backoff {
         }
     }
 
-    /// Something happened: poll again at once if spinning, else soon.
+    /// Something happened (sleeping: exports wait): poll again at once if
+    /// spinning, else soon.
     pub(crate) fn event(&mut self) {
         self.last_event = Instant::now();
         self.sleep = FIRST_SLEEP;

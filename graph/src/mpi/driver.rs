@@ -116,6 +116,7 @@ pub(crate) fn drive<O: Observer>(
         cancelled_by_others: false,
         inbox: Vec::new(),
     });
+    outbox.set_poller(std::thread::current());
     let worker_poll = || driver.try_lock().is_ok_and(|mut d| d.poll(Poller::Worker));
     executor.with_idle_poll(&worker_poll, || {
         let started = Instant::now();
@@ -150,7 +151,14 @@ pub(crate) fn drive<O: Observer>(
                     _ => {}
                 }
             }
-            if progress {
+            // Exports wait: poll again soon. Else sleep longer each time,
+            // up to a millisecond, whatever this poll found: the idle
+            // workers poll while values flow, and a thread waking every
+            // 20 µs after each event took their cores (on 2 ranks x 1
+            // worker, Task Bench's stencil_1d reached 50 % efficiency at
+            // 12 µs tasks, and at 6 µs when this thread slept 1 ms). An
+            // export into an empty outbox wakes it (`Outbox::push`).
+            if progress && outbox.may_hold_some() {
                 backoff.event();
             } else {
                 backoff.idle();

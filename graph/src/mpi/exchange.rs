@@ -8,7 +8,8 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::thread::Thread;
 
 use mpi::topology::SimpleCommunicator;
 
@@ -84,11 +85,11 @@ impl Routes {
 
 /// What leaves this rank during a run: outputs encoded by the workers,
 /// waiting for the next poll to send them (local node, its message), and
-/// the wire every MPI call of the run goes through (`wire.rs`). Nobody is
-/// woken for what waits: a worker that exported polls as soon as it is
-/// idle, and the computing thread polls every few tens of microseconds
-/// while values flow (`driver.rs`), which lets the values of a busy rank
-/// travel in batches.
+/// the wire every MPI call of the run goes through (`wire.rs`). A worker
+/// that exported polls as soon as it is idle; the first export into an
+/// empty outbox also wakes the computing thread (`driver.rs`), which sleeps
+/// otherwise, so that a busy rank's values leave at once, and those
+/// exported while it wakes travel with them in one batch.
 pub(crate) struct Outbox<'c> {
     queue: Mutex<Vec<(u32, Arc<Vec<u8>>)>>,
     /// Whether `queue` may hold something: written under its lock, read
@@ -101,6 +102,9 @@ pub(crate) struct Outbox<'c> {
     /// MPI, for whoever holds it.
     pub(crate) wire: Mutex<Wire>,
     comm: Serialized<'c>,
+    /// The computing thread, once it drives the run (`set_poller`): woken
+    /// by an export into an empty outbox.
+    poller: OnceLock<Thread>,
 }
 
 impl<'c> Outbox<'c> {
@@ -110,7 +114,14 @@ impl<'c> Outbox<'c> {
             filled: AtomicBool::new(false),
             wire: Mutex::new(Wire::new(ranks)),
             comm: Serialized::new(comm),
+            poller: OnceLock::new(),
         }
+    }
+
+    /// Names the thread that drives the run: exports wake it (`push`).
+    pub(crate) fn set_poller(&self, thread: Thread) {
+        // A second drive of one outbox does not happen; the first thread stays.
+        let _ = self.poller.set(thread);
     }
 
     /// The communicator: call it only while holding the wire.
@@ -121,7 +132,14 @@ impl<'c> Outbox<'c> {
     fn push(&self, k: u32, bytes: Arc<Vec<u8>>) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         queue.push((k, bytes));
-        self.filled.store(true, Ordering::Relaxed);
+        if !self.filled.swap(true, Ordering::Relaxed) {
+            // The outbox was empty: the computing thread may sleep for up
+            // to a millisecond (`Backoff::sleeping`). An unpark before its
+            // park makes that park return at once, so none is lost.
+            if let Some(poller) = self.poller.get() {
+                poller.unpark();
+            }
+        }
     }
 
     /// Whether exports may wait here (the hint above).

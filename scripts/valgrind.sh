@@ -19,7 +19,8 @@
 # Builds the test binaries with `cargo test --workspace --no-run` (the test
 # profile: opt-level 2, debug info, debug assertions; nothing to build after
 # `cargo test --workspace`), finds them from cargo's JSON messages, and
-# writes one log per run under target/valgrind/logs. Exits non-zero if any run reports an error.
+# writes one log per run under target/valgrind/logs. Exits non-zero if any
+# run reports an error.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -126,13 +126,15 @@ pub(crate) fn drive<O: Observer>(
             // A worker polling holds the driver: then this thread skips
             // its poll rather than wait (and have the worker wake it when
             // it unlocks, a system call between a value and its consumer).
-            let progress = match driver.try_lock() {
-                Ok(mut d) => d.poll(Poller::Computing),
+            // What the poll found does not set the next sleep: waiting
+            // exports do (below).
+            match driver.try_lock() {
+                Ok(mut d) => _ = d.poll(Poller::Computing),
                 Err(TryLockError::Poisoned(poisoned)) => {
-                    poisoned.into_inner().poll(Poller::Computing)
+                    _ = poisoned.into_inner().poll(Poller::Computing);
                 }
-                Err(TryLockError::WouldBlock) => false,
-            };
+                Err(TryLockError::WouldBlock) => {}
+            }
             if remote.is_done() {
                 break;
             }
@@ -151,14 +153,15 @@ pub(crate) fn drive<O: Observer>(
                     _ => {}
                 }
             }
-            // Exports wait: poll again soon. Else sleep longer each time,
-            // up to a millisecond, whatever this poll found: the idle
-            // workers poll while values flow, and a thread waking every
-            // 20 µs after each event took their cores (on 2 ranks x 1
-            // worker, Task Bench's stencil_1d reached 50 % efficiency at
-            // 12 µs tasks, and at 6 µs when this thread slept 1 ms). An
-            // export into an empty outbox wakes it (`Outbox::push`).
-            if progress && outbox.may_hold_some() {
+            // Exports wait (this poll sent only some, or skipped because
+            // a worker held the wire): poll again soon. Else sleep longer
+            // each time, up to a millisecond, whatever this poll found:
+            // the idle workers poll while values flow, and a thread waking
+            // every 20 µs after each event took their cores (on 2 ranks x
+            // 1 worker, Task Bench's METG fell by 15-45 % without it,
+            // `results/taskbench/wake-check/`). An export into an empty
+            // outbox wakes it (`Outbox::push`).
+            if outbox.may_hold_some() {
                 backoff.event();
             } else {
                 backoff.idle();

@@ -256,6 +256,34 @@ fn tasks_may_grow_the_graph_they_run_in() -> Result<(), Box<dyn std::error::Erro
 }
 
 #[test]
+fn lists_of_references_are_inputs_like_lists_of_handles() -> Result<(), Error> {
+    let g = Graph::new();
+    let xs: Vec<_> = (1..=4i64).map(|k| g.delayed("x", move || k * 10)).collect();
+    // Every other handle, by reference: a slice, a Vec and an array of them.
+    let picked: Vec<&Delayed<i64>> = xs.iter().step_by(2).collect();
+    let from_vec = g.task("vec", &picked, |v| {
+        v.into_iter().copied().collect::<Vec<_>>()
+    });
+    let from_slice = g.task("slice", &picked[..], |v| v.into_iter().sum::<i64>());
+    let from_array = g.task("array", &[&xs[3], &xs[0]], |v| {
+        v.into_iter().copied().collect::<Vec<_>>()
+    });
+    assert_eq!(
+        delayed::compute_sync((&from_vec, &from_slice, &from_array))?,
+        (vec![10, 30], 40, vec![40, 10])
+    );
+    Ok(())
+}
+
+#[test]
+#[should_panic(expected = "belongs to another Graph")]
+fn references_from_another_graph_panic() {
+    let (g1, g2) = (Graph::new(), Graph::new());
+    let x = g1.delayed("x", || 1);
+    g2.task("y", &[&x], |v| v.into_iter().sum::<i32>());
+}
+
+#[test]
 #[should_panic(expected = "belongs to another Graph")]
 fn inputs_from_another_graph_panic() {
     let (g1, g2) = (Graph::new(), Graph::new());

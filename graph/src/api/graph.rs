@@ -251,8 +251,19 @@ impl Graph {
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        let id = self.store.push(name, inputs, TaskFn::new::<S, T, F>(task));
+        let id = self.push_id::<S, T, F>(name, inputs, task);
         Delayed::new(self.clone(), id)
+    }
+
+    /// As `push`, but only the new node's id: no handle made and dropped
+    /// (two reference counts) where the caller makes its own.
+    pub(crate) fn push_id<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> u32
+    where
+        S: InputTypes,
+        T: Send + Sync + 'static,
+        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    {
+        self.store.push(name, inputs, TaskFn::new::<S, T, F>(task))
     }
 
     pub(crate) fn store(&self) -> &Store {

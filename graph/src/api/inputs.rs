@@ -5,6 +5,7 @@
 //! | `&Delayed<A>` | `&A` |
 //! | `(&Delayed<A>, &Delayed<B>, ...)`, up to 8 | `(&A, &B, ...)` |
 //! | `&[Delayed<A>]`, `&Vec<Delayed<A>>`, `&[Delayed<A>; N]` | [`Values<A>`]: iterates `&A` in order |
+//! | `&[&Delayed<A>]`, `&Vec<&Delayed<A>>`, `&[&Delayed<A>; N]` | [`Values<A>`], the same |
 //!
 //! The closure's argument type is [`Refs<'a, I>`], a generic associated type,
 //! so closures need no type annotations:
@@ -19,7 +20,9 @@
 //! let a = g.task("inc", &x, |v| v + 1);
 //! let b = g.task("add", (&x, &y), |(a, b)| a + b);
 //! let c = g.task("sum", &xs, |vals| vals.into_iter().sum::<i64>());
-//! assert_eq!(delayed::compute_sync((&a, &b, &c))?, (2, 3, 3));
+//! // A list of references: the handles gathered without a clone each.
+//! let d = g.task("sum", &[&x, &y, &a], |vals| vals.into_iter().sum::<i64>());
+//! assert_eq!(delayed::compute_sync((&a, &b, &c, &d))?, (2, 3, 3, 5));
 //! # Ok::<(), delayed::Error>(())
 //! ```
 

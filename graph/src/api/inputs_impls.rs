@@ -69,6 +69,35 @@ macro_rules! inputs_impls {
             }
         }
 
+        // Lists of references: a loop that gathers the handles it reads
+        // (from a row of the step before, say) clones none of them.
+        impl<A> $Sealed for &[&$Delayed<A>] {}
+        impl<A: Send + Sync + 'static> $Inputs for &[&$Delayed<A>] {
+            type Shape = $crate::inputs::List<A>;
+
+            fn input_ids(&self, graph: &$Graph) -> $crate::store::InputIds {
+                self.iter().map(|input| id_in(graph, input)).collect()
+            }
+        }
+
+        impl<A> $Sealed for &Vec<&$Delayed<A>> {}
+        impl<A: Send + Sync + 'static> $Inputs for &Vec<&$Delayed<A>> {
+            type Shape = $crate::inputs::List<A>;
+
+            fn input_ids(&self, graph: &$Graph) -> $crate::store::InputIds {
+                self.as_slice().input_ids(graph)
+            }
+        }
+
+        impl<A, const N: usize> $Sealed for &[&$Delayed<A>; N] {}
+        impl<A: Send + Sync + 'static, const N: usize> $Inputs for &[&$Delayed<A>; N] {
+            type Shape = $crate::inputs::List<A>;
+
+            fn input_ids(&self, graph: &$Graph) -> $crate::store::InputIds {
+                self.as_slice().input_ids(graph)
+            }
+        }
+
         $crate::api::inputs_impls!(@tuple [$Inputs, $Sealed, $Delayed, $Graph] (A, 0));
         $crate::api::inputs_impls!(@tuple [$Inputs, $Sealed, $Delayed, $Graph] (A, 0) (B, 1));
         $crate::api::inputs_impls!(

@@ -287,7 +287,7 @@ impl NodeAdder<'_> {
         // Hashed now, from what is at hand (`fingerprint.rs`).
         hashes.push(id, &name, &meta, inputs.as_slice());
         metas.push(meta);
-        let added = self.graph.local().push::<S, T, F>(name, inputs, task).id();
+        let added = self.graph.local().push_id::<S, T, F>(name, inputs, task);
         debug_assert_eq!(id, added);
         Delayed::new(self.graph.clone(), id)
     }

@@ -6,6 +6,7 @@
 //! | `&Delayed<A>` | `&A` |
 //! | `(&Delayed<A>, &Delayed<B>, ...)`, up to 8 | `(&A, &B, ...)` |
 //! | `&[Delayed<A>]`, `&Vec<Delayed<A>>`, `&[Delayed<A>; N]` | [`Values<A>`](crate::Values): iterates `&A` in order |
+//! | `&[&Delayed<A>]`, `&Vec<&Delayed<A>>`, `&[&Delayed<A>; N]` | [`Values<A>`](crate::Values), the same |
 
 use super::{Delayed, Graph};
 use crate::api::inputs_impls;

@@ -52,25 +52,18 @@ pub fn run_local(shape: Shape, executor: &Executor) -> Result<(Vec<u64>, Duratio
     } = shape;
     let start = Instant::now();
     let g = delayed::Graph::new();
-    let mut row: Vec<delayed::Delayed<u64>> = Vec::new();
     let mut leaves = Vec::new();
-    for t in 0..steps {
-        for j in unread(pattern, t, width) {
-            leaves.push(row[j].clone());
-        }
-        row = (0..pattern.active(t, width))
-            .map(|i| {
-                let inputs: Vec<_> = pattern
-                    .deps(t, i, width)
-                    .into_iter()
-                    .map(|j| row[j].clone())
-                    .collect();
-                g.task("point", &inputs, move |v| {
-                    checksum(t, i, v.into_iter().copied(), kernel(iterations))
-                })
+    let mut row = build(
+        pattern,
+        width,
+        steps,
+        |t, i, inputs: &[&delayed::Delayed<u64>]| {
+            g.task("point", inputs, move |v| {
+                checksum(t, i, v.into_iter().copied(), kernel(iterations))
             })
-            .collect();
-    }
+        },
+        |_, leaf| leaves.push(leaf.clone()),
+    );
     let last = row.len();
     if !leaves.is_empty() {
         row.push(g.task("leaves", &leaves, |v| fold(v)));
@@ -96,6 +89,7 @@ pub fn run_cluster(
     hints: bool,
     executor: &Executor,
 ) -> Result<(Vec<u64>, Duration), Error> {
+    use delayed::mpi::{Delayed, Refs};
     let Shape {
         pattern,
         width,
@@ -105,30 +99,23 @@ pub fn run_cluster(
     let start = Instant::now();
     let g = cluster.graph();
     let rank_of = |i: usize| (i / workers.max(1)).min(cluster.size() - 1);
-    let mut row: Vec<delayed::mpi::Delayed<u64>> = Vec::new();
     let mut leaves = vec![Vec::new(); cluster.size()];
-    for t in 0..steps {
-        for j in unread(pattern, t, width) {
-            leaves[if hints { rank_of(j) } else { 0 }].push(row[j].clone());
-        }
-        row = (0..pattern.active(t, width))
-            .map(|i| {
-                let inputs: Vec<_> = pattern
-                    .deps(t, i, width)
-                    .into_iter()
-                    .map(|j| row[j].clone())
-                    .collect();
-                let f = move |v: delayed::mpi::Refs<'_, &Vec<delayed::mpi::Delayed<u64>>>| {
-                    checksum(t, i, v.into_iter().copied(), kernel(iterations))
-                };
-                if hints {
-                    g.on(rank_of(i)).task("point", &inputs, f)
-                } else {
-                    g.task("point", &inputs, f)
-                }
-            })
-            .collect();
-    }
+    let mut row = build(
+        pattern,
+        width,
+        steps,
+        |t, i, inputs: &[&Delayed<u64>]| {
+            let f = move |v: Refs<'_, &[&Delayed<u64>]>| {
+                checksum(t, i, v.into_iter().copied(), kernel(iterations))
+            };
+            if hints {
+                g.on(rank_of(i)).task("point", inputs, f)
+            } else {
+                g.task("point", inputs, f)
+            }
+        },
+        |j, leaf| leaves[if hints { rank_of(j) } else { 0 }].push(leaf.clone()),
+    );
     let last = row.len();
     for (rank, leaves) in leaves.iter().enumerate() {
         if !leaves.is_empty() {
@@ -143,19 +130,43 @@ pub fn run_cluster(
     Ok((out, start.elapsed()))
 }
 
-/// The points of step `t - 1` that no point of step `t` reads (none at
-/// `t = 0`).
-fn unread(pattern: Pattern, t: usize, width: usize) -> Vec<usize> {
-    if t == 0 {
-        return Vec::new();
-    }
-    let mut read = vec![false; pattern.active(t - 1, width)];
-    for i in 0..pattern.active(t, width) {
-        for j in pattern.deps(t, i, width) {
-            read[j] = true;
+/// The points of every step, made by `point(t, i, inputs)` from the points
+/// of the step before that `(t, i)` reads, as a user's loop would: the
+/// handles it reads are passed by reference, not cloned, and nothing is
+/// allocated per point. Each point that no point of the next step reads is
+/// handed to `leaf(i, point)` (at the next step). Returns the last step.
+fn build<H>(
+    pattern: Pattern,
+    width: usize,
+    steps: usize,
+    mut point: impl FnMut(usize, usize, &[&H]) -> H,
+    mut leaf: impl FnMut(usize, &H),
+) -> Vec<H> {
+    let mut row: Vec<H> = Vec::new();
+    let mut next: Vec<H> = Vec::new();
+    let mut deps = Vec::new();
+    let mut read = Vec::new();
+    for t in 0..steps {
+        let mut inputs: Vec<&H> = Vec::with_capacity(width);
+        read.clear();
+        read.resize(row.len(), false);
+        for i in 0..pattern.active(t, width) {
+            pattern.deps_into(t, i, width, &mut deps);
+            inputs.clear();
+            for &j in &deps {
+                read[j] = true;
+                inputs.push(&row[j]);
+            }
+            next.push(point(t, i, &inputs));
         }
+        for (j, _) in read.iter().enumerate().filter(|(_, &read)| !read) {
+            leaf(j, &row[j]);
+        }
+        drop(inputs);
+        std::mem::swap(&mut row, &mut next);
+        next.clear();
     }
-    (0..read.len()).filter(|&j| !read[j]).collect()
+    row
 }
 
 /// The leaves' outputs folded into one value (which the sink drops).
@@ -185,16 +196,53 @@ mod tests {
         }
     }
 
+    /// The points `build` hands to `leaf`: (step, point) of each.
+    fn unread(pattern: Pattern, steps: usize, width: usize) -> Vec<(usize, usize)> {
+        let mut leaves = Vec::new();
+        build(
+            pattern,
+            width,
+            steps,
+            |t, i, _| (t, i),
+            |_, &p| leaves.push(p),
+        );
+        leaves
+    }
+
     #[test]
     fn only_tree_has_unread_points() {
         for pattern in Pattern::ALL {
-            let unread_at_8: Vec<usize> = (0..6).flat_map(|t| unread(pattern, t, 8)).collect();
             assert_eq!(
-                unread_at_8.is_empty(),
+                unread(pattern, 6, 8).is_empty(),
                 pattern != Pattern::Tree,
                 "{pattern}"
             );
         }
-        assert_eq!(unread(Pattern::Tree, 5, 8), vec![4, 5, 6, 7]);
+        let at_4: Vec<_> = unread(Pattern::Tree, 6, 8)
+            .into_iter()
+            .filter(|&(t, _)| t == 4)
+            .collect();
+        assert_eq!(at_4, [(4, 4), (4, 5), (4, 6), (4, 7)]);
+    }
+
+    #[test]
+    fn build_passes_each_point_what_it_reads() {
+        for pattern in Pattern::ALL {
+            let mut seen = Vec::new();
+            let last = build(
+                pattern,
+                5,
+                7,
+                |t, i, inputs: &[&(usize, usize)]| {
+                    seen.push((t, i, inputs.iter().map(|&&(_, j)| j).collect::<Vec<_>>()));
+                    (t, i)
+                },
+                |_, _| {},
+            );
+            assert_eq!(last.len(), pattern.active(6, 5), "{pattern}");
+            for (t, i, inputs) in seen {
+                assert_eq!(inputs, pattern.deps(t, i, 5), "{pattern} {t} {i}");
+            }
+        }
     }
 }

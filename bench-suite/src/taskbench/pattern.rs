@@ -90,37 +90,52 @@ impl Pattern {
     /// assert!(Pattern::AllToAll.deps(0, 1, 4).is_empty());
     /// ```
     pub fn deps(self, t: usize, i: usize, width: usize) -> Vec<usize> {
+        let mut deps = Vec::new();
+        self.deps_into(t, i, width, &mut deps);
+        deps
+    }
+
+    /// [`deps`](Self::deps) written into `deps` (cleared first), so that a
+    /// loop over every point allocates nothing per point.
+    ///
+    /// ```
+    /// use delayed_bench::taskbench::pattern::Pattern;
+    /// let mut deps = vec![7];
+    /// Pattern::Stencil1d.deps_into(3, 2, 4, &mut deps);
+    /// assert_eq!(deps, [1, 2, 3]);
+    /// ```
+    pub fn deps_into(self, t: usize, i: usize, width: usize, deps: &mut Vec<usize>) {
+        deps.clear();
         if t == 0 {
-            return Vec::new();
+            return;
         }
-        let mut deps = match self {
-            Pattern::Stencil1d => (i.saturating_sub(1)..=(i + 1).min(width - 1)).collect(),
+        match self {
+            Pattern::Stencil1d => deps.extend(i.saturating_sub(1)..=(i + 1).min(width - 1)),
             Pattern::Nearest => {
-                (i.saturating_sub(RADIX / 2)..=(i + (RADIX - 1) / 2).min(width - 1)).collect()
+                deps.extend(i.saturating_sub(RADIX / 2)..=(i + (RADIX - 1) / 2).min(width - 1))
             }
-            Pattern::Tree => vec![i / 2],
+            Pattern::Tree => deps.push(i / 2),
             Pattern::Fft => {
                 let sets = width.trailing_zeros().max(1) as usize;
                 let partner = i ^ (1 << ((t - 1) % sets));
+                deps.push(i);
                 if partner < width {
-                    vec![i, partner]
-                } else {
-                    vec![i]
+                    deps.push(partner);
                 }
             }
             Pattern::Spread => {
                 let r = RADIX.min(width);
                 let shift = (t - 1) % (width / r).max(1);
-                (0..r)
-                    .map(|k| (i + k * width / r + if k > 0 { shift } else { 0 }) % width)
-                    .collect()
+                deps.extend(
+                    (0..r).map(|k| (i + k * width / r + if k > 0 { shift } else { 0 }) % width),
+                );
             }
-            Pattern::AllToAll => (0..width).collect::<Vec<_>>(),
-        };
+            Pattern::AllToAll => deps.extend(0..width),
+        }
         deps.sort_unstable();
         deps.dedup();
-        deps.retain(|&j| j < self.active(t - 1, width));
-        deps
+        let active = self.active(t - 1, width);
+        deps.retain(|&j| j < active);
     }
 
     /// Tasks in a graph of `width` by `steps`.

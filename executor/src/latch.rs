@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::registry::Registry;
-use crate::sync::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{current_thread, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, Thread};
 use crate::worker::WorkerThread;
 
 /// A one-shot signal.
@@ -71,10 +71,16 @@ impl Probe for SpinLatch<'_> {
 }
 
 /// A latch for a thread that is not a worker: it blocks on a condition
-/// variable.
+/// variable. An *unparking* one (`LockLatch::unparking`) also unparks the
+/// thread that made it when it is set, so that a waiter that does other
+/// work meanwhile and sleeps in `std::thread::park_timeout` between rounds
+/// of it (the multi-node driver of `delayed::mpi`, polling MPI while its
+/// run goes on) wakes when the latch is set, not at the end of its sleep.
 pub(crate) struct LockLatch {
     set: Mutex<bool>,
     changed: Condvar,
+    /// The thread to unpark when set, if any.
+    owner: Option<Thread>,
 }
 
 impl LockLatch {
@@ -82,6 +88,15 @@ impl LockLatch {
         LockLatch {
             set: Mutex::new(false),
             changed: Condvar::new(),
+            owner: None,
+        }
+    }
+
+    /// A latch whose `set` also unparks the calling thread.
+    pub(crate) fn unparking() -> Self {
+        LockLatch {
+            owner: Some(current_thread()),
+            ..LockLatch::new()
         }
     }
 
@@ -103,9 +118,17 @@ impl Latch for LockLatch {
         // SAFETY: valid on entry; the waiter cannot see `true` (and free the
         // latch) before the guard is released, which is our last access.
         let this = unsafe { &*this };
+        // L1: the owner's handle is taken before the latch is set.
+        let owner = this.owner.clone();
         let mut set = this.set.lock();
         *set = true;
         this.changed.notify_all();
+        drop(set);
+        // An unpark the owner does not wait for is at most one early
+        // return of a later park, which callers of `park` expect anyway.
+        if let Some(owner) = owner {
+            owner.unpark();
+        }
     }
 }
 
@@ -133,6 +156,15 @@ impl WaiterLatch {
                 owner: worker.index(),
             },
             None => WaiterLatch::Thread(LockLatch::new()),
+        }
+    }
+
+    /// As `for_current_thread`, but a thread that is not a worker is also
+    /// unparked when the latch is set (`LockLatch::unparking`).
+    pub(crate) fn for_current_thread_unparking() -> Self {
+        match WorkerThread::current() {
+            Some(_) => WaiterLatch::for_current_thread(),
+            None => WaiterLatch::Thread(LockLatch::unparking()),
         }
     }
 
@@ -222,6 +254,40 @@ impl CountLatch {
         let latch = CountLatch {
             count: AtomicUsize::new(count),
             latch: WaiterLatch::for_current_thread(),
+        };
+        if count == 0 {
+            // SAFETY: the latch is alive (we own it) and nobody waits yet.
+            unsafe { Latch::set(&latch.latch as *const WaiterLatch) };
+        }
+        latch
+    }
+
+    /// As [`new`](CountLatch::new), for a waiter that may also poll: when
+    /// the calling thread is not a worker, the release also unparks it
+    /// (`std::thread::Thread::unpark`), so a thread that works between
+    /// looks at [`is_zero`](CountLatch::is_zero) and sleeps in
+    /// `std::thread::park_timeout` meanwhile wakes as soon as the count
+    /// reaches zero. (A worker waiting on its latch is woken as for `new`.)
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use delayed_executor::{raw::CountLatch, Executor};
+    ///
+    /// let ex = Executor::builder().workers(1).build().unwrap();
+    /// let latch = CountLatch::new_unparking(1);
+    /// ex.scope(|s| {
+    ///     s.spawn(|_| latch.decrement());
+    ///     // Other work here, sleeping up to a minute between rounds:
+    ///     // the release ends the sleep.
+    ///     while !latch.is_zero() {
+    ///         std::thread::park_timeout(Duration::from_secs(60));
+    ///     }
+    /// });
+    /// ```
+    pub fn new_unparking(count: usize) -> CountLatch {
+        let latch = CountLatch {
+            count: AtomicUsize::new(count),
+            latch: WaiterLatch::for_current_thread_unparking(),
         };
         if count == 0 {
             // SAFETY: the latch is alive (we own it) and nobody waits yet.

@@ -13,6 +13,12 @@ pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, O
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex};
 
+#[cfg(not(loom))]
+pub(crate) use std::thread::{current as current_thread, Thread};
+
+#[cfg(loom)]
+pub(crate) use loom::thread::{current as current_thread, Thread};
+
 #[cfg(loom)]
 pub(crate) use self::loom_lock::{Condvar, Mutex};
 

@@ -227,3 +227,28 @@ fn loom_count_latch_releases_after_the_last_decrement() {
         }
     });
 }
+
+/// An unparking `CountLatch` (`CountLatch::new_unparking`) whose waiter
+/// polls it and parks between looks, as `delayed::mpi`'s computing thread
+/// does, counted down by two threads: the last release unparks the waiter
+/// after the latch is set, so its look after the park sees it. Without the
+/// unpark (or with it before the latch is set) the waiter can park for
+/// good, which loom reports as a deadlock.
+#[test]
+fn loom_unparking_count_latch_wakes_a_parked_poller() {
+    loom::model(|| {
+        let latch = Arc::new(CountLatch::new_unparking(2));
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let latch = Arc::clone(&latch);
+                thread::spawn(move || latch.decrement())
+            })
+            .collect();
+        while !latch.is_zero() {
+            thread::park();
+        }
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+}

@@ -11,7 +11,9 @@
 //!   polls are the fallback for when every worker is busy (it sends their
 //!   exports in batches) or asleep (it receives what wakes them): it sleeps
 //!   longer and longer, up to a millisecond, and briefly only while exports
-//!   wait; an export into an empty outbox wakes it (`exchange.rs`).
+//!   wait; an export into an empty outbox wakes it (`exchange.rs`), and so
+//!   does the end of the run (its count of outstanding work is an
+//!   unparking `CountLatch`, `run/parallel.rs`).
 
 use std::thread;
 use std::time::{Duration, Instant};

@@ -100,7 +100,7 @@ fn split_depth(mut roots: usize, grain: usize) -> u32 {
 /// Steps 3 to 7: runs every node of `state` on `executor` and returns when
 /// all jobs have finished (also after a failure).
 pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observer: &O) {
-    run_remote(state, executor, observer, 0, |_| {});
+    run_driven(state, executor, observer, 0, false, |_| {});
 }
 
 /// `run` for a plan with `externals` external nodes, whose values come from
@@ -109,11 +109,27 @@ pub(crate) fn run<O: Observer>(state: &RunState<'_>, executor: &Executor, observ
 /// (`Remote::deliver`) or give it up (`Remote::abandon`) before it returns
 /// (with external nodes, it returns once `Remote::is_done`). Then waits for
 /// the last jobs.
+#[cfg(any(feature = "mpi", test))]
 pub(crate) fn run_remote<O: Observer>(
     state: &RunState<'_>,
     executor: &Executor,
     observer: &O,
     externals: usize,
+    drive: impl FnOnce(&Remote<'_, '_, O>),
+) {
+    // Unparking: the computing thread sleeps in `park_timeout` between its
+    // polls (`mpi/driver.rs`), and the run's end wakes it.
+    run_driven(state, executor, observer, externals, true, drive);
+}
+
+/// `run_remote`; with `unparking`, the end of the run also unparks the
+/// computing thread (`CountLatch::new_unparking`).
+fn run_driven<O: Observer>(
+    state: &RunState<'_>,
+    executor: &Executor,
+    observer: &O,
+    externals: usize,
+    unparking: bool,
     drive: impl FnOnce(&Remote<'_, '_, O>),
 ) {
     let (plan, store) = (state.plan(), state.store());
@@ -135,7 +151,11 @@ pub(crate) fn run_remote<O: Observer>(
         state,
         observer,
         executor,
-        active: CachePadded::new(CountLatch::new(1 + externals)),
+        active: CachePadded::new(if unparking {
+            CountLatch::new_unparking(1 + externals)
+        } else {
+            CountLatch::new(1 + externals)
+        }),
         delivered: zeroed(externals),
         next_delivered: AtomicU32::new(0),
         ranges: zeroed(heap),

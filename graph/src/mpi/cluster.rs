@@ -50,6 +50,11 @@ struct Inner {
     /// The job's ranks, duplicated from `MPI_COMM_WORLD` so that a
     /// program's own MPI messages never meet ours. Freed before `universe`.
     comm: SimpleCommunicator,
+    /// A second duplicate, for the values too large for the receive a run
+    /// keeps posted on `comm` (`inbox.rs`): announced on `comm`, sent
+    /// here, so that the posted receive never matches them. Freed before
+    /// `universe`.
+    payloads: SimpleCommunicator,
     rank: usize,
     size: usize,
     /// One multi-node compute at a time per process: two at once would
@@ -114,11 +119,13 @@ impl Cluster {
         let world = universe.world();
         super::cpus::share_node_cpus(&world);
         let comm = world.duplicate();
+        let payloads = world.duplicate();
         Ok(Cluster {
             inner: Arc::new(Inner {
                 rank: comm.rank() as usize,
                 size: comm.size() as usize,
                 comm,
+                payloads,
                 computing: Mutex::new(()),
                 _universe: universe,
             }),
@@ -166,6 +173,11 @@ impl Cluster {
     /// The communicator computes use.
     pub(crate) fn comm(&self) -> &SimpleCommunicator {
         &self.inner.comm
+    }
+
+    /// The communicator large values travel on (`Inner::payloads`).
+    pub(crate) fn payloads(&self) -> &SimpleCommunicator {
+        &self.inner.payloads
     }
 
     /// Holds off other multi-node computes of this process until dropped.
@@ -218,8 +230,8 @@ impl Drop for Inner {
                 &format!("rank {} is unwinding from a panic", self.rank),
             );
         }
-        // Then the fields: `comm` is freed before `_universe` finalises MPI
-        // (declaration order).
+        // Then the fields: `comm` and `payloads` are freed before
+        // `_universe` finalises MPI (declaration order).
     }
 }
 

@@ -25,6 +25,17 @@ pub(crate) const FAIL: i32 = 2;
 /// Tag of a message carrying several small outputs: each as a `VALUE`'s
 /// bytes behind its length (4 bytes, little-endian).
 pub(crate) const BATCH: i32 = 3;
+/// Tag of a message announcing a value larger than `SMALL_MAX`: its size
+/// (8 bytes, little-endian). The value's bytes, as a `VALUE`'s, follow
+/// from the same rank on the payload communicator (`Cluster::payloads`),
+/// tag `VALUE`, where a receive is posted for them (`inbox.rs`).
+pub(crate) const LARGE: i32 = 4;
+
+/// The largest message on a run's communicator: the size of the receive
+/// each rank keeps posted there for any rank's next message (`inbox.rs`).
+/// A larger value is announced (`LARGE`) and sent on the payload
+/// communicator; batches stay below it (`wire.rs`).
+pub(crate) const SMALL_MAX: usize = 64 << 10;
 
 /// A received message (its bytes: in the buffer it was received into).
 pub(crate) struct Incoming {
@@ -32,21 +43,24 @@ pub(crate) struct Incoming {
     pub(crate) tag: i32,
 }
 
-/// The next message that has arrived from any rank, if one has, received
-/// into `bytes` (its old contents dropped, its capacity reused).
-pub(crate) fn try_receive(comm: &SimpleCommunicator, bytes: &mut Vec<u8>) -> Option<Incoming> {
-    let (message, status) = comm.any_process().immediate_matched_probe()?;
-    Some(receive(message, status, bytes))
-}
-
-/// The next message from `source`, waiting for it, received into `bytes`.
+/// The next message from `source` on `comm`, waiting for it, received into
+/// `bytes`; after a `LARGE` announcement, the value it announces, from the
+/// payload communicator `payloads` (then `bytes` holds the value, and the
+/// tag is `LARGE`). Used only after a failed run, to drain what was sent
+/// and not read.
 pub(crate) fn receive_from(
     comm: &SimpleCommunicator,
+    payloads: &SimpleCommunicator,
     source: usize,
     bytes: &mut Vec<u8>,
 ) -> Incoming {
     let (message, status) = comm.process_at_rank(source as i32).matched_probe();
-    receive(message, status, bytes)
+    let incoming = receive(message, status, bytes);
+    if incoming.tag == LARGE {
+        let (message, status) = payloads.process_at_rank(source as i32).matched_probe();
+        receive(message, status, bytes);
+    }
+    incoming
 }
 
 /// Receives a probed message into `bytes`, resized to its exact size
@@ -97,21 +111,37 @@ impl Sends {
         }
     }
 
-    /// Starts sending `bytes` to `dest` with `tag`.
+    /// Starts sending `bytes` to `dest` with `tag` on `comm`; bytes larger
+    /// than `SMALL_MAX` as a `LARGE` announcement there and the bytes on
+    /// `payloads` (tag `VALUE`). Counted as one message, on `comm`.
     pub(crate) fn send(
         &mut self,
-        comm: &SimpleCommunicator,
+        (comm, payloads): (&SimpleCommunicator, &SimpleCommunicator),
         dest: usize,
         tag: i32,
         bytes: Arc<Vec<u8>>,
     ) -> Result<(), Error> {
-        let count = i32::try_from(bytes.len()).map_err(|_| {
+        i32::try_from(bytes.len()).map_err(|_| {
             Error::cluster(format!(
                 "delayed::mpi: a value of {} bytes is too large to send (MPI counts are 32-bit: \
                  at most 2 GiB per value); split it into several tasks",
                 bytes.len()
             ))
         })?;
+        if bytes.len() > SMALL_MAX {
+            debug_assert_eq!(tag, VALUE, "only single values grow that large");
+            let size = Arc::new((bytes.len() as u64).to_le_bytes().to_vec());
+            self.start(comm, dest, LARGE, size);
+            self.start(payloads, dest, VALUE, bytes);
+        } else {
+            self.start(comm, dest, tag, bytes);
+        }
+        self.sent[dest] += 1;
+        Ok(())
+    }
+
+    /// `MPI_Isend` of `bytes` (at most `i32::MAX`: `send` checks).
+    fn start(&mut self, comm: &SimpleCommunicator, dest: usize, tag: i32, bytes: Arc<Vec<u8>>) {
         // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
         let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
         // SAFETY: the buffer stays alive and unwritten until the request
@@ -120,7 +150,7 @@ impl Sends {
         unsafe {
             ffi::MPI_Isend(
                 bytes.as_ptr().cast(),
-                count,
+                bytes.len() as i32,
                 u8::equivalent_datatype().as_raw(),
                 dest as i32,
                 tag,
@@ -129,8 +159,6 @@ impl Sends {
             );
         }
         self.pending.push_back((request, bytes));
-        self.sent[dest] += 1;
-        Ok(())
     }
 
     /// Frees the buffers of the oldest sends that have completed (at most
@@ -162,7 +190,8 @@ impl Sends {
         }
     }
 
-    /// How many messages went to each rank.
+    /// How many messages went to each rank on the run's communicator (a
+    /// large value and its announcement count once).
     pub(crate) fn sent(&self) -> &[u64] {
         &self.sent
     }

@@ -303,7 +303,7 @@ pub(crate) fn compute_targets(
         let mut bytes = Vec::new();
         for (source, &count) in sent_to_me.iter().enumerate() {
             for _ in driven.received[source]..count {
-                comm::receive_from(comm, source, &mut bytes);
+                comm::receive_from(comm, cluster.payloads(), source, &mut bytes);
             }
         }
         driven.sends.wait_all();
@@ -388,7 +388,7 @@ impl Rank<'_> {
     fn run<O: Observer>(&self, inner: &O) -> (Drive, Result<Vec<Value>, Error>) {
         let cancelled = AtomicBool::new(false);
         let state = RunState::new(self.store, self.plan, &cancelled);
-        let outbox = Outbox::new(self.comm, self.cluster.size());
+        let outbox = Outbox::new(self.comm, self.cluster.payloads(), self.cluster.size());
         let exporter = Exporter {
             inner,
             plan: self.plan,

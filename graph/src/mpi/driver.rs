@@ -6,12 +6,14 @@
 //! clock.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
 
 use super::backoff::Backoff;
-use super::comm::{self, Incoming, Sends, BATCH, FAIL, VALUE};
+use super::comm::{Incoming, Sends, BATCH, FAIL, VALUE};
 use super::exchange::{Exporter, Outbox, Routes};
+use super::inbox::Inbox;
 use super::wire::Wire;
 use super::Cluster;
 use crate::run::error::panic_message;
@@ -31,15 +33,17 @@ pub(crate) struct Drive {
 /// before the job is aborted: a task stuck in user code never returns.
 const ABORT_GRACE: Duration = Duration::from_secs(10);
 
-/// How many more times a worker's poll probes for a message when its
-/// first probe found none and it sent nothing: between two polls, a worker
+/// How many more times a worker's poll tests for a message when its
+/// first test found none and it sent nothing: between two polls, a worker
 /// goes through a round of its search (other deques, the injector, the
 /// clock), so a message arriving then waits for it; probing again at once
 /// shortens that wait. Bounded, so that a worker looks at its pool again
-/// within a few microseconds (each empty probe goes through MPI's progress
+/// within a few microseconds (each empty test goes through MPI's progress
 /// engine, which may yield the CPU). On an alternating chain of 20000 tasks
 /// across 2 ranks (scratch measurement, 28 runs each, interleaved), medians
-/// per task: 1936 ns with no extra probe, 1594 with 3, 1543 with 8.
+/// per task: 1936 ns with no extra probe, 1594 with 3, 1543 with 8
+/// (measured when polls probed, `MPI_Improbe`; they test a posted receive
+/// now, `inbox.rs`).
 const PROBES: usize = 4;
 
 /// Who makes a poll.
@@ -49,7 +53,7 @@ enum Poller {
     /// deque, which it runs as soon as the poll returns. So it receives
     /// one message per poll, and a poll that received one returns at once,
     /// leaving completed sends to a later poll: each further MPI call
-    /// (an empty probe, a test) is a trip through MPI's progress engine,
+    /// (an empty test) is a trip through MPI's progress engine,
     /// which yields the CPU when nothing happened, between the value's
     /// arrival and its consumer's start.
     Worker,
@@ -67,16 +71,15 @@ struct Driver<'d, 'r, O> {
     plan: &'d Plan,
     routes: &'d Routes,
     me: usize,
-    received: Vec<u64>,
+    ranks: usize,
     /// Per local node: whether its value was delivered or given up.
     settled: Vec<bool>,
     /// External nodes neither delivered nor given up.
     waiting: usize,
     told_others: bool,
     cancelled_by_others: bool,
-    /// The buffer messages are received into, kept from poll to poll:
-    /// not allocated per message.
-    inbox: Vec<u8>,
+    /// The receives kept posted (`inbox.rs`).
+    inbox: Inbox,
 }
 
 /// The loop (steps 7 and 8): returns once the run is over, every value sent
@@ -108,32 +111,47 @@ pub(crate) fn drive<O: Observer>(
         plan,
         routes,
         me: cluster.rank(),
-        received: vec![0; ranks],
+        ranks,
         // Only external nodes are settled: none, nothing per node.
         settled: vec![false; if routes.externals > 0 { plan.len() } else { 0 }],
         waiting: routes.externals,
         told_others: false,
         cancelled_by_others: false,
-        inbox: Vec::new(),
+        inbox: Inbox::new(ranks),
     });
     outbox.set_poller(std::thread::current());
-    let worker_poll = || driver.try_lock().is_ok_and(|mut d| d.poll(Poller::Worker));
+    // Whether a worker made (or tried) a poll since this thread last
+    // looked. Relaxed: a hint, which only makes this thread skip a poll.
+    let worker_polled = AtomicBool::new(false);
+    let worker_poll = || {
+        worker_polled.store(true, Ordering::Relaxed);
+        driver.try_lock().is_ok_and(|mut d| d.poll(Poller::Worker))
+    };
     executor.with_idle_poll(&worker_poll, || {
         let started = Instant::now();
         let mut watchdog_fired: Option<Instant> = None;
         let mut backoff = Backoff::sleeping();
         loop {
+            // A worker polled since this thread last looked: the workers
+            // are polling, so this thread's poll is not needed, and would
+            // hold the wire while a worker's export wants it (an export
+            // that cannot be sent at once waits in the outbox and wakes
+            // this thread: with `OMPI_MCA_mpi_yield_when_idle=1`, whose
+            // empty MPI calls yield the CPU, holding the wire longer,
+            // that fed itself, on 2 ranks x 1 worker one export in 20).
             // A worker polling holds the driver: then this thread skips
             // its poll rather than wait (and have the worker wake it when
             // it unlocks, a system call between a value and its consumer).
             // What the poll found does not set the next sleep: waiting
             // exports do (below).
-            match driver.try_lock() {
-                Ok(mut d) => _ = d.poll(Poller::Computing),
-                Err(TryLockError::Poisoned(poisoned)) => {
-                    _ = poisoned.into_inner().poll(Poller::Computing);
+            if !worker_polled.swap(false, Ordering::Relaxed) {
+                match driver.try_lock() {
+                    Ok(mut d) => _ = d.poll(Poller::Computing),
+                    Err(TryLockError::Poisoned(poisoned)) => {
+                        _ = poisoned.into_inner().poll(Poller::Computing);
+                    }
+                    Err(TryLockError::WouldBlock) => {}
                 }
-                Err(TryLockError::WouldBlock) => {}
             }
             if remote.is_done() {
                 break;
@@ -172,9 +190,11 @@ pub(crate) fn drive<O: Observer>(
     // The last jobs' exports: every job ended, so all are in the outbox.
     let mut wire = lock(&outbox.wire);
     wire.flush(outbox, routes, |error| driver.state.fail(error));
+    // Every poll is over: the posted receive is cancelled.
+    let received = driver.inbox.close(outbox.comms().1);
     Drive {
         sends: std::mem::replace(&mut wire.sends, Sends::new(0)),
-        received: driver.received,
+        received,
     }
 }
 
@@ -217,15 +237,16 @@ impl<O: Observer> Driver<'_, '_, O> {
     /// (only its holder calls MPI).
     fn receive(&mut self, _held: &Wire, poller: Poller) -> bool {
         let mut any = false;
-        let mut inbox = std::mem::take(&mut self.inbox);
-        while let Some(Incoming { source, tag }) = comm::try_receive(self.outbox.comm(), &mut inbox)
-        {
-            self.received[source] += 1;
+        let (comm, payloads) = self.outbox.comms();
+        // Taken out while its bytes are read: `value` borrows `self`.
+        let mut inbox = std::mem::replace(&mut self.inbox, Inbox::new(0));
+        while let Some(Incoming { source, tag }) = inbox.try_next(comm, payloads) {
             any = true;
+            let bytes = inbox.bytes();
             match tag {
-                VALUE => self.value(source, &inbox),
+                VALUE => self.value(source, bytes),
                 BATCH => {
-                    let mut rest = &inbox[..];
+                    let mut rest = bytes;
                     while rest.len() >= 4 {
                         let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes"));
                         let end = 4 + len as usize;
@@ -297,8 +318,8 @@ impl<O: Observer> Driver<'_, '_, O> {
         if !self.cancelled_by_others && !self.told_others {
             let notice = Arc::new(Vec::new());
             let me = self.me;
-            for rank in (0..self.received.len()).filter(|&r| r != me) {
-                if let Err(error) = wire.start(self.outbox.comm(), rank, FAIL, Arc::clone(&notice))
+            for rank in (0..self.ranks).filter(|&r| r != me) {
+                if let Err(error) = wire.start(self.outbox.comms(), rank, FAIL, Arc::clone(&notice))
                 {
                     self.state.fail(error);
                 }

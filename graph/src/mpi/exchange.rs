@@ -101,19 +101,23 @@ pub(crate) struct Outbox<'c> {
     filled: AtomicBool,
     /// MPI, for whoever holds it.
     pub(crate) wire: Mutex<Wire>,
-    comm: Serialized<'c>,
+    comms: Serialized<'c>,
     /// The computing thread, once it drives the run (`set_poller`): woken
     /// by an export into an empty outbox.
     poller: OnceLock<Thread>,
 }
 
 impl<'c> Outbox<'c> {
-    pub(crate) fn new(comm: &'c SimpleCommunicator, ranks: usize) -> Outbox<'c> {
+    pub(crate) fn new(
+        comm: &'c SimpleCommunicator,
+        payloads: &'c SimpleCommunicator,
+        ranks: usize,
+    ) -> Outbox<'c> {
         Outbox {
             queue: Mutex::new(Vec::new()),
             filled: AtomicBool::new(false),
             wire: Mutex::new(Wire::new(ranks)),
-            comm: Serialized::new(comm),
+            comms: Serialized::new(comm, payloads),
             poller: OnceLock::new(),
         }
     }
@@ -124,9 +128,10 @@ impl<'c> Outbox<'c> {
         let _ = self.poller.set(thread);
     }
 
-    /// The communicator: call it only while holding the wire.
-    pub(crate) fn comm(&self) -> &'c SimpleCommunicator {
-        self.comm.get()
+    /// The run's communicator and the payload communicator (`comm.rs`):
+    /// call them only while holding the wire.
+    pub(crate) fn comms(&self) -> (&'c SimpleCommunicator, &'c SimpleCommunicator) {
+        self.comms.get()
     }
 
     fn push(&self, k: u32, bytes: Arc<Vec<u8>>) {

@@ -49,6 +49,7 @@ mod driver;
 mod exchange;
 mod fingerprint;
 mod graph;
+mod inbox;
 pub mod inputs;
 mod needed;
 mod placement;

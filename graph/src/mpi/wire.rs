@@ -18,18 +18,20 @@ use std::sync::Arc;
 
 use mpi::topology::SimpleCommunicator;
 
-use super::comm::{Sends, BATCH, VALUE};
+use super::comm::{Sends, BATCH, SMALL_MAX, VALUE};
 use super::exchange::{Outbox, Routes};
 use crate::Error;
 
-/// Values up to this size travel in batches (one message per rank per
-/// poll, each value behind its length); larger ones alone, uncopied.
+/// Values up to this size travel in batches (per rank per poll, messages
+/// of up to `SMALL_MAX` bytes, each value behind its length); larger ones
+/// alone, uncopied (beyond `SMALL_MAX`, announced: `comm.rs`).
 /// Thousands of small messages to one rank cost MPI far more each than one
 /// message holding them.
 const BATCHED: usize = 16 << 10;
 
-/// The communicator, shared by the threads that take the wire.
-pub(crate) struct Serialized<'c>(&'c SimpleCommunicator);
+/// The run's communicator and the payload communicator (large values,
+/// `comm.rs`), shared by the threads that take the wire.
+pub(crate) struct Serialized<'c>(&'c SimpleCommunicator, &'c SimpleCommunicator);
 
 // SAFETY: MPI is initialised with at least `MPI_THREAD_SERIALIZED`
 // (`Cluster::init` checks), so any thread may call it as long as no two do
@@ -41,13 +43,16 @@ unsafe impl Send for Serialized<'_> {}
 unsafe impl Sync for Serialized<'_> {}
 
 impl<'c> Serialized<'c> {
-    pub(crate) fn new(comm: &'c SimpleCommunicator) -> Serialized<'c> {
-        Serialized(comm)
+    pub(crate) fn new(
+        comm: &'c SimpleCommunicator,
+        payloads: &'c SimpleCommunicator,
+    ) -> Serialized<'c> {
+        Serialized(comm, payloads)
     }
 
-    /// The communicator: call it only while holding the wire.
-    pub(crate) fn get(&self) -> &'c SimpleCommunicator {
-        self.0
+    /// The communicators: call them only while holding the wire.
+    pub(crate) fn get(&self) -> (&'c SimpleCommunicator, &'c SimpleCommunicator) {
+        (self.0, self.1)
     }
 }
 
@@ -75,18 +80,18 @@ impl Wire {
         }
     }
 
-    /// Starts one send on `comm`.
+    /// Starts one send on `comms` (`Sends::send`).
     ///
     /// # Errors
     /// If it cannot start (a value too large for MPI's counts).
     pub(crate) fn start(
         &mut self,
-        comm: &SimpleCommunicator,
+        comms: (&SimpleCommunicator, &SimpleCommunicator),
         dest: usize,
         tag: i32,
         bytes: Arc<Vec<u8>>,
     ) -> Result<(), Error> {
-        self.sends.send(comm, dest, tag, bytes)
+        self.sends.send(comms, dest, tag, bytes)
     }
 
     /// Sends `bytes`, a worker's export, to `dests` at once, unless values
@@ -106,7 +111,7 @@ impl Wire {
         }
         self.sent_at_once = true;
         for &dest in dests {
-            self.start(outbox.comm(), dest as usize, VALUE, Arc::clone(bytes))?;
+            self.start(outbox.comms(), dest as usize, VALUE, Arc::clone(bytes))?;
         }
         Ok(true)
     }
@@ -131,7 +136,7 @@ impl Wire {
             for &dest in routes.dests(k) {
                 if bytes.len() > BATCHED {
                     let bytes = Arc::clone(&bytes);
-                    if let Err(error) = self.start(outbox.comm(), dest as usize, VALUE, bytes) {
+                    if let Err(error) = self.start(outbox.comms(), dest as usize, VALUE, bytes) {
                         fail(error);
                     }
                 } else {
@@ -141,24 +146,40 @@ impl Wire {
         }
         self.exported = exported;
         for dest in 0..self.batches.len() {
-            let batch = &mut self.batches[dest];
-            let (tag, message) = match batch.len() {
-                0 => continue,
-                // One value: as it is, uncopied.
-                1 => (VALUE, batch.pop().expect("one")),
-                _ => {
-                    let size = batch.iter().map(|b| 4 + b.len()).sum();
-                    let mut message = Vec::with_capacity(size);
-                    for bytes in batch.drain(..) {
-                        message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                        message.extend_from_slice(&bytes);
+            let mut batch = std::mem::take(&mut self.batches[dest]);
+            // Messages of at most `SMALL_MAX` bytes, the size of the
+            // receive posted for them (`inbox.rs`).
+            let mut rest = &batch[..];
+            while !rest.is_empty() {
+                let mut size = 0;
+                let fit = rest
+                    .iter()
+                    .take_while(|b| {
+                        size += 4 + b.len();
+                        size <= SMALL_MAX
+                    })
+                    .count()
+                    .max(1);
+                let (tag, message) = match &rest[..fit] {
+                    // One value: as it is, uncopied.
+                    [one] => (VALUE, Arc::clone(one)),
+                    values => {
+                        let size = values.iter().map(|b| 4 + b.len()).sum();
+                        let mut message = Vec::with_capacity(size);
+                        for bytes in values {
+                            message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                            message.extend_from_slice(bytes);
+                        }
+                        (BATCH, Arc::new(message))
                     }
-                    (BATCH, Arc::new(message))
+                };
+                if let Err(error) = self.start(outbox.comms(), dest, tag, message) {
+                    fail(error);
                 }
-            };
-            if let Err(error) = self.start(outbox.comm(), dest, tag, message) {
-                fail(error);
+                rest = &rest[fit..];
             }
+            batch.clear();
+            self.batches[dest] = batch;
         }
         true
     }

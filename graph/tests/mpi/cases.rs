@@ -30,6 +30,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "bad_hint" => bad_hint(&cluster, &g),
         "unready_rank" => unready_rank(&cluster, &g),
         "big_value" => big_value(&g),
+        "value_sizes" => value_sizes(&cluster, &g),
         "many_tasks" => many_tasks(&g),
         "nested" => nested(&g),
         "watchdog" => watchdog(&cluster, &g),
@@ -398,6 +399,77 @@ fn big_value(g: &Graph) -> Outcome {
     ensure(len == LEN as u64 && total == expect, || {
         format!("{len} {total}")
     })
+}
+
+/// Sizes around the exchange's limits: batched up to 16 KiB, messages of
+/// at most 64 KiB on the run's communicator, larger values announced and
+/// sent on the payload communicator (`graph/src/mpi/comm.rs`).
+const SIZES: [usize; 10] = [
+    0,
+    1,
+    1000,
+    16 << 10,
+    (16 << 10) + 1,
+    (64 << 10) - 40,
+    (64 << 10) - 8,
+    64 << 10,
+    (64 << 10) + 1,
+    1 << 20,
+];
+
+/// Values of every size class cross ranks, several of each at once from
+/// one rank (small ones in bursts larger than one message holds, large
+/// ones several in flight); then a task fails while such values are on
+/// their way, so each rank drains what it was sent and did not read, and
+/// the job goes on.
+fn value_sizes(cluster: &Cluster, g: &Graph) -> Outcome {
+    let n = cluster.size();
+    let make = |rank: usize, copies: usize| -> Vec<_> {
+        (0..copies)
+            .flat_map(|copy| SIZES.iter().map(move |&len| (copy, len)))
+            .chain((0..100).map(|copy| (copy, 1000)))
+            .map(|(copy, len)| {
+                g.on(rank)
+                    .delayed("make", move || vec![(len % 251 + copy) as u8; len])
+            })
+            .collect()
+    };
+    let weigh = |vs: delayed::Values<'_, Vec<u8>>| {
+        vs.into_iter()
+            .map(|v| v.len() as u64 + v.iter().map(|&b| u64::from(b)).sum::<u64>())
+            .sum::<u64>()
+    };
+    let expect: u64 = (0..3)
+        .flat_map(|copy| SIZES.iter().map(move |&len| (copy, len)))
+        .chain((0..100).map(|copy| (copy, 1000)))
+        .map(|(copy, len)| len as u64 * (1 + u64::from((len % 251 + copy) as u8)))
+        .sum();
+    let sums: Vec<_> = (0..n)
+        .map(|rank| g.on((rank + 1) % n).task("weigh", &make(rank, 3), weigh))
+        .collect();
+    let all = g.task("all", &sums, |v| {
+        v.into_iter().copied().collect::<Vec<u64>>()
+    });
+    let got = all.compute().map_err(|e| e.to_string())?;
+    ensure(got == vec![expect; n], || {
+        format!("{got:?}, expected {expect} each")
+    })?;
+
+    // Rank 0 fails at once; every other rank's values for it are on their
+    // way or about to be.
+    let boom = g.on(0).try_delayed("boom", || "boom".parse::<u64>());
+    let late: Vec<_> = (1..n)
+        .map(|rank| {
+            let weighed = g.on(0).task("weigh", &make(rank, 1), weigh);
+            g.on(0).task("late", (&boom, &weighed), |(a, b)| a + b)
+        })
+        .collect();
+    let failed = g.task("failed", &late, |v| v.into_iter().sum::<u64>());
+    let err = failed.compute().err().ok_or("the compute succeeded")?;
+    ensure(err.task_name() == Some("boom"), || format!("error: {err}"))?;
+    // Nothing was left unread: the same compute again gets the same values.
+    let again = all.compute().map_err(|e| e.to_string())?;
+    ensure(again == got, || format!("again {again:?}"))
 }
 
 /// A graph of 100k tasks: 100 chains of 999 steps, summed.

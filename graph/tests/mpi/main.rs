@@ -39,6 +39,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("bad_hint", &[2], Expect::Ok),
         ("unready_rank", &[2, 3], Expect::Ok),
         ("big_value", &[2], Expect::Ok),
+        ("value_sizes", &[2, 3], Expect::Ok),
         ("many_tasks", &[2, 4], Expect::Ok),
         ("nested", &[2], Expect::Ok),
         ("watchdog", &[2], Expect::Ok),

@@ -1,0 +1,258 @@
+//! `Inbox`: the receives a rank keeps posted during a run, so that a
+//! message arriving finds a receive waiting for it.
+//!
+//! One receive of up to `SMALL_MAX` bytes, from any rank and with any tag,
+//! waits on the run's communicator for the next message. When it
+//! completes, the next is posted at once, into a second buffer (the two
+//! take turns: one holds the message being read, the other waits for the
+//! next). A poll then tests one request (`MPI_Test`), and MPI's progress
+//! engine copies an arriving message straight into the buffer. Probing for
+//! it instead (`MPI_Improbe`, then `MPI_Mrecv`), as the exchange did
+//! before, set up a request for every probe, queued the arrived message as
+//! unexpected, and copied it a second time: on 2 ranks x 1 worker, Task
+//! Bench's stencil_1d spent about 1.2 µs per step between sending its
+//! value and finding the other rank's, and 0.8 µs with the posted receive
+//! (a scratch trace, 3 alternated pairs).
+//!
+//! A value larger than `SMALL_MAX` is announced by a `LARGE` message (its
+//! size); the inbox then posts a receive of that size from the announcing
+//! rank on the payload communicator, where the value follows, and hands it
+//! out when it completes. Receives from one rank with one tag match its
+//! sends in order, so each announced value lands in the receive posted for
+//! it.
+//!
+//! Every message on the run's communicator is counted per source (a large
+//! value with its announcement, once), as the sends are (`Sends::sent`):
+//! after a failure, the ranks compare the counts and drain what was not
+//! read (`compute.rs`).
+
+use std::collections::VecDeque;
+use std::mem::MaybeUninit;
+
+use mpi::ffi;
+use mpi::point_to_point::Status;
+use mpi::raw::AsRaw;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::Equivalence;
+
+use super::comm::{Incoming, LARGE, SMALL_MAX, VALUE};
+
+/// The posted receives of one run, and what the last one received.
+pub(crate) struct Inbox {
+    /// The receive waiting on the run's communicator, and its buffer (of
+    /// capacity `SMALL_MAX`); `None` before the first poll and after
+    /// `close`.
+    posted: Option<(ffi::MPI_Request, Vec<u8>)>,
+    /// The last message handed out (`bytes`).
+    current: Vec<u8>,
+    /// Receives of announced large values, oldest first: their source,
+    /// request and buffer.
+    large: VecDeque<(usize, ffi::MPI_Request, Vec<u8>)>,
+    /// Messages received on the run's communicator, per source rank.
+    received: Vec<u64>,
+}
+
+// SAFETY: an `MPI_Request` is a handle. During a run the inbox is used by
+// the one thread that holds the driver's mutex and the wire (a worker's
+// idle poll or the computing thread, `driver.rs`), afterwards by the
+// computing thread; MPI is initialised with at least
+// `MPI_THREAD_SERIALIZED`.
+unsafe impl Send for Inbox {}
+
+impl Inbox {
+    /// An inbox for a job of `ranks` ranks; nothing is posted until the
+    /// first `try_next`.
+    pub(crate) fn new(ranks: usize) -> Inbox {
+        Inbox {
+            posted: None,
+            current: Vec::new(),
+            large: VecDeque::new(),
+            received: vec![0; ranks],
+        }
+    }
+
+    /// The next message that has arrived, if one has: its bytes are
+    /// `bytes()` until the next call. A large value comes with its source
+    /// and the tag `VALUE`; its announcement is handled here (counted, and
+    /// a receive posted for the value), never handed out.
+    ///
+    /// Call it only while holding the wire (only its holder calls MPI).
+    pub(crate) fn try_next(
+        &mut self,
+        comm: &SimpleCommunicator,
+        payloads: &SimpleCommunicator,
+    ) -> Option<Incoming> {
+        if let Some(source) = self.large_done() {
+            return Some(Incoming { source, tag: VALUE });
+        }
+        loop {
+            let request = match &mut self.posted {
+                Some((request, _)) => request,
+                None => {
+                    let buffer = Vec::with_capacity(SMALL_MAX);
+                    &mut self.posted.insert(post_small(comm, buffer)).0
+                }
+            };
+            let mut done = 0;
+            let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
+            // SAFETY: `request` is our active receive; MPI writes the
+            // status when it reports the receive complete.
+            unsafe { ffi::MPI_Test(request, &mut done, status.as_mut_ptr()) };
+            if done == 0 {
+                return None;
+            }
+            // SAFETY: the receive completed, so MPI wrote the status.
+            let status = Status::from_raw(unsafe { status.assume_init() });
+            let (_, mut filled) = self.posted.take().expect("tested above");
+            // SAFETY: MPI wrote the message's `count` bytes (at most the
+            // buffer's capacity, the size of the receive) into the buffer.
+            unsafe { filled.set_len(status.count(u8::equivalent_datatype()) as usize) };
+            // The buffer the caller read the last message from waits for
+            // the next one (the first time, a new one).
+            let mut spare = std::mem::replace(&mut self.current, filled);
+            spare.clear();
+            spare.reserve(SMALL_MAX);
+            self.posted = Some(post_small(comm, spare));
+            let source = status.source_rank() as usize;
+            self.received[source] += 1;
+            if status.tag() != LARGE {
+                return Some(Incoming {
+                    source,
+                    tag: status.tag(),
+                });
+            }
+            self.expect_large(payloads, source);
+        }
+    }
+
+    /// The bytes of the message `try_next` returned last.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.current
+    }
+
+    /// Ends the inbox's receives once the run is over: the posted one is
+    /// cancelled (or, if a message completed it first, that message is
+    /// counted and dropped: nothing reads it any more), the announced
+    /// values are waited for. Returns the messages received from each rank.
+    pub(crate) fn close(mut self, payloads: &SimpleCommunicator) -> Vec<u64> {
+        self.finish(Some(payloads));
+        std::mem::take(&mut self.received)
+    }
+
+    /// `close`; without `payloads` (a drop without `close`, which only a
+    /// panic inside the driver makes), a value announced to the cancelled
+    /// receive is not received (its buffer is not ours to wait for).
+    fn finish(&mut self, payloads: Option<&SimpleCommunicator>) {
+        if let Some((mut request, buffer)) = self.posted.take() {
+            let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
+            let mut cancelled = 0;
+            // SAFETY: our active receive; once `MPI_Wait` returns, MPI is
+            // done with the request and the buffer, and the status is
+            // written.
+            unsafe {
+                ffi::MPI_Cancel(&mut request);
+                ffi::MPI_Wait(&mut request, status.as_mut_ptr());
+                ffi::MPI_Test_cancelled(status.as_ptr(), &mut cancelled);
+            }
+            if cancelled == 0 {
+                // SAFETY: the receive completed, so MPI wrote the status.
+                let status = Status::from_raw(unsafe { status.assume_init() });
+                let source = status.source_rank() as usize;
+                self.received[source] += 1;
+                if let (LARGE, Some(payloads)) = (status.tag(), payloads) {
+                    let mut filled = buffer;
+                    // SAFETY: as in `try_next`: MPI wrote `count` bytes.
+                    unsafe { filled.set_len(status.count(u8::equivalent_datatype()) as usize) };
+                    self.current = filled;
+                    self.expect_large(payloads, source);
+                }
+            }
+        }
+        for (_, mut request, buffer) in self.large.drain(..) {
+            // SAFETY: an active receive of ours: MPI is done with the
+            // buffer once the wait returns; the sender started the send
+            // with the announcement, so it completes.
+            unsafe { ffi::MPI_Wait(&mut request, ffi::RSMPI_STATUS_IGNORE) };
+            drop(buffer);
+        }
+    }
+
+    /// `current` is a `LARGE` announcement from `source`: posts the
+    /// receive of the value it announces.
+    fn expect_large(&mut self, payloads: &SimpleCommunicator, source: usize) {
+        let size = match <[u8; 8]>::try_from(&self.current[..]) {
+            Ok(size) => u64::from_le_bytes(size) as usize,
+            // Not from a rank of ours: nothing can be received for it.
+            Err(_) => return,
+        };
+        let mut buffer: Vec<u8> = Vec::with_capacity(size);
+        // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
+        let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
+        // SAFETY: the buffer has room for `size` bytes (below 2 GiB: the
+        // sender checked) and stays alive, unread, until the request
+        // completes: `large` owns it until then (`large_done`, `finish`).
+        unsafe {
+            ffi::MPI_Irecv(
+                buffer.as_mut_ptr().cast(),
+                size as i32,
+                u8::equivalent_datatype().as_raw(),
+                source as i32,
+                VALUE,
+                payloads.as_raw(),
+                &mut request,
+            );
+        }
+        self.large.push_back((source, request, buffer));
+    }
+
+    /// The source of the oldest announced value, if its receive has
+    /// completed: its bytes are `current` now.
+    fn large_done(&mut self) -> Option<usize> {
+        let (_, request, _) = self.large.front_mut()?;
+        let mut done = 0;
+        let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
+        // SAFETY: an active receive of ours; MPI writes the status when it
+        // reports it complete.
+        unsafe { ffi::MPI_Test(request, &mut done, status.as_mut_ptr()) };
+        if done == 0 {
+            return None;
+        }
+        // SAFETY: the receive completed, so MPI wrote the status.
+        let status = Status::from_raw(unsafe { status.assume_init() });
+        let (source, _, mut filled) = self.large.pop_front().expect("the front");
+        // SAFETY: MPI wrote the value's `count` bytes into the buffer.
+        unsafe { filled.set_len(status.count(u8::equivalent_datatype()) as usize) };
+        self.current = filled;
+        Some(source)
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        // A posted receive must not outlive its buffer.
+        self.finish(None);
+    }
+}
+
+/// Posts the receive of the next message from any rank, with any tag, on
+/// `comm`, into `buffer` (of capacity `SMALL_MAX`, empty).
+fn post_small(comm: &SimpleCommunicator, mut buffer: Vec<u8>) -> (ffi::MPI_Request, Vec<u8>) {
+    debug_assert!(buffer.is_empty() && buffer.capacity() >= SMALL_MAX);
+    // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
+    let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
+    // SAFETY: the buffer has room for `SMALL_MAX` bytes and stays alive,
+    // unread, until the request completes or is cancelled: the inbox owns
+    // it beside the request until then (`try_next`, `finish`).
+    unsafe {
+        ffi::MPI_Irecv(
+            buffer.as_mut_ptr().cast(),
+            SMALL_MAX as i32,
+            u8::equivalent_datatype().as_raw(),
+            ffi::RSMPI_ANY_SOURCE,
+            ffi::RSMPI_ANY_TAG,
+            comm.as_raw(),
+            &mut request,
+        );
+    }
+    (request, buffer)
+}

@@ -196,6 +196,11 @@ impl Sends {
         &self.sent
     }
 
+    /// How many sends may still be in flight.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// Whether sends are still in flight.
     pub(crate) fn in_flight(&self) -> bool {
         !self.pending.is_empty()

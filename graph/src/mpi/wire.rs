@@ -6,15 +6,19 @@
 //!
 //! - a worker whose task's output another rank reads, to send it at once
 //!   (`Exporter::export`), when nothing waits in the outbox and nothing
-//!   was sent that way since the last poll: the value leaves before the
-//!   worker ends its job and polls. A worker that exports many values
-//!   between two polls (a range of independent tasks) sends the first so,
-//!   and the others wait in the outbox for the next poll, which sends
-//!   them in one message per rank;
+//!   was sent that way in the last `AT_ONCE_GAP` since the last poll: the
+//!   value leaves before the worker ends its job and polls. A worker that
+//!   exports many values in a burst (a range of independent tasks) sends
+//!   the first so, and the others wait in the outbox for the next poll,
+//!   which sends them in one message per rank; a worker that exports
+//!   every few microseconds without ever polling (a chain whose values
+//!   another rank reads) sends each at once, and the computing thread is
+//!   not woken for them;
 //! - a poll (`driver.rs`), which sends what waits in the outbox (`flush`),
 //!   receives, and frees completed sends.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use mpi::topology::SimpleCommunicator;
 
@@ -28,6 +32,21 @@ use crate::Error;
 /// Thousands of small messages to one rank cost MPI far more each than one
 /// message holding them.
 const BATCHED: usize = 16 << 10;
+
+/// How long after a value sent at once the next export waits in the
+/// outbox instead, until a poll: exports closer together than this are a
+/// burst, sent in batches. A small `MPI_Isend` costs a few hundred
+/// nanoseconds. A worker that never polls (a chain exporting each value)
+/// left every export after its first to the outbox, which woke the
+/// computing thread, a third thread for 2 cores on 2 ranks x 1 worker
+/// (Task Bench's tree at 1024 iterations, 2.9 µs tasks: wall median 8.4
+/// ms, 4.2 ms sending each at once; with a gap of 2 µs, 512 iterations
+/// took 5.9 ms, 2.6 with 1 µs: alternated, scratch runs).
+const AT_ONCE_GAP: Duration = Duration::from_micros(1);
+
+/// Sends in flight after which a worker's send at once also tests the
+/// oldest (`Sends::poll`), which moves MPI on and frees their buffers.
+const PILED_UP: usize = 16;
 
 /// The run's communicator and the payload communicator (large values,
 /// `comm.rs`), shared by the threads that take the wire.
@@ -66,8 +85,8 @@ pub(crate) struct Wire {
     /// The outbox's list, swapped out by a flush and back empty (with its
     /// capacity): not allocated per value.
     exported: Vec<(u32, Arc<Vec<u8>>)>,
-    /// Whether a worker sent a value at once since the last flush.
-    sent_at_once: bool,
+    /// When a worker last sent a value at once since the last flush.
+    sent_at_once: Option<Instant>,
 }
 
 impl Wire {
@@ -76,7 +95,7 @@ impl Wire {
             sends: Sends::new(ranks),
             batches: vec![Vec::new(); ranks],
             exported: Vec::new(),
-            sent_at_once: false,
+            sent_at_once: None,
         }
     }
 
@@ -95,8 +114,8 @@ impl Wire {
     }
 
     /// Sends `bytes`, a worker's export, to `dests` at once, unless values
-    /// wait in `outbox` or one was sent so since the last flush; whether
-    /// it did.
+    /// wait in `outbox` or one was sent so since the last flush less than
+    /// `AT_ONCE_GAP` ago; whether it did.
     ///
     /// # Errors
     /// If a send cannot start.
@@ -106,12 +125,25 @@ impl Wire {
         dests: &[u32],
         bytes: &Arc<Vec<u8>>,
     ) -> Result<bool, Error> {
-        if self.sent_at_once || outbox.may_hold_some() {
+        if outbox.may_hold_some() {
             return Ok(false);
         }
-        self.sent_at_once = true;
+        let now = Instant::now();
+        if self
+            .sent_at_once
+            .is_some_and(|last| now.duration_since(last) < AT_ONCE_GAP)
+        {
+            return Ok(false);
+        }
+        self.sent_at_once = Some(now);
         for &dest in dests {
             self.start(outbox.comms(), dest as usize, VALUE, Arc::clone(bytes))?;
+        }
+        // A worker that never polls (a chain exporting each value) would
+        // leave its sends to pile up: MPI moves them on only inside its
+        // calls, and the shared-memory transport runs out of buffers.
+        if self.sends.pending() >= PILED_UP {
+            self.sends.poll(PILED_UP);
         }
         Ok(true)
     }
@@ -125,7 +157,7 @@ impl Wire {
         routes: &Routes,
         mut fail: impl FnMut(Error),
     ) -> bool {
-        self.sent_at_once = false;
+        self.sent_at_once = None;
         let mut exported = std::mem::take(&mut self.exported);
         outbox.swap(&mut exported);
         if exported.is_empty() {

@@ -144,6 +144,18 @@ pub(crate) fn drive<O: Observer>(
             // it unlocks, a system call between a value and its consumer).
             // What the poll found does not set the next sleep: waiting
             // exports do (below).
+            //
+            // Once the run is over, this thread polls once more, waiting
+            // for the driver if a worker holds it: a cancelled run must
+            // tell the other ranks (`Driver::cancel`), and no poll may have
+            // seen the cancel yet (the failing task's worker went on to
+            // end the run, and this thread skipped its poll because that
+            // worker had polled before: on 3 ranks, 3 runs in 30 of a
+            // failing compute hung, the others waiting for the value).
+            if remote.is_done() {
+                _ = lock(&driver).poll(Poller::Computing);
+                break;
+            }
             if !worker_polled.swap(false, Ordering::Relaxed) {
                 match driver.try_lock() {
                     Ok(mut d) => _ = d.poll(Poller::Computing),
@@ -152,9 +164,6 @@ pub(crate) fn drive<O: Observer>(
                     }
                     Err(TryLockError::WouldBlock) => {}
                 }
-            }
-            if remote.is_done() {
-                break;
             }
             if let Some(limit) = timeout {
                 match watchdog_fired {

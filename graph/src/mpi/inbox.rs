@@ -93,20 +93,10 @@ impl Inbox {
                     &mut self.posted.insert(post_small(comm, buffer)).0
                 }
             };
-            let mut done = 0;
-            let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
-            // SAFETY: `request` is our active receive; MPI writes the
-            // status when it reports the receive complete.
-            unsafe { ffi::MPI_Test(request, &mut done, status.as_mut_ptr()) };
-            if done == 0 {
-                return None;
-            }
-            // SAFETY: the receive completed, so MPI wrote the status.
-            let status = Status::from_raw(unsafe { status.assume_init() });
-            let (_, mut filled) = self.posted.take().expect("tested above");
-            // SAFETY: MPI wrote the message's `count` bytes (at most the
-            // buffer's capacity, the size of the receive) into the buffer.
-            unsafe { filled.set_len(status.count(u8::equivalent_datatype()) as usize) };
+            let status = test(request)?;
+            let (_, filled) = self.posted.take().expect("tested above");
+            // SAFETY: the buffer's receive completed with `status`.
+            let filled = unsafe { received(filled, &status) };
             // The buffer the caller read the last message from waits for
             // the next one (the first time, a new one).
             let mut spare = std::mem::replace(&mut self.current, filled);
@@ -160,10 +150,8 @@ impl Inbox {
                 let source = status.source_rank() as usize;
                 self.received[source] += 1;
                 if let (LARGE, Some(payloads)) = (status.tag(), payloads) {
-                    let mut filled = buffer;
-                    // SAFETY: as in `try_next`: MPI wrote `count` bytes.
-                    unsafe { filled.set_len(status.count(u8::equivalent_datatype()) as usize) };
-                    self.current = filled;
+                    // SAFETY: the buffer's receive completed with `status`.
+                    self.current = unsafe { received(buffer, &status) };
                     self.expect_large(payloads, source);
                 }
             }
@@ -209,20 +197,10 @@ impl Inbox {
     /// completed: its bytes are `current` now.
     fn large_done(&mut self) -> Option<usize> {
         let (_, request, _) = self.large.front_mut()?;
-        let mut done = 0;
-        let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
-        // SAFETY: an active receive of ours; MPI writes the status when it
-        // reports it complete.
-        unsafe { ffi::MPI_Test(request, &mut done, status.as_mut_ptr()) };
-        if done == 0 {
-            return None;
-        }
-        // SAFETY: the receive completed, so MPI wrote the status.
-        let status = Status::from_raw(unsafe { status.assume_init() });
-        let (source, _, mut filled) = self.large.pop_front().expect("the front");
-        // SAFETY: MPI wrote the value's `count` bytes into the buffer.
-        unsafe { filled.set_len(status.count(u8::equivalent_datatype()) as usize) };
-        self.current = filled;
+        let status = test(request)?;
+        let (source, _, filled) = self.large.pop_front().expect("the front");
+        // SAFETY: the buffer's receive completed with `status`.
+        self.current = unsafe { received(filled, &status) };
         Some(source)
     }
 }
@@ -232,6 +210,29 @@ impl Drop for Inbox {
         // A posted receive must not outlive its buffer.
         self.finish(None);
     }
+}
+
+/// The status of `request`, one of our active receives, if it completed.
+fn test(request: &mut ffi::MPI_Request) -> Option<Status> {
+    let mut done = 0;
+    let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
+    // SAFETY: `request` is an active receive of ours; MPI writes the status
+    // when it reports the receive complete.
+    unsafe { ffi::MPI_Test(request, &mut done, status.as_mut_ptr()) };
+    // SAFETY: read only when the receive completed, so MPI wrote it.
+    (done != 0).then(|| Status::from_raw(unsafe { status.assume_init() }))
+}
+
+/// `buffer`, holding the message its receive got, as its length says.
+///
+/// # Safety
+/// `buffer` is the buffer of a receive that completed with `status`: MPI
+/// wrote the message's `count` bytes (at most the size of the receive, the
+/// buffer's capacity) into it.
+unsafe fn received(mut buffer: Vec<u8>, status: &Status) -> Vec<u8> {
+    // SAFETY: the caller's contract.
+    unsafe { buffer.set_len(status.count(u8::equivalent_datatype()) as usize) };
+    buffer
 }
 
 /// Posts the receive of the next message from any rank, with any tag, on

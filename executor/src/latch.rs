@@ -270,19 +270,19 @@ impl CountLatch {
     /// reaches zero. (A worker waiting on its latch is woken as for `new`.)
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use delayed_executor::{raw::CountLatch, Executor};
+    /// use delayed_executor::raw::CountLatch;
     ///
-    /// let ex = Executor::builder().workers(1).build().unwrap();
-    /// let latch = CountLatch::new_unparking(1);
-    /// ex.scope(|s| {
-    ///     s.spawn(|_| latch.decrement());
-    ///     // Other work here, sleeping up to a minute between rounds:
-    ///     // the release ends the sleep.
-    ///     while !latch.is_zero() {
-    ///         std::thread::park_timeout(Duration::from_secs(60));
-    ///     }
-    /// });
+    /// let latch = Arc::new(CountLatch::new_unparking(1));
+    /// let other = Arc::clone(&latch);
+    /// let done = std::thread::spawn(move || other.decrement());
+    /// // Other work here, sleeping up to a minute between rounds: the
+    /// // release ends the sleep.
+    /// while !latch.is_zero() {
+    ///     std::thread::park_timeout(Duration::from_secs(60));
+    /// }
+    /// done.join().unwrap();
     /// ```
     pub fn new_unparking(count: usize) -> CountLatch {
         let latch = CountLatch {

@@ -251,15 +251,7 @@ impl CountLatch {
     /// A latch with `count` outstanding pieces of work, to be waited on by
     /// the calling thread. A count of zero is already released.
     pub fn new(count: usize) -> CountLatch {
-        let latch = CountLatch {
-            count: AtomicUsize::new(count),
-            latch: WaiterLatch::for_current_thread(),
-        };
-        if count == 0 {
-            // SAFETY: the latch is alive (we own it) and nobody waits yet.
-            unsafe { Latch::set(&latch.latch as *const WaiterLatch) };
-        }
-        latch
+        CountLatch::waited_on_by(count, WaiterLatch::for_current_thread())
     }
 
     /// As [`new`](CountLatch::new), for a waiter that may also poll: when
@@ -285,9 +277,15 @@ impl CountLatch {
     /// done.join().unwrap();
     /// ```
     pub fn new_unparking(count: usize) -> CountLatch {
+        CountLatch::waited_on_by(count, WaiterLatch::for_current_thread_unparking())
+    }
+
+    /// A latch with `count` outstanding pieces of work, released through
+    /// `latch`.
+    fn waited_on_by(count: usize, latch: WaiterLatch) -> CountLatch {
         let latch = CountLatch {
             count: AtomicUsize::new(count),
-            latch: WaiterLatch::for_current_thread_unparking(),
+            latch,
         };
         if count == 0 {
             // SAFETY: the latch is alive (we own it) and nobody waits yet.

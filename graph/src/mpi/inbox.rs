@@ -173,23 +173,11 @@ impl Inbox {
             // Not from a rank of ours: nothing can be received for it.
             Err(_) => return,
         };
-        let mut buffer: Vec<u8> = Vec::with_capacity(size);
-        // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
-        let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
-        // SAFETY: the buffer has room for `size` bytes (below 2 GiB: the
-        // sender checked) and stays alive, unread, until the request
-        // completes: `large` owns it until then (`large_done`, `finish`).
-        unsafe {
-            ffi::MPI_Irecv(
-                buffer.as_mut_ptr().cast(),
-                size as i32,
-                u8::equivalent_datatype().as_raw(),
-                source as i32,
-                VALUE,
-                payloads.as_raw(),
-                &mut request,
-            );
-        }
+        // Room for `size` bytes, below 2 GiB: the sender checked.
+        let mut buffer = Vec::with_capacity(size);
+        // SAFETY: `large` owns the buffer beside its request until the
+        // request completes (`large_done`, `finish`).
+        let request = unsafe { post(payloads, &mut buffer, source as i32, VALUE) };
         self.large.push_back((source, request, buffer));
     }
 
@@ -239,21 +227,38 @@ unsafe fn received(mut buffer: Vec<u8>, status: &Status) -> Vec<u8> {
 /// `comm`, into `buffer` (of capacity `SMALL_MAX`, empty).
 fn post_small(comm: &SimpleCommunicator, mut buffer: Vec<u8>) -> (ffi::MPI_Request, Vec<u8>) {
     debug_assert!(buffer.is_empty() && buffer.capacity() >= SMALL_MAX);
+    // SAFETY: the inbox owns the buffer beside its request until the
+    // request completes or is cancelled (`try_next`, `finish`).
+    let request = unsafe { post(comm, &mut buffer, ffi::RSMPI_ANY_SOURCE, ffi::RSMPI_ANY_TAG) };
+    (request, buffer)
+}
+
+/// Posts a receive of up to `buffer`'s capacity (below 2 GiB) from
+/// `source` with `tag` on `comm`, into `buffer`.
+///
+/// # Safety
+/// `buffer` (its heap allocation: the `Vec` may move) stays alive and
+/// unread until the request completes or is cancelled and waited for.
+unsafe fn post(
+    comm: &SimpleCommunicator,
+    buffer: &mut Vec<u8>,
+    source: i32,
+    tag: i32,
+) -> ffi::MPI_Request {
     // SAFETY: `RSMPI_REQUEST_NULL` is a valid request value to start from.
     let mut request = unsafe { ffi::RSMPI_REQUEST_NULL };
-    // SAFETY: the buffer has room for `SMALL_MAX` bytes and stays alive,
-    // unread, until the request completes or is cancelled: the inbox owns
-    // it beside the request until then (`try_next`, `finish`).
+    // SAFETY: the buffer has room for its capacity, which MPI may write;
+    // the caller keeps it alive and unread until the request is over.
     unsafe {
         ffi::MPI_Irecv(
             buffer.as_mut_ptr().cast(),
-            SMALL_MAX as i32,
+            buffer.capacity() as i32,
             u8::equivalent_datatype().as_raw(),
-            ffi::RSMPI_ANY_SOURCE,
-            ffi::RSMPI_ANY_TAG,
+            source,
+            tag,
             comm.as_raw(),
             &mut request,
         );
     }
-    (request, buffer)
+    request
 }

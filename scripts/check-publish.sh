@@ -9,5 +9,18 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Cargo verifies `delayed` against the packaged delayed-executor through a
+# local registry (target/package/tmp-registry), which it unpacks under
+# $CARGO_HOME/registry/src/-<hash of that path>/. Cargo reuses an unpacked
+# copy of the same name and version without comparing it with the new
+# tarball, so a copy left by an older checkout at the same path (a CI machine
+# whose cargo home outlives its clones) verified `delayed` against stale
+# delayed-executor sources: "no function named new_unparking". Those
+# directories (named "-<hash>", never "index.crates.io-...") only ever hold
+# such local packages, so remove our crates from them first.
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+rm -rf "$cargo_home"/registry/src/-*/delayed-executor-[0-9]* \
+    "$cargo_home"/registry/src/-*/delayed-[0-9]*
+
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 cargo publish --workspace --dry-run --locked --allow-dirty

@@ -257,3 +257,45 @@ fn a_closure_whose_drop_panics_does_not_leak_the_others() {
         "every other closure was dropped"
     );
 }
+
+/// Closures of every size a graph keeps them by (a word: in the node's
+/// record; up to a KiB: in the graph's closure arena; larger: boxed) run
+/// with what they captured, and each capture is dropped once, when the
+/// graph goes, however many chunks the arena grew to.
+#[test]
+fn closures_of_every_size_run_and_are_dropped_once_with_the_graph() {
+    fn value(tracked: &Tracked) -> u64 {
+        tracked.value
+    }
+    let census = Arc::new(Census::default());
+    let g = Graph::new();
+    let mut sum = g.delayed("zero", || 0u64);
+    let mut expected = 0;
+    for i in 0..3_000u64 {
+        let tracked = Tracked::new(&census, i);
+        sum = match i % 3 {
+            // The `Arc` inside `Tracked` and a `u64`: two words.
+            // (`value(&tracked)`: the closure captures all of `tracked`,
+            // not just its `u64`.)
+            0 => g.task("two words", &sum, move |s| s + value(&tracked)),
+            1 => {
+                let pad = [i; 12];
+                g.task("arena", &sum, move |s| s + value(&tracked) + pad[11] - i)
+            }
+            _ => {
+                let pad = [i; 200];
+                g.task("boxed", &sum, move |s| s + value(&tracked) + pad[199] - i)
+            }
+        };
+        expected += i;
+    }
+    for executor in runners() {
+        assert_eq!(compute(&sum, &executor).unwrap(), expected);
+    }
+    let live = census.live.load(Ordering::SeqCst);
+    assert_eq!(live, 3_000, "the graph holds every capture");
+    drop(sum);
+    drop(g);
+    assert_eq!(census.live.load(Ordering::SeqCst), 0, "each dropped once");
+    assert_eq!(census.made.load(Ordering::SeqCst), 3_000);
+}

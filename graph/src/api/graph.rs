@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use super::delayed::Delayed;
 use super::inputs::{Inputs, Refs, Shape};
 use super::task_builders;
-use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, Store, TaskFn};
+use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, Store};
 
 /// A lazy task graph: a cheap, cloneable handle to shared, append-only storage.
 ///
@@ -263,7 +263,7 @@ impl Graph {
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        self.store.push(name, inputs, TaskFn::new::<S, T, F>(task))
+        self.store.push::<S, T, F>(name, inputs, task)
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -5,6 +5,7 @@
 
 mod append_vec;
 mod args;
+mod closure_arena;
 mod id_pool;
 mod input_ids;
 mod node_state;
@@ -19,6 +20,6 @@ pub(crate) use input_ids::{InputCount, InputIds};
 pub(crate) use node_state::NodeState;
 pub(crate) use nodes::{Consumers, Store};
 pub(crate) use prefetch::prefetch;
-pub(crate) use task_fn::{InputTypes, NoInputs, Task, TaskFn};
+pub(crate) use task_fn::{InputTypes, NoInputs, Task};
 pub(crate) use value::{any_has_drop, Output, Slot, VTable, Value};
 pub(crate) use zeroed::{zeroed, Zeroable};

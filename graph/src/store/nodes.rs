@@ -21,12 +21,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use super::append_vec::AppendVec;
+use super::args::{Args, BoxError};
+use super::closure_arena::ClosureArena;
 use super::id_pool::IdPool;
 use super::input_ids::{InputCount, InputIds, KindAndIds, ShortCount, MAX_KINDS};
-use super::task_fn::{Storage, Task, TaskFn, VTable};
+use super::task_fn::{InputTypes, Storage, Task, TaskFn, VTable};
 
 /// Node ids are below 2^31 - 1: a node record's second consumer field uses
 /// the top bit to say that it holds a list (`TAG`), and the largest values
@@ -99,6 +101,9 @@ struct Writer {
     recent: [Option<(KindKey, u32)>; RECENT],
     /// The input ids of nodes with more than two.
     pool: IdPool,
+    /// The closures larger than a word (`TaskFn::new_in`): the records
+    /// point into it, and `Store::drop` drops them before it goes.
+    arena: ClosureArena,
 }
 
 /// A closure vtable's address, a borrowed name's address and length.
@@ -159,6 +164,7 @@ impl Store {
                 static_names: HashMap::new(),
                 recent: [None; RECENT],
                 pool: IdPool::new(),
+                arena: ClosureArena::new(),
             }),
             names: AppendVec::new(),
             kinds: AppendVec::new(),
@@ -176,9 +182,29 @@ impl Store {
     /// When the graph already holds `MAX_NODES` nodes, or its nodes more
     /// than `MAX_NODES` consumers beyond their first, or the node would be
     /// of a new kind beyond `MAX_KINDS`.
-    pub(crate) fn push(&self, name: Cow<'static, str>, inputs: InputIds, task: TaskFn) -> u32 {
+    pub(crate) fn push<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, f: F) -> u32
+    where
+        S: InputTypes,
+        T: Send + Sync + 'static,
+        F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
+    {
         // Appends cannot leave a column half-written, so a poisoned lock is fine.
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        // SAFETY: the arena is the store's, dropped after every closure of
+        // its nodes (`Store::drop`); a task not pushed drops here.
+        let task = unsafe { TaskFn::new_in::<S, T, F>(f, &mut writer.arena) };
+        self.push_locked(writer, name, inputs, task)
+    }
+
+    /// `push` of the erased closure `task`, holding `writer`; drops the
+    /// lock before a panic (and `task` after it).
+    fn push_locked(
+        &self,
+        mut writer: MutexGuard<'_, Writer>,
+        name: Cow<'static, str>,
+        inputs: InputIds,
+        task: TaskFn,
+    ) -> u32 {
         let id = self.nodes.len();
         // At most an edge per input.
         let edges = self.edges.len() + inputs.as_slice().len();
@@ -552,90 +578,8 @@ fn expect_node<T>(column: Option<T>) -> T {
 // and its consumers (8): 32 bytes, two to a cache line.
 const _: () = assert!(size_of::<Node>() == 32);
 
+// The tests see the records' private fields: a child module, in a file of
+// its own.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::task_fn::NoInputs;
-
-    fn node(store: &Store, name: &'static str, inputs: &[u32]) -> u32 {
-        store.push(
-            Cow::Borrowed(name),
-            InputIds::from(inputs),
-            TaskFn::new::<NoInputs, _, _>(|_| Ok(())),
-        )
-    }
-
-    #[test]
-    fn consumers_in_the_record_and_beyond_are_listed_up_to_max() {
-        let store = Store::new();
-        let a = node(&store, "a", &[]);
-        // Six consumers of `a`, one of them taking it twice: three in the
-        // record, four edges in the list.
-        let mut consumers = Vec::new();
-        for i in 0..6 {
-            let inputs: &[u32] = if i == 2 { &[a, a] } else { &[a] };
-            let c = node(&store, "c", inputs);
-            consumers.extend(std::iter::repeat_n(c, inputs.len()));
-        }
-        for max in a..=consumers[consumers.len() - 1] + 1 {
-            let mut seen: Vec<u32> = store.consumers(a, max).collect();
-            seen.sort_unstable();
-            let expected: Vec<u32> = consumers.iter().copied().filter(|&c| c <= max).collect();
-            assert_eq!(seen, expected, "max {max}");
-        }
-        assert!(store.has_consumer(a));
-        assert!(!store.has_consumer(consumers[consumers.len() - 1]));
-        assert_eq!(store.len_and_sinks(), (7, 6));
-    }
-
-    /// A compute prefetches a node's whole record (`Store::prefetch`)
-    /// while the thread adding tasks may be storing a new consumer into it.
-    /// The prefetch must make no reference to bytes of the atomics: the
-    /// last byte of the record is one, and a `&u8` to it asserted that
-    /// nobody writes it. Miri (`scripts/sanitizers.sh`) checks this run.
-    #[test]
-    fn a_record_is_prefetched_while_its_consumers_are_added() {
-        use std::sync::atomic::AtomicBool;
-        let last = size_of::<Node>() - 1;
-        let second = std::mem::offset_of!(Node, second);
-        assert!(
-            (second..second + 4).contains(&last),
-            "the record's last byte is one of its atomic consumer fields"
-        );
-        let store = Store::new();
-        let a = node(&store, "a", &[]);
-        let done = AtomicBool::new(false);
-        let adds = if cfg!(miri) { 60 } else { 2_000 };
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                for _ in 0..adds {
-                    node(&store, "c", &[a]);
-                }
-                // Release pairs with the Acquire below (ends the loop only).
-                done.store(true, Ordering::Release);
-            });
-            while !done.load(Ordering::Acquire) {
-                store.prefetch(a);
-            }
-        });
-        assert_eq!(store.consumers(a, u32::MAX).count(), adds);
-    }
-
-    #[test]
-    fn a_borrowed_name_used_many_times_is_stored_once() {
-        let store = Store::new();
-        for _ in 0..100 {
-            node(&store, "inc", &[]);
-            node(&store, "double", &[]);
-        }
-        store.push(
-            Cow::Owned(String::from("owned")),
-            InputIds::from(&[][..]),
-            TaskFn::new::<NoInputs, _, _>(|_| Ok(())),
-        );
-        assert_eq!(store.names.len(), 3);
-        assert_eq!(store.name(0), "inc");
-        assert_eq!(store.name(199), "double");
-        assert_eq!(store.name(200), "owned");
-    }
-}
+#[path = "nodes_tests.rs"]
+mod tests;

@@ -6,18 +6,21 @@
 //! far from the last one waited on two cache misses: the node's record, then
 //! its closure. Many closures capture a word or nothing (a function, an
 //! index, a constant, an `Arc`), so a closure of up to one word lives in the
-//! node's record itself; larger ones are boxed, as before.
+//! node's record itself; larger ones go to the graph's closure arena
+//! (`closure_arena.rs`), the largest (over a KiB) into a box of their own.
 //!
 //! The store splits a `TaskFn` in two (`TaskFn::into_parts`): the word goes
 //! into the node's record, and the vtable, the same for every node of a
 //! loop, into a small table that the record indexes with 4 bytes instead of
 //! holding an 8-byte pointer (`nodes.rs`).
 
+use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr;
 
 use super::args::{Args, BoxError};
+use super::closure_arena::ClosureArena;
 use super::value::{self, Output, Value};
 
 /// The value types of a task's inputs, in order, for every kind of task:
@@ -66,8 +69,9 @@ pub(crate) struct Task<'a> {
     storage: &'a Storage,
 }
 
-// SAFETY: a `TaskFn` is only made from `F: Send + Sync` (`TaskFn::new`) and
-// owns that `F` as a `Box<F>` would.
+// SAFETY: a `TaskFn` is only made from `F: Send + Sync` (`TaskFn::new_in`)
+// and owns that `F` as a `Box<F>` would (in an arena: its memory is the
+// arena's, the `F` is the `TaskFn`'s).
 unsafe impl Send for TaskFn {}
 // SAFETY: as for `Send`; `&TaskFn` only calls `F` through `&F`.
 unsafe impl Sync for TaskFn {}
@@ -77,28 +81,44 @@ trait Erase: Sized {
     /// Whether an `F` fits the storage (size and alignment), so needs no box.
     const INLINE: bool =
         size_of::<Self>() <= size_of::<Storage>() && align_of::<Self>() <= align_of::<Storage>();
+    /// Whether an `F` that is not inline lives in the graph's arena (else
+    /// in a box): the storage holds a pointer either way.
+    const IN_ARENA: bool = !Self::INLINE && ClosureArena::fits(Layout::new::<Self>());
 }
 
 impl<F> Erase for F {}
 
 impl TaskFn {
     /// Erases `f`, a closure over inputs of the types `S` gives and
-    /// returning a `T`, inline if it fits in a word.
-    pub(crate) fn new<S, T, F>(f: F) -> TaskFn
+    /// returning a `T`: inline if it fits in a word, else in `arena` (or,
+    /// over `closure_arena::MAX_SIZE`, in a box).
+    ///
+    /// # Safety
+    /// The `TaskFn`, or its parts (`into_parts`), is dropped before
+    /// `arena` is: its closure may live in the arena's memory.
+    pub(crate) unsafe fn new_in<S, T, F>(f: F, arena: &mut ClosureArena) -> TaskFn
     where
         S: InputTypes,
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
         let mut storage = Storage::uninit();
+        let at = storage.as_mut_ptr();
         if F::INLINE {
             // SAFETY: `INLINE` checked that an `F` fits the storage's size
             // and alignment.
-            unsafe { storage.as_mut_ptr().cast::<F>().write(f) };
+            unsafe { at.cast::<F>().write(f) };
         } else {
-            let boxed = Box::into_raw(Box::new(f));
+            let placed = if F::IN_ARENA {
+                let place = arena.alloc(Layout::new::<F>()).as_ptr().cast::<F>();
+                // SAFETY: room for an `F`, aligned, handed out to us alone.
+                unsafe { place.write(f) };
+                place
+            } else {
+                Box::into_raw(Box::new(f))
+            };
             // SAFETY: a pointer fits in a word, which is word-aligned.
-            unsafe { storage.as_mut_ptr().cast::<*mut F>().write(boxed) };
+            unsafe { at.cast::<*mut F>().write(placed) };
         }
         TaskFn {
             vtable: &VTableOf::<S, T, F>::VTABLE,
@@ -209,7 +229,8 @@ where
 }
 
 /// # Safety
-/// `storage` holds a live `F`, inline or boxed as `F::INLINE` says.
+/// `storage` holds a live `F`, inline or behind a pointer as `F::INLINE`
+/// says.
 unsafe fn call<T, F>(storage: *const Storage, args: Args<'_>) -> Result<Value, BoxError>
 where
     T: Send + Sync + 'static,
@@ -227,13 +248,15 @@ where
 }
 
 /// # Safety
-/// `storage` holds a live `F`, inline or boxed as `F::INLINE` says, which
-/// nobody uses afterwards.
+/// `storage` holds a live `F`, inline, in an arena or boxed as `F::INLINE`
+/// and `F::IN_ARENA` say, which nobody uses afterwards.
 unsafe fn drop_task<F>(storage: *mut Storage) {
-    // SAFETY: the caller's contract.
+    // SAFETY: the caller's contract; an arena's memory stays its own.
     unsafe {
         if F::INLINE {
             ptr::drop_in_place(storage.cast::<F>());
+        } else if F::IN_ARENA {
+            ptr::drop_in_place(storage.cast::<*mut F>().read());
         } else {
             drop(Box::from_raw(storage.cast::<*mut F>().read()));
         }
@@ -254,25 +277,47 @@ mod tests {
     }
 
     #[test]
-    fn small_and_large_closures_run_and_drop_once() {
+    fn small_large_and_huge_closures_run_and_drop_once() {
         let marker = Arc::new(());
+        let mut arena = ClosureArena::new();
+        // Each `new_in`'s task is dropped below, before the arena, which is
+        // declared before them all.
         let small = {
             let m = Arc::clone(&marker);
-            TaskFn::new::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m)))
+            // SAFETY: dropped before `arena` (above).
+            unsafe {
+                TaskFn::new_in::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m)), &mut arena)
+            }
         };
-        let big = {
+        let large = {
             let m = Arc::clone(&marker);
             let pad = [7u64; 6];
-            TaskFn::new::<NoInputs, _, _>(move |_| Ok(Arc::strong_count(&m) as u64 + pad[5]))
+            let f = move |_: Args<'_>| Ok(Arc::strong_count(&m) as u64 + pad[5]);
+            // SAFETY: dropped before `arena` (above).
+            unsafe { TaskFn::new_in::<NoInputs, _, _>(f, &mut arena) }
         };
+        let huge = {
+            let m = Arc::clone(&marker);
+            let pad = [9u64; 200];
+            let f = move |_: Args<'_>| Ok(Arc::strong_count(&m) as u64 + pad[199]);
+            // SAFETY: dropped before `arena` (above).
+            unsafe { TaskFn::new_in::<NoInputs, _, _>(f, &mut arena) }
+        };
+        assert_eq!(arena.chunks(), 1, "the large closure, not the huge one");
         assert!(small.as_task().call(args()).unwrap().into_typed::<usize>() >= 2);
         assert_eq!(
-            big.as_task().call(args()).unwrap().into_typed::<u64>(),
-            3 + 7
+            large.as_task().call(args()).unwrap().into_typed::<u64>(),
+            4 + 7
+        );
+        assert_eq!(
+            huge.as_task().call(args()).unwrap().into_typed::<u64>(),
+            4 + 9
         );
         drop(small);
+        assert_eq!(Arc::strong_count(&marker), 3);
+        drop(large);
         assert_eq!(Arc::strong_count(&marker), 2);
-        drop(big);
+        drop(huge);
         assert_eq!(Arc::strong_count(&marker), 1);
     }
 
@@ -280,14 +325,18 @@ mod tests {
     fn inputs_have_the_vtables_of_their_types_in_order() {
         use crate::inputs::{List, Shape};
 
-        let tuple = TaskFn::new::<(u64, String, ()), _, _>(|_| Ok(0u8));
+        let mut arena = ClosureArena::new();
+        // SAFETY: the task drops before the arena, declared first.
+        let tuple = unsafe { TaskFn::new_in::<(u64, String, ()), _, _>(|_| Ok(0u8), &mut arena) };
         let tuple = tuple.as_task();
         assert!(tuple.input_vtable(0).is::<u64>());
         assert!(tuple.input_vtable(1).is::<String>());
         assert!(tuple.input_vtable(2).is::<()>());
         assert!(!tuple.input_vtable(0).has_drop() && tuple.input_vtable(1).has_drop());
         // A list's one type stands for every input.
-        let list = TaskFn::new::<List<Vec<u8>>, _, _>(|_| Ok(0u8));
+        // SAFETY: as for `tuple`.
+        // SAFETY: as for `tuple`.
+        let list = unsafe { TaskFn::new_in::<List<Vec<u8>>, _, _>(|_| Ok(0u8), &mut arena) };
         for j in [0, 1, 1000] {
             assert!(list.as_task().input_vtable(j).is::<Vec<u8>>());
         }

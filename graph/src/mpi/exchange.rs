@@ -236,7 +236,7 @@ impl<O: Observer> Observer for Exporter<'_, O> {
         let bytes = Arc::new(bytes);
         let dests = self.routes.dests(k);
         let sent = match self.outbox.try_wire() {
-            Some(mut wire) => wire.send_at_once(self.outbox, dests, &bytes)?,
+            Some(mut wire) => wire.send_at_once(self.outbox, self.routes, dests, &bytes)?,
             None => false,
         };
         if !sent {

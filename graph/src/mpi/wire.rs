@@ -5,15 +5,16 @@
 //! for it:
 //!
 //! - a worker whose task's output another rank reads, to send it at once
-//!   (`Exporter::export`), when nothing waits in the outbox and nothing
-//!   was sent that way in the last `AT_ONCE_GAP` since the last poll: the
-//!   value leaves before the worker ends its job and polls. A worker that
-//!   exports many values in a burst (a range of independent tasks) sends
-//!   the first so, and the others wait in the outbox for the next poll,
-//!   which sends them in one message per rank; a worker that exports
-//!   every few microseconds without ever polling (a chain whose values
-//!   another rank reads) sends each at once, and the computing thread is
-//!   not woken for them;
+//!   (`Exporter::export`), when nothing was sent that way in the last
+//!   `AT_ONCE_GAP` since the last poll: the value leaves before the worker
+//!   ends its job and polls, after what waited in the outbox (sent as a
+//!   poll sends it). A worker that exports many values in a burst (a range
+//!   of independent tasks) sends the first so, and the others wait in the
+//!   outbox for the next poll or the worker's next export after the gap,
+//!   which send them in one message per rank; a worker that exports every
+//!   few microseconds without ever polling (a chain whose values another
+//!   rank reads) sends each at once, or, with tasks shorter than the gap,
+//!   a few at a time, and never waits for the computing thread;
 //! - a poll (`driver.rs`), which sends what waits in the outbox (`flush`),
 //!   receives, and frees completed sends.
 
@@ -34,14 +35,18 @@ use crate::Error;
 const BATCHED: usize = 16 << 10;
 
 /// How long after a value sent at once the next export waits in the
-/// outbox instead, until a poll: exports closer together than this are a
-/// burst, sent in batches. A small `MPI_Isend` costs a few hundred
+/// outbox instead, until a poll or the worker's next export after the gap:
+/// exports closer together than this are a burst, sent in batches. A small `MPI_Isend` costs a few hundred
 /// nanoseconds. A worker that never polls (a chain exporting each value)
 /// left every export after its first to the outbox, which woke the
 /// computing thread, a third thread for 2 cores on 2 ranks x 1 worker
 /// (Task Bench's tree at 1024 iterations, 2.9 µs tasks: wall median 8.4
 /// ms, 4.2 ms sending each at once; with a gap of 2 µs, 512 iterations
-/// took 5.9 ms, 2.6 with 1 µs: alternated, scratch runs).
+/// took 5.9 ms, 2.6 with 1 µs: alternated, scratch runs). Until the
+/// worker sent what waited itself once the gap had passed, tree at 256
+/// iterations (0.7 µs tasks) had its values wait for the computing thread,
+/// on the worker's CPU: wall median 2.3-2.8 ms, 1.9-2.6 after, lower in 6
+/// alternated pairs of 6.
 const AT_ONCE_GAP: Duration = Duration::from_micros(1);
 
 /// Sends in flight after which a worker's send at once also tests the
@@ -113,27 +118,40 @@ impl Wire {
         self.sends.send(comms, dest, tag, bytes)
     }
 
-    /// Sends `bytes`, a worker's export, to `dests` at once, unless values
-    /// wait in `outbox` or one was sent so since the last flush less than
-    /// `AT_ONCE_GAP` ago; whether it did.
+    /// Sends `bytes`, a worker's export, to `dests` at once, unless one was
+    /// sent so since the last flush less than `AT_ONCE_GAP` ago; whether it
+    /// did. Values waiting in `outbox` (routed by `routes`) are sent first
+    /// (`flush`).
     ///
     /// # Errors
     /// If a send cannot start.
     pub(crate) fn send_at_once(
         &mut self,
         outbox: &Outbox,
+        routes: &Routes,
         dests: &[u32],
         bytes: &Arc<Vec<u8>>,
     ) -> Result<bool, Error> {
-        if outbox.may_hold_some() {
-            return Ok(false);
-        }
         let now = Instant::now();
         if self
             .sent_at_once
             .is_some_and(|last| now.duration_since(last) < AT_ONCE_GAP)
         {
             return Ok(false);
+        }
+        if outbox.may_hold_some() {
+            // Values of a burst wait, and the burst is over: nothing left
+            // at once for `AT_ONCE_GAP`. A worker that never polls (a
+            // chain whose values another rank reads, tasks shorter than
+            // the gap) left them to the computing thread, which shares its
+            // CPU and only ran when the scheduler took the CPU from the
+            // worker: the reading rank starved. Sent now, batched, before
+            // this value.
+            let mut failed = None;
+            self.flush(outbox, routes, |error| _ = failed.get_or_insert(error));
+            if let Some(error) = failed {
+                return Err(error);
+            }
         }
         self.sent_at_once = Some(now);
         for &dest in dests {

@@ -17,9 +17,10 @@
 # the tables say so. Up to 2 ranks run with Open MPI's default, which
 # yields only when oversubscribed (mpirun decides), as a job on its own
 # cores would: a yield in every empty MPI call costs a rank that polls a
-# system call each time (hand-written MPI and delayed::mpi alike). Ranks
-# are not bound (--bind-to none) and executors do not pin their workers,
-# so that every configuration runs alike.
+# system call each time (hand-written MPI and delayed::mpi alike). mpirun
+# does not bind ranks (--bind-to none) and executors do not pin their
+# workers; delayed::mpi gives each rank its share of the CPUs (one here),
+# which the floor shares, since it runs in the same job (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,14 +67,15 @@ section "delayed, 1 rank x 2 workers" \
     "$BIN" run --system delayed --workers 2 "${COMMON[@]}"
 section "delayed-mpi, 1 rank x 2 workers" \
     mpirun -np 1 --bind-to none "$BIN" run --system delayed-mpi --workers 2 "${COMMON[@]}"
-section "delayed-mpi, 2 ranks x 1 worker" \
-    mpirun -np 2 --bind-to none "$BIN" run --system delayed-mpi --workers 1 "${COMMON[@]}"
-section "mpi, 2 ranks x 1 worker" \
-    mpirun -np 2 --bind-to none "$BIN" run --system mpi "${COMMON[@]}"
-section "delayed-mpi, 4 ranks x 1 worker, oversubscribed" \
-    "${YIELD_OVERSUB[@]}" mpirun -np 4 --oversubscribe --bind-to none "$BIN" run --system delayed-mpi --workers 1 "${COMMON[@]}"
-section "mpi, 4 ranks x 1 worker, oversubscribed" \
-    "${YIELD_OVERSUB[@]}" mpirun -np 4 --oversubscribe --bind-to none "$BIN" run --system mpi "${COMMON[@]}"
+# delayed-mpi and the hand-written floor run in one job, their runs
+# alternating at each kernel size, so that their ratio is measured in the
+# same minutes and on the same CPUs (each rank bound to its share, as
+# delayed::mpi binds it). Two jobs a minute apart, as before, put the
+# floor's METG of one binary anywhere from 0.31 to 1.2 µs (runs 5-8).
+section "delayed-mpi and mpi, alternating, 2 ranks x 1 worker" \
+    mpirun -np 2 --bind-to none "$BIN" run --system delayed-mpi-and-mpi --workers 1 "${COMMON[@]}"
+section "delayed-mpi and mpi, alternating, 4 ranks x 1 worker, oversubscribed" \
+    "${YIELD_OVERSUB[@]}" mpirun -np 4 --oversubscribe --bind-to none "$BIN" run --system delayed-mpi-and-mpi --workers 1 "${COMMON[@]}"
 
 CSVS=$RAW
 NOOP=()

@@ -27,7 +27,7 @@ use delayed_bench::taskbench::delayed_run::{run_cluster, run_local, Shape};
 use delayed_bench::taskbench::kernel::{calibrate, reference};
 use delayed_bench::taskbench::pattern::Pattern;
 use delayed_bench::taskbench::sample::{config_name, Sample, CSV_HEADER};
-use delayed_bench::taskbench::sweep::{powers_of_two, sweep, Plan};
+use delayed_bench::taskbench::sweep::{powers_of_two, sweep, sweep_alternating, Plan};
 use delayed_bench::taskbench::{mpi_baseline, report};
 use mpi::collective::SystemOperation;
 use mpi::topology::SimpleCommunicator;
@@ -114,6 +114,10 @@ enum System {
     DelayedMpi,
     /// The hand-written rsmpi floor: one point per rank.
     Mpi,
+    /// `delayed-mpi` and `mpi` in one job, their runs alternating at each
+    /// kernel size (`sweep_alternating`), so that their ratio is measured
+    /// in the same minutes, each rank on the same CPUs (`--workers 1`).
+    DelayedMpiAndMpi,
 }
 
 impl System {
@@ -122,6 +126,7 @@ impl System {
             System::Delayed => "delayed",
             System::DelayedMpi => "delayed-mpi",
             System::Mpi => "mpi",
+            System::DelayedMpiAndMpi => "delayed-mpi and mpi",
         }
     }
 }
@@ -178,8 +183,8 @@ impl Rows {
 fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
     let iterations = powers_of_two(args.max_log2, args.min_log2);
     let cpus = online_cpus();
-    let plan = |pattern, ranks: usize, workers: usize| Plan {
-        system: args.system.name().to_string(),
+    let plan_of = |system: System, pattern, ranks: usize, workers: usize| Plan {
+        system: system.name().to_string(),
         ranks,
         workers,
         cores: (ranks * workers).min(cpus),
@@ -191,6 +196,7 @@ fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
         ns_per_iteration: args.ns_per_iteration,
         stop_below: args.stop_below,
     };
+    let plan = |pattern, ranks, workers| plan_of(args.system, pattern, ranks, workers);
     match args.system {
         System::Delayed => {
             let executor = Executor::builder()
@@ -237,6 +243,50 @@ fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
                     )
                 };
                 sweep(&plan, once, |s| write_rank0(&mut rows, s));
+            }
+        }
+        System::DelayedMpiAndMpi => {
+            if args.workers != 1 {
+                return Err(format!(
+                    "--system delayed-mpi-and-mpi runs the hand-written floor, one point per \
+                     rank, beside delayed-mpi on the same points: give --workers 1, not {}",
+                    args.workers
+                )
+                .into());
+            }
+            let cluster = delayed::mpi::Cluster::init()?;
+            let world = SimpleCommunicator::world();
+            let executor = Executor::builder().workers(1).pin(false).build()?;
+            let ranks = cluster.size();
+            let mut rows = rank0_rows(&world, args)?;
+            say(
+                &world,
+                &format!(
+                    "delayed-mpi and mpi, alternating: {}",
+                    config_name(ranks, 1, cpus)
+                ),
+            );
+            for &pattern in &args.patterns {
+                let plans = [
+                    plan_of(System::DelayedMpi, pattern, ranks, 1),
+                    plan_of(System::Mpi, pattern, ranks, 1),
+                ];
+                let once = |system: usize, iterations| {
+                    world.barrier();
+                    let (out, wall) = if system == 0 {
+                        let shape = shape(&plans[0], iterations);
+                        let hints = !args.default_placement;
+                        run_cluster(&cluster, shape, 1, hints, &executor).expect("compute")
+                    } else {
+                        mpi_baseline::run(&world, pattern, args.steps, iterations)
+                    };
+                    slowest(
+                        &world,
+                        wall.as_secs_f64(),
+                        out == expected(&plans[system], iterations),
+                    )
+                };
+                sweep_alternating(&plans, once, |s| write_rank0(&mut rows, s));
             }
         }
         System::Mpi => {

@@ -8,6 +8,9 @@
 //! mpirun -np 2 --bind-to none target/release/taskbench run --system delayed-mpi \
 //!     --workers 1 --ns-per-iteration $NS
 //! mpirun -np 2 --bind-to none target/release/taskbench run --system mpi --ns-per-iteration $NS
+//! # both in one job, their runs alternating (what scripts/taskbench.sh does):
+//! mpirun -np 2 --bind-to none target/release/taskbench run --system delayed-mpi-and-mpi \
+//!     --workers 1 --ns-per-iteration $NS
 //! target/release/taskbench report --csv results/taskbench/raw.csv --out results/taskbench
 //! ```
 //!

@@ -218,7 +218,18 @@ fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
                 sweep(&plan, once, |s| rows.write(s));
             }
         }
-        System::DelayedMpi => {
+        // delayed-mpi alone, or with the floor beside it in the same job,
+        // their runs alternating.
+        System::DelayedMpi | System::DelayedMpiAndMpi => {
+            let with_floor = args.system == System::DelayedMpiAndMpi;
+            if with_floor && args.workers != 1 {
+                return Err(format!(
+                    "--system delayed-mpi-and-mpi runs the hand-written floor, one point per \
+                     rank, beside delayed-mpi on the same points: give --workers 1, not {}",
+                    args.workers
+                )
+                .into());
+            }
             let cluster = delayed::mpi::Cluster::init()?;
             let world = SimpleCommunicator::world();
             let executor = Executor::builder()
@@ -229,57 +240,24 @@ fn run(args: &RunArgs) -> Result<(), Box<dyn Error>> {
             let mut rows = rank0_rows(&world, args)?;
             say(
                 &world,
-                &format!("delayed-mpi: {}", config_name(ranks, args.workers, cpus)),
-            );
-            for &pattern in &args.patterns {
-                let plan = plan(pattern, ranks, args.workers);
-                let once = |iterations| {
-                    world.barrier();
-                    let shape = shape(&plan, iterations);
-                    let hints = !args.default_placement;
-                    let (out, wall) = run_cluster(&cluster, shape, args.workers, hints, &executor)
-                        .expect("compute");
-                    slowest(
-                        &world,
-                        wall.as_secs_f64(),
-                        out == expected(&plan, iterations),
-                    )
-                };
-                sweep(&plan, once, |s| write_rank0(&mut rows, s));
-            }
-        }
-        System::DelayedMpiAndMpi => {
-            if args.workers != 1 {
-                return Err(format!(
-                    "--system delayed-mpi-and-mpi runs the hand-written floor, one point per \
-                     rank, beside delayed-mpi on the same points: give --workers 1, not {}",
-                    args.workers
-                )
-                .into());
-            }
-            let cluster = delayed::mpi::Cluster::init()?;
-            let world = SimpleCommunicator::world();
-            let executor = Executor::builder().workers(1).pin(false).build()?;
-            let ranks = cluster.size();
-            let mut rows = rank0_rows(&world, args)?;
-            say(
-                &world,
                 &format!(
-                    "delayed-mpi and mpi, alternating: {}",
-                    config_name(ranks, 1, cpus)
+                    "{}: {}",
+                    args.system.name(),
+                    config_name(ranks, args.workers, cpus)
                 ),
             );
             for &pattern in &args.patterns {
-                let plans = [
-                    plan_of(System::DelayedMpi, pattern, ranks, 1),
-                    plan_of(System::Mpi, pattern, ranks, 1),
-                ];
+                let mut plans = vec![plan_of(System::DelayedMpi, pattern, ranks, args.workers)];
+                if with_floor {
+                    plans.push(plan_of(System::Mpi, pattern, ranks, 1));
+                }
                 let once = |system: usize, iterations| {
                     world.barrier();
                     let (out, wall) = if system == 0 {
                         let shape = shape(&plans[0], iterations);
                         let hints = !args.default_placement;
-                        run_cluster(&cluster, shape, 1, hints, &executor).expect("compute")
+                        run_cluster(&cluster, shape, args.workers, hints, &executor)
+                            .expect("compute")
                     } else {
                         mpi_baseline::run(&world, pattern, args.steps, iterations)
                     };

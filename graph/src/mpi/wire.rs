@@ -36,8 +36,8 @@ const BATCHED: usize = 16 << 10;
 
 /// How long after a value sent at once the next export waits in the
 /// outbox instead, until a poll or the worker's next export after the gap:
-/// exports closer together than this are a burst, sent in batches. A small `MPI_Isend` costs a few hundred
-/// nanoseconds. A worker that never polls (a chain exporting each value)
+/// exports closer together than this are a burst, sent in batches. A
+/// small `MPI_Isend` costs a few hundred nanoseconds. A worker that never polls (a chain exporting each value)
 /// left every export after its first to the outbox, which woke the
 /// computing thread, a third thread for 2 cores on 2 ranks x 1 worker
 /// (Task Bench's tree at 1024 iterations, 2.9 µs tasks: wall median 8.4

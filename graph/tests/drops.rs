@@ -259,9 +259,10 @@ fn a_closure_whose_drop_panics_does_not_leak_the_others() {
 }
 
 /// Closures of every size a graph keeps them by (a word: in the node's
-/// record; up to a KiB: in the graph's closure arena; larger: boxed) run
-/// with what they captured, and each capture is dropped once, when the
-/// graph goes, however many chunks the arena grew to.
+/// record; up to 16 KiB: in a chunk of the graph's arena; larger: in a
+/// block of the arena's of their own) run with what they captured, and each
+/// capture is dropped once, when the graph goes, however many chunks the
+/// arena grew to.
 #[test]
 fn closures_of_every_size_run_and_are_dropped_once_with_the_graph() {
     fn value(tracked: &Tracked) -> u64 {
@@ -282,9 +283,15 @@ fn closures_of_every_size_run_and_are_dropped_once_with_the_graph() {
                 let pad = [i; 12];
                 g.task("arena", &sum, move |s| s + value(&tracked) + pad[11] - i)
             }
+            _ if i % 30 == 2 => {
+                let pad = [i; 2100];
+                g.task("own block", &sum, move |s| {
+                    s + value(&tracked) + pad[2099] - i
+                })
+            }
             _ => {
                 let pad = [i; 200];
-                g.task("boxed", &sum, move |s| s + value(&tracked) + pad[199] - i)
+                g.task("chunk", &sum, move |s| s + value(&tracked) + pad[199] - i)
             }
         };
         expected += i;

@@ -5,19 +5,18 @@
 //! lesson's `add`, a random DAG's up to three): a record keeps up to three
 //! inline, in 16 bytes with the count and the node's kind, so that the
 //! whole record is 32 (`nodes.rs`). Longer lists (a `sum` over many
-//! results) are copied into the
-//! store's `IdPool` and the record points at them: no allocation of their
-//! own, and none at all while they are added up to `INLINE` of them (a
+//! results) are copied into the store's arena (`arena.rs`) and the record
+//! points at them: no allocation of their own, and none at all while they are added up to `INLINE` of them (a
 //! tuple of up to eight inputs).
 
 /// Ids an `InputIds` holds without an allocation: the largest tuple input.
 const INLINE: usize = 8;
 
-/// Ids a record holds without the pool.
+/// Ids a record holds without the arena.
 const STORED_INLINE: usize = 3;
 const _: () = assert!(STORED_INLINE == 3 && INLINE >= STORED_INLINE);
 
-use super::id_pool::IdPool;
+use super::arena::Arena;
 
 /// The bit of a count that says whether an input's value has something to
 /// drop (`InputIds::has_values_to_drop`); the bits below are the length.
@@ -155,12 +154,12 @@ impl FromIterator<u32> for InputIds {
 /// closure vtables and names: below `MAX_KINDS`), the `TO_DROP` bit, and in
 /// the three bits between them either the number of ids (up to
 /// `STORED_INLINE`, which then follow inline) or `POOLED`: then the next
-/// twelve bytes are a pointer to the ids in the store's `IdPool` (which
+/// twelve bytes are a pointer to the ids in the store's arena (which
 /// `packed(4)` leaves unaligned: it is read by value) and their count.
 ///
 /// Three ids inline, not two, because the kind shares their count's word:
 /// a random DAG's nodes, of up to three inputs, then never reach for the
-/// pool (that indirection made its compute 10-15 % slower than before the
+/// arena (that indirection made its compute 10-15 % slower than before the
 /// records shrank to 32 bytes).
 #[repr(C, packed(4))]
 pub(crate) struct KindAndIds {
@@ -174,7 +173,7 @@ pub(crate) const MAX_KINDS: usize = 1 << KIND_BITS;
 const KIND_BITS: u32 = 28;
 const CLASS_SHIFT: u32 = KIND_BITS;
 const CLASS_MASK: u32 = 0b111 << CLASS_SHIFT;
-/// The class of a head whose ids are in the pool.
+/// The class of a head whose ids are in the arena ("pooled").
 const POOLED: u32 = 4;
 const _: () = assert!(STORED_INLINE < POOLED as usize && TO_DROP == 1 << (KIND_BITS + 3));
 
@@ -185,7 +184,7 @@ union Tail {
     pooled: Pooled,
 }
 
-/// Ids kept in the pool: where, and their `InputCount` (with `TO_DROP`).
+/// Ids kept in the arena: where, and their `InputCount` (with `TO_DROP`).
 #[repr(C, packed(4))]
 #[derive(Clone, Copy)]
 struct Pooled {
@@ -193,7 +192,7 @@ struct Pooled {
     count: u32,
 }
 
-// SAFETY: the ids are never written after the record is made, and the pool
+// SAFETY: the ids are never written after the record is made, and the arena
 // they may lie in is the store's, which outlives the record.
 unsafe impl Send for KindAndIds {}
 // SAFETY: as for `Send`.
@@ -201,9 +200,9 @@ unsafe impl Sync for KindAndIds {}
 
 impl KindAndIds {
     /// `ids` of a node of kind `kind` (below `MAX_KINDS`), kept in a
-    /// record: inline if they fit, else in `pool`, which must outlive the
+    /// record: inline if they fit, else in `arena`, which must outlive the
     /// record.
-    pub(crate) fn new(kind: u32, ids: InputIds, pool: &mut IdPool) -> KindAndIds {
+    pub(crate) fn new(kind: u32, ids: InputIds, arena: &mut Arena) -> KindAndIds {
         debug_assert!((kind as usize) < MAX_KINDS);
         let len = ids.count().len() as usize;
         let drop_bit = ids.len & TO_DROP;
@@ -220,8 +219,8 @@ impl KindAndIds {
         } else {
             let count = ids.len;
             let pooled = match ids.heap {
-                Some(heap) => pool.keep(heap),
-                None => pool.copy(&ids.inline[..len]),
+                Some(heap) => arena.keep_ids(heap),
+                None => arena.copy_ids(&ids.inline[..len]),
             };
             KindAndIds {
                 head: kind | POOLED << CLASS_SHIFT | drop_bit,
@@ -285,7 +284,7 @@ impl KindAndIds {
             )
         };
         // SAFETY: `data` points to `len` initialized ids that live as long
-        // as `self` (inline: inside it; pooled: in the store's pool, which
+        // as `self` (inline: inside it; pooled: in the store's arena, which
         // outlives its records, `new`'s contract), never written again.
         unsafe { std::slice::from_raw_parts(data, len) }
     }
@@ -308,15 +307,15 @@ mod tests {
     }
 
     #[test]
-    fn short_lists_stay_inline_and_long_ones_go_to_the_pool() {
-        let mut pool = IdPool::new();
+    fn short_lists_stay_inline_and_long_ones_go_to_the_arena() {
+        let mut arena = Arena::new();
         for n in (0..20u32).chain([126, 127, 128, 300]) {
             let ids: Vec<u32> = (0..n).map(|i| i * 7).collect();
             let given = InputIds::from(&ids[..]);
             assert_eq!(given.as_slice(), &ids[..]);
             assert_eq!(given.heap.is_some(), n as usize > INLINE, "{n} ids");
             let kind = n * 1_000_003 % MAX_KINDS as u32;
-            let stored = KindAndIds::new(kind, InputIds::from(&ids[..]), &mut pool);
+            let stored = KindAndIds::new(kind, InputIds::from(&ids[..]), &mut arena);
             assert_eq!(stored.kind(), kind);
             assert_eq!(stored.as_slice(), &ids[..]);
             let start = std::ptr::from_ref(&stored) as usize;
@@ -327,7 +326,7 @@ mod tests {
             let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
             assert!(marked.count().has_values_to_drop());
             assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
-            let stored = KindAndIds::new(MAX_KINDS as u32 - 1, marked, &mut pool);
+            let stored = KindAndIds::new(MAX_KINDS as u32 - 1, marked, &mut arena);
             assert_eq!(stored.kind(), MAX_KINDS as u32 - 1);
             assert!(stored.has_values_to_drop() && !given.count().has_values_to_drop());
             assert_eq!((stored.count().len(), given.count().len()), (n, n));

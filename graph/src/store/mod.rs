@@ -4,9 +4,8 @@
 //! `Graph`; every layer above reads its nodes from here.
 
 mod append_vec;
+mod arena;
 mod args;
-mod closure_arena;
-mod id_pool;
 mod input_ids;
 mod node_state;
 mod nodes;

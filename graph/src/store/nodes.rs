@@ -24,9 +24,8 @@ use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use super::append_vec::AppendVec;
+use super::arena::Arena;
 use super::args::{Args, BoxError};
-use super::closure_arena::ClosureArena;
-use super::id_pool::IdPool;
 use super::input_ids::{InputCount, InputIds, KindAndIds, ShortCount, MAX_KINDS};
 use super::task_fn::{InputTypes, Storage, Task, TaskFn, VTable};
 
@@ -99,11 +98,10 @@ struct Writer {
     /// loop one closure type per input count), which then cost no hash
     /// lookup (SipHash was a twentieth of such a build).
     recent: [Option<(KindKey, u32)>; RECENT],
-    /// The input ids of nodes with more than two.
-    pool: IdPool,
-    /// The closures larger than a word (`TaskFn::new_in`): the records
-    /// point into it, and `Store::drop` drops them before it goes.
-    arena: ClosureArena,
+    /// The closures larger than a word (`TaskFn::new_in`) and the input
+    /// lists longer than three ids (`KindAndIds::new`): the records point
+    /// into it, and `Store::drop` drops the closures before it goes.
+    arena: Arena,
 }
 
 /// A closure vtable's address, a borrowed name's address and length.
@@ -151,7 +149,7 @@ pub(crate) struct Store {
     /// Appended last: its length is the number of complete nodes.
     nodes: AppendVec<Node>,
     /// Serializes appends: the columns grow together. Last, so that it
-    /// drops last: the records point into its pool of input ids.
+    /// drops last: the records point into its arena.
     writer: Mutex<Writer>,
 }
 
@@ -163,8 +161,7 @@ impl Store {
                 kinds: HashMap::new(),
                 static_names: HashMap::new(),
                 recent: [None; RECENT],
-                pool: IdPool::new(),
-                arena: ClosureArena::new(),
+                arena: Arena::new(),
             }),
             names: AppendVec::new(),
             kinds: AppendVec::new(),
@@ -235,7 +232,7 @@ impl Store {
             }
             // The new node has no consumer yet.
             writer.sinks += 1;
-            let head = KindAndIds::new(kind, inputs, &mut writer.pool);
+            let head = KindAndIds::new(kind, inputs, &mut writer.arena);
             self.nodes.push(Node {
                 closure,
                 head,

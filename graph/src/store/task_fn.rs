@@ -6,8 +6,7 @@
 //! far from the last one waited on two cache misses: the node's record, then
 //! its closure. Many closures capture a word or nothing (a function, an
 //! index, a constant, an `Arc`), so a closure of up to one word lives in the
-//! node's record itself; larger ones go to the graph's closure arena
-//! (`closure_arena.rs`), the largest (over a KiB) into a box of their own.
+//! node's record itself; larger ones go to the graph's arena (`arena.rs`).
 //!
 //! The store splits a `TaskFn` in two (`TaskFn::into_parts`): the word goes
 //! into the node's record, and the vtable, the same for every node of a
@@ -19,8 +18,8 @@ use std::marker::PhantomData;
 use std::mem::{ManuallyDrop, MaybeUninit};
 use std::ptr;
 
+use super::arena::Arena;
 use super::args::{Args, BoxError};
-use super::closure_arena::ClosureArena;
 use super::value::{self, Output, Value};
 
 /// The value types of a task's inputs, in order, for every kind of task:
@@ -38,7 +37,7 @@ impl InputTypes for NoInputs {
     const OUTPUTS: &'static [&'static value::VTable] = &[];
 }
 
-/// One word: room for a small closure, or the pointer to a boxed one.
+/// One word: room for a small closure, or the pointer to one in the arena.
 pub(crate) type Storage = MaybeUninit<[usize; 1]>;
 
 /// What a `TaskFn` can do with its storage, per closure type.
@@ -70,33 +69,30 @@ pub(crate) struct Task<'a> {
 }
 
 // SAFETY: a `TaskFn` is only made from `F: Send + Sync` (`TaskFn::new_in`)
-// and owns that `F` as a `Box<F>` would (in an arena: its memory is the
-// arena's, the `F` is the `TaskFn`'s).
+// and owns that `F` as a `Box<F>` would (one not inline lies in memory that
+// is the arena's, but the `F` is the `TaskFn`'s).
 unsafe impl Send for TaskFn {}
 // SAFETY: as for `Send`; `&TaskFn` only calls `F` through `&F`.
 unsafe impl Sync for TaskFn {}
 
 /// Closures of this type, erased.
 trait Erase: Sized {
-    /// Whether an `F` fits the storage (size and alignment), so needs no box.
+    /// Whether an `F` fits the storage (size and alignment); else it lives
+    /// in the graph's arena and the storage holds a pointer to it.
     const INLINE: bool =
         size_of::<Self>() <= size_of::<Storage>() && align_of::<Self>() <= align_of::<Storage>();
-    /// Whether an `F` that is not inline lives in the graph's arena (else
-    /// in a box): the storage holds a pointer either way.
-    const IN_ARENA: bool = !Self::INLINE && ClosureArena::fits(Layout::new::<Self>());
 }
 
 impl<F> Erase for F {}
 
 impl TaskFn {
     /// Erases `f`, a closure over inputs of the types `S` gives and
-    /// returning a `T`: inline if it fits in a word, else in `arena` (or,
-    /// over `closure_arena::MAX_SIZE`, in a box).
+    /// returning a `T`: inline if it fits in a word, else in `arena`.
     ///
     /// # Safety
     /// The `TaskFn`, or its parts (`into_parts`), is dropped before
     /// `arena` is: its closure may live in the arena's memory.
-    pub(crate) unsafe fn new_in<S, T, F>(f: F, arena: &mut ClosureArena) -> TaskFn
+    pub(crate) unsafe fn new_in<S, T, F>(f: F, arena: &mut Arena) -> TaskFn
     where
         S: InputTypes,
         T: Send + Sync + 'static,
@@ -109,14 +105,10 @@ impl TaskFn {
             // and alignment.
             unsafe { at.cast::<F>().write(f) };
         } else {
-            let placed = if F::IN_ARENA {
-                let place = arena.alloc(Layout::new::<F>()).as_ptr().cast::<F>();
-                // SAFETY: room for an `F`, aligned, handed out to us alone.
-                unsafe { place.write(f) };
-                place
-            } else {
-                Box::into_raw(Box::new(f))
-            };
+            // Not inline, so not zero-sized: the arena has room for it.
+            let placed = arena.alloc(Layout::new::<F>()).as_ptr().cast::<F>();
+            // SAFETY: room for an `F`, aligned, handed out to us alone.
+            unsafe { placed.write(f) };
             // SAFETY: a pointer fits in a word, which is word-aligned.
             unsafe { at.cast::<*mut F>().write(placed) };
         }
@@ -248,17 +240,15 @@ where
 }
 
 /// # Safety
-/// `storage` holds a live `F`, inline, in an arena or boxed as `F::INLINE`
-/// and `F::IN_ARENA` say, which nobody uses afterwards.
+/// `storage` holds a live `F`, inline or in an arena as `F::INLINE` says,
+/// which nobody uses afterwards.
 unsafe fn drop_task<F>(storage: *mut Storage) {
     // SAFETY: the caller's contract; an arena's memory stays its own.
     unsafe {
         if F::INLINE {
             ptr::drop_in_place(storage.cast::<F>());
-        } else if F::IN_ARENA {
-            ptr::drop_in_place(storage.cast::<*mut F>().read());
         } else {
-            drop(Box::from_raw(storage.cast::<*mut F>().read()));
+            ptr::drop_in_place(storage.cast::<*mut F>().read());
         }
     }
 }
@@ -279,7 +269,7 @@ mod tests {
     #[test]
     fn small_large_and_huge_closures_run_and_drop_once() {
         let marker = Arc::new(());
-        let mut arena = ClosureArena::new();
+        let mut arena = Arena::new();
         // Each `new_in`'s task is dropped below, before the arena, which is
         // declared before them all.
         let small = {
@@ -298,12 +288,12 @@ mod tests {
         };
         let huge = {
             let m = Arc::clone(&marker);
-            let pad = [9u64; 200];
-            let f = move |_: Args<'_>| Ok(Arc::strong_count(&m) as u64 + pad[199]);
+            let pad = [9u64; 4096];
+            let f = move |_: Args<'_>| Ok(Arc::strong_count(&m) as u64 + pad[4095]);
             // SAFETY: dropped before `arena` (above).
             unsafe { TaskFn::new_in::<NoInputs, _, _>(f, &mut arena) }
         };
-        assert_eq!(arena.chunks(), 1, "the large closure, not the huge one");
+        assert_eq!(arena.blocks(), 2, "a chunk, and the huge closure's own");
         assert!(small.as_task().call(args()).unwrap().into_typed::<usize>() >= 2);
         assert_eq!(
             large.as_task().call(args()).unwrap().into_typed::<u64>(),
@@ -325,7 +315,7 @@ mod tests {
     fn inputs_have_the_vtables_of_their_types_in_order() {
         use crate::inputs::{List, Shape};
 
-        let mut arena = ClosureArena::new();
+        let mut arena = Arena::new();
         // SAFETY: the task drops before the arena, declared first.
         let tuple = unsafe { TaskFn::new_in::<(u64, String, ()), _, _>(|_| Ok(0u8), &mut arena) };
         let tuple = tuple.as_task();

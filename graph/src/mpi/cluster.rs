@@ -85,6 +85,12 @@ impl Cluster {
     /// (`DELAYED_MPI_SHARE_CPUS=0` leaves the CPUs as the launcher set
     /// them).
     ///
+    /// With glibc's `malloc`, a rank keeps the heap memory that a dropped
+    /// graph frees, for the next one, instead of giving it back to the
+    /// kernel and faulting it in again (`DELAYED_MPI_KEEP_HEAP=0`, or any
+    /// `MALLOC_*_` setting of the job's own, leaves glibc's policy as it
+    /// is; `src/mpi/heap.rs` says what is set).
+    ///
     /// ```no_run
     /// let cluster = delayed::mpi::Cluster::init()?;
     /// assert!(cluster.rank() < cluster.size());
@@ -102,6 +108,9 @@ impl Cluster {
                     .into(),
             ));
         }
+        // Before MPI's own initialisation, so that a policy the MPI
+        // library sets for its buffers wins.
+        super::heap::keep_freed_heap();
         let (universe, threading) = mpi::initialize_with_threading(Threading::Multiple)
             .ok_or_else(|| Error::cluster("delayed::mpi: MPI could not be initialised".into()))?;
         if threading < Threading::Serialized {

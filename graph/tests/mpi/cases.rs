@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use delayed::mpi::{Cluster, ComputeOptions, Graph};
 
-type Outcome = Result<(), String>;
+pub(crate) type Outcome = Result<(), String>;
 
 /// Runs `case` on this rank; the process's exit status.
 pub(crate) fn run(case: &str) -> i32 {
@@ -36,6 +36,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "watchdog" => watchdog(&cluster, &g),
         "killed_rank" => killed_rank(&cluster, &g),
         "panic_outside_task" => panic_outside_task(&cluster, &g),
+        "kept_heap" => crate::heap::kept_heap(),
         other => Err(format!("no case {other}")),
     };
     match outcome {
@@ -50,7 +51,7 @@ pub(crate) fn run(case: &str) -> i32 {
     }
 }
 
-fn ensure(condition: bool, why: impl FnOnce() -> String) -> Outcome {
+pub(crate) fn ensure(condition: bool, why: impl FnOnce() -> String) -> Outcome {
     if condition {
         Ok(())
     } else {

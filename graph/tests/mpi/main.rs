@@ -9,6 +9,7 @@
 //! (inside a Slurm allocation or against `scripts/local-slurm.sh`).
 
 mod cases;
+mod heap;
 mod random;
 
 use std::process::{Command, Output};
@@ -43,6 +44,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("many_tasks", &[2, 4], Expect::Ok),
         ("nested", &[2], Expect::Ok),
         ("watchdog", &[2], Expect::Ok),
+        ("kept_heap", &[1], Expect::Ok),
         ("killed_rank", &[3], Expect::Aborts(Duration::from_secs(20))),
         (
             "panic_outside_task",

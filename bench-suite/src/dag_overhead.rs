@@ -103,6 +103,9 @@ pub struct Ratios {
 /// Peak heap bytes per node of one build and compute of `dag` (above what
 /// was live before: the input `Dag` itself is not counted).
 pub fn peak_bytes_per_node(alloc: &CountingAlloc, runner: &Runner, dag: &Arc<Dag>) -> f64 {
+    // What earlier graphs left for reuse would be taken instead of
+    // allocated, and not counted.
+    delayed::release_memory();
     alloc.start();
     let built = runner.build(dag, no_op);
     runner.compute(&built);

@@ -72,8 +72,8 @@ mod store;
 
 pub use crate::api::inputs;
 pub use crate::api::{
-    compute, compute_async, compute_on, compute_on_async, compute_sync, ComputeFuture, Delayed,
-    Graph, Inputs, Targets, Values, WeakDelayed, WeakGraph, PROGRESS_ENV,
+    compute, compute_async, compute_on, compute_on_async, compute_sync, release_memory,
+    ComputeFuture, Delayed, Graph, Inputs, Targets, Values, WeakDelayed, WeakGraph, PROGRESS_ENV,
 };
 pub use crate::inspect::diagnostics::{
     compute_with, Color, ComputeOptions, Computed, EfficiencyReport, Profile, Task,

@@ -20,11 +20,17 @@
 //!    written again.
 //! 3. Elements are dropped and segments freed only by `Drop`, which has
 //!    `&mut self`, so no reader is left.
+//!
+//! Segments come from, and go back to, the process's `SegmentPool`
+//! (`segment_pool.rs`): a program that builds and drops graphs again and
+//! again reuses the large segments' pages instead of faulting in fresh ones.
 
 use std::alloc::{self, Layout};
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+use super::segment_pool;
 
 /// Elements in each segment of the first group. Small, so that a
 /// lesson-sized graph costs a few kilobytes.
@@ -119,8 +125,9 @@ impl<T> AppendVec<T> {
         let mut base = self.segments[segment].load(Ordering::Relaxed);
         if base.is_null() {
             let layout = segment_layout::<T>(segment);
-            // SAFETY: the layout has a non-zero size (T is not zero-sized).
-            base = unsafe { alloc::alloc(layout) }.cast::<T>();
+            // A segment a dropped vector left in the pool, or a fresh one:
+            // the layout has a non-zero size (T is not zero-sized).
+            base = segment_pool::alloc(layout).cast::<T>();
             if base.is_null() {
                 alloc::handle_alloc_error(layout);
             }
@@ -227,8 +234,9 @@ impl<T> AppendVec<T> {
             unsafe { ptr::drop_in_place(ptr::slice_from_raw_parts_mut(base, used)) };
             std::mem::forget(unwinding);
             // SAFETY: `base` was allocated in `push` with this very layout,
-            // and is freed once: here, or by `unwinding`, never both.
-            unsafe { alloc::dealloc(base.cast::<u8>(), segment_layout::<T>(segment)) };
+            // and is freed once: here, or by `unwinding`, never both; its
+            // elements were just dropped.
+            unsafe { segment_pool::free(base.cast::<u8>(), segment_layout::<T>(segment)) };
         }
     }
 }
@@ -246,7 +254,7 @@ impl<T> Drop for Unwinding<'_, T> {
         let base = *self.vec.segments[self.segment].get_mut();
         // SAFETY: `base` was allocated in `push` with this layout, and
         // `drop_segments` skipped freeing it (it unwound before).
-        unsafe { alloc::dealloc(base.cast::<u8>(), segment_layout::<T>(self.segment)) };
+        unsafe { segment_pool::free(base.cast::<u8>(), segment_layout::<T>(self.segment)) };
         self.vec.drop_segments(self.segment + 1);
     }
 }

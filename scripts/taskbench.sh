@@ -52,6 +52,7 @@ say "- commit: $(git describe --always --dirty --abbrev=10)"
 say "- machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
 say "- mpirun: $(mpirun --version 2>/dev/null | head -1)"
 say "- steps $STEPS, runs $RUNS, kernels 2^$MAX_LOG2 down to 2^$MIN_LOG2 iterations"
+say "- DELAYED_MPI_KEEP_HEAP: ${DELAYED_MPI_KEEP_HEAP:-unset (Cluster::init keeps freed heap memory)}"
 say "- OMPI_MCA_mpi_yield_when_idle: ${OMPI_MCA_mpi_yield_when_idle:-the Open MPI default} up to 2 ranks, ${YIELD_OVERSUB[1]#*=} on 4 (oversubscribed)"
 NS=$("$BIN" calibrate)
 say "- kernel: $NS ns per iteration (taskbench calibrate)"

@@ -244,8 +244,9 @@ impl Plan {
         }
     }
 
-    /// Calls `f(k, input count of k)` for every local node `k`, from the
-    /// last to the first: a pass that runs before the nodes do leaves the
+    /// Calls `f(k, input count of k)` once for every local node `k` in
+    /// `0..self.len()` (`RunState::new` relies on that), from the last to
+    /// the first: a pass that runs before the nodes do leaves the
     /// first ones, where the run starts, in the cache. Reads the store's
     /// column of counts (a byte per node), not the node records.
     pub(crate) fn for_each_count_backwards(

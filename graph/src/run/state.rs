@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use super::error::{panic_message, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
-use crate::store::{prefetch, zeroed, Args, NodeState, Store, Task, VTable, Value};
+use crate::store::{prefetch, written, Args, NodeState, Store, Task, VTable, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
@@ -28,23 +28,36 @@ pub(crate) struct RunState<'a> {
 
 impl<'a> RunState<'a> {
     /// Step 2: counters (input counts, consumer counts) and empty slots for
-    /// every node of `plan`, in one pass over the input lists.
+    /// every node of `plan`: one pass writes every record (into memory not
+    /// zeroed first), and a second over the input lists counts the reads,
+    /// where some input's value has something to drop.
     pub(crate) fn new(store: &'a Store, plan: &'a Plan, cancelled: &'a AtomicBool) -> RunState<'a> {
         RunState {
             store,
             plan,
             nodes: {
-                let mut nodes: Box<[NodeState]> = zeroed(plan.len());
-                plan.for_each_count_backwards(store, |k, count| {
-                    nodes[k as usize].set_inputs(count.len());
-                    // Reads of values with nothing to drop are not counted
-                    // (`release_inputs`).
-                    if count.has_values_to_drop() {
-                        for &input in plan.inputs(store, k) {
-                            nodes[input as usize].add_read();
+                let mut reads = false;
+                // SAFETY: `for_each_count_backwards` calls the closure once
+                // for every local node, `0..plan.len()`, which writes it.
+                let mut nodes = unsafe {
+                    written::<NodeState>(plan.len(), |nodes| {
+                        plan.for_each_count_backwards(store, |k, count| {
+                            nodes[k as usize].write(NodeState::new(count.len()));
+                            reads |= count.has_values_to_drop();
+                        });
+                    })
+                };
+                if reads {
+                    plan.for_each_count_backwards(store, |k, count| {
+                        // Reads of values with nothing to drop are not counted
+                        // (`release_inputs`).
+                        if count.has_values_to_drop() {
+                            for &input in plan.inputs(store, k) {
+                                nodes[input as usize].add_read();
+                            }
                         }
-                    }
-                });
+                    });
+                }
                 for &target in plan.targets() {
                     nodes[target as usize].add_read();
                 }

@@ -11,10 +11,9 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::value::Slot;
-use super::zeroed::Zeroable;
 
-/// One node's state in one run. All-zero is the state before step 2 fills
-/// in `pending` and `reads`: an empty slot.
+/// One node's state in one run, made by step 2 (`NodeState::new`, then
+/// `add_read` per read to come).
 pub(crate) struct NodeState {
     /// Inputs (edges) not finished yet: set before the first job is pushed
     /// (the number of input edges), then counted down by the inputs' runners;
@@ -36,15 +35,16 @@ pub(crate) struct NodeState {
 /// input count (a task takes fewer than 2^31 inputs).
 const FULL: u32 = u32::MAX;
 
-// SAFETY: atomic integers, for which zero is valid, and a `Slot`, for which
-// any bytes are (`Slot`'s own `Zeroable`); a zero `pending` is not `FULL`.
-unsafe impl Zeroable for NodeState {}
-
 impl NodeState {
-    /// Step 2: the number of input edges (before the run starts).
+    /// Step 2: the state before the run starts of a node with `inputs`
+    /// input edges: no read counted yet, an empty slot.
     #[inline]
-    pub(crate) fn set_inputs(&mut self, inputs: u32) {
-        *self.pending.get_mut() = inputs;
+    pub(crate) fn new(inputs: u32) -> NodeState {
+        NodeState {
+            pending: AtomicU32::new(inputs),
+            reads: AtomicU32::new(0),
+            slot: Slot::empty(),
+        }
     }
 
     /// Step 2: one more read of the output to come (before the run starts).

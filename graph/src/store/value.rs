@@ -196,9 +196,15 @@ unsafe impl Send for Slot {}
 
 // SAFETY: the storage is `MaybeUninit`: any bytes, all-zero included, are
 // a valid (empty) slot.
-unsafe impl super::zeroed::Zeroable for Slot {}
+unsafe impl super::node_arrays::Zeroable for Slot {}
 
 impl Slot {
+    /// An empty slot (its bytes are not written).
+    #[inline]
+    pub(crate) const fn empty() -> Slot {
+        Slot(UnsafeCell::new(Storage::uninit()))
+    }
+
     /// Stores `value`'s storage; its vtable is the node's (`Task::output_vtable`),
     /// which whoever takes the value back passes to `take`.
     ///
@@ -332,7 +338,7 @@ mod tests {
     #[test]
     fn slots_hand_back_what_was_put() {
         let marker = Arc::new(());
-        let slot: Slot = crate::store::zeroed::zeroed(1).into_vec().pop().unwrap();
+        let slot: Slot = crate::store::zeroed(1).into_vec().pop().unwrap();
         // SAFETY: this thread alone uses the slot, which holds an
         // `Arc<()>` between each `put` and the `take` after it.
         unsafe {

@@ -306,3 +306,51 @@ fn closures_of_every_size_run_and_are_dropped_once_with_the_graph() {
     assert_eq!(census.live.load(Ordering::SeqCst), 0, "each dropped once");
     assert_eq!(census.made.load(Ordering::SeqCst), 3_000);
 }
+
+/// A graph drops only the closures that have something to drop, and skips
+/// the pass over its nodes when none has: captures with drop glue among
+/// plain ones, and one such capture alone at the end of a long plain chain,
+/// are each dropped once with the graph.
+#[test]
+fn captures_to_drop_among_plain_closures_are_dropped_with_the_graph() {
+    let marker = Arc::new(());
+    let g = Graph::new();
+    let mut x = g.delayed("zero", || 0u64);
+    for i in 0..1_000u64 {
+        x = if i % 7 == 3 {
+            let m = Arc::clone(&marker);
+            g.task("held", &x, move |v| v + Arc::strong_count(&m).min(1) as u64)
+        } else {
+            g.task("plain", &x, move |v| v + i % 2)
+        };
+    }
+    let last = {
+        let m = Arc::clone(&marker);
+        g.task("last", &x, move |v| v + Arc::strong_count(&m).min(1) as u64)
+    };
+    let expected = (0..1_000u64)
+        .map(|i| if i % 7 == 3 { 1 } else { i % 2 })
+        .sum::<u64>()
+        + 1;
+    assert_eq!(last.compute().unwrap(), expected);
+    assert_eq!(
+        Arc::strong_count(&marker),
+        1 + 143 + 1,
+        "the graph holds them"
+    );
+    drop((x, last, g));
+    assert_eq!(Arc::strong_count(&marker), 1, "each dropped once");
+
+    let marker = Arc::new(());
+    let g = Graph::new();
+    let mut x = g.delayed("zero", || 0u64);
+    for i in 0..1_000u64 {
+        x = g.task("plain", &x, move |v| v + i);
+    }
+    let m = Arc::clone(&marker);
+    let last = g.task("only one to drop", &x, move |v| {
+        *v + Arc::strong_count(&m) as u64
+    });
+    drop((x, last, g));
+    assert_eq!(Arc::strong_count(&marker), 1, "the last closure dropped");
+}

@@ -44,6 +44,10 @@ pub(crate) type Storage = MaybeUninit<[usize; 1]>;
 pub(crate) struct VTable {
     call: unsafe fn(*const Storage, Args<'_>) -> Result<Value, BoxError>,
     drop: unsafe fn(*mut Storage),
+    /// Whether dropping the closure does anything (`std::mem::needs_drop`):
+    /// a graph whose closures capture only plain data skips the pass over
+    /// its nodes when it is dropped.
+    needs_drop: bool,
     /// The vtable of the closure's output type: what the run's slots,
     /// which keep only a value's storage, need to move or drop it.
     output: &'static value::VTable,
@@ -150,6 +154,13 @@ impl VTable {
         // SAFETY: the caller's contract.
         unsafe { (self.drop)(storage) }
     }
+
+    /// Whether `drop_closure` does anything: `false` for a closure that
+    /// captures nothing with drop glue.
+    #[inline]
+    pub(crate) fn needs_drop(&self) -> bool {
+        self.needs_drop
+    }
 }
 
 impl<'a> Task<'a> {
@@ -215,6 +226,7 @@ where
     const VTABLE: VTable = VTable {
         call: call::<T, F>,
         drop: drop_task::<F>,
+        needs_drop: std::mem::needs_drop::<F>(),
         output: Output::<T>::VTABLE,
         inputs: S::OUTPUTS,
     };

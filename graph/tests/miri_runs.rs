@@ -204,3 +204,36 @@ fn a_compute_runs_while_another_thread_adds_tasks() {
     let last = g.task("last", &root, |r| r.len() * 2);
     assert_eq!(last.compute_on(&ex).unwrap(), 2);
 }
+
+/// Threads adding tasks to one graph at once (the store's writer lock):
+/// every task lands once, with its own inputs, and each thread's chain,
+/// also reading the other threads' first nodes, computes what a sequential
+/// build would.
+#[test]
+fn threads_add_tasks_to_one_graph_at_once() {
+    let ex = two_workers();
+    let g = Graph::new();
+    let seeds: Vec<_> = (0..3u64).map(|t| g.delayed("seed", move || t)).collect();
+    let steps = if cfg!(miri) { 12 } else { 3_000 };
+    let ends: Vec<_> = std::thread::scope(|s| {
+        let builders: Vec<_> = (0..3)
+            .map(|t| {
+                let (g, seeds) = (&g, &seeds);
+                s.spawn(move || {
+                    let mut x = seeds[t].clone();
+                    for i in 0..steps {
+                        let other = &seeds[(t + 1 + i as usize) % 3];
+                        x = g.task("step", (&x, other), move |(a, b)| a + b + i);
+                    }
+                    x
+                })
+            })
+            .collect();
+        builders.into_iter().map(|b| b.join().unwrap()).collect()
+    });
+    assert_eq!(g.len(), 3 + 3 * steps as usize);
+    for (t, end) in ends.iter().enumerate() {
+        let expected: u64 = t as u64 + (0..steps).map(|i| (t as u64 + 1 + i) % 3 + i).sum::<u64>();
+        assert_eq!(end.compute_on(&ex).unwrap(), expected, "thread {t}'s chain");
+    }
+}

@@ -14,6 +14,7 @@ mod prefetch;
 mod segment_pool;
 mod task_fn;
 pub(crate) mod value;
+mod writer_lock;
 
 pub(crate) use args::{Args, BoxError};
 pub(crate) use input_ids::{InputCount, InputIds};

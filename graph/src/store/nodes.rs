@@ -21,13 +21,13 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use super::append_vec::AppendVec;
 use super::arena::Arena;
 use super::args::{Args, BoxError};
 use super::input_ids::{InputCount, InputIds, KindAndIds, ShortCount, MAX_KINDS};
 use super::task_fn::{InputTypes, Storage, Task, TaskFn, VTable};
+use super::writer_lock::{WriterGuard, WriterLock};
 
 /// Node ids are below 2^31 - 1: a node record's second consumer field uses
 /// the top bit to say that it holds a list (`TAG`), and the largest values
@@ -150,13 +150,13 @@ pub(crate) struct Store {
     nodes: AppendVec<Node>,
     /// Serializes appends: the columns grow together. Last, so that it
     /// drops last: the records point into its arena.
-    writer: Mutex<Writer>,
+    writer: WriterLock<Writer>,
 }
 
 impl Store {
     pub(crate) fn new() -> Store {
         Store {
-            writer: Mutex::new(Writer {
+            writer: WriterLock::new(Writer {
                 sinks: 0,
                 kinds: HashMap::new(),
                 static_names: HashMap::new(),
@@ -185,8 +185,7 @@ impl Store {
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
-        // Appends cannot leave a column half-written, so a poisoned lock is fine.
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = self.writer.lock();
         // SAFETY: the arena is the store's, dropped after every closure of
         // its nodes (`Store::drop`); a task not pushed drops here.
         let task = unsafe { TaskFn::new_in::<S, T, F>(f, &mut writer.arena) };
@@ -197,7 +196,7 @@ impl Store {
     /// lock before a panic (and `task` after it).
     fn push_locked(
         &self,
-        mut writer: MutexGuard<'_, Writer>,
+        mut writer: WriterGuard<'_, Writer>,
         name: Cow<'static, str>,
         inputs: InputIds,
         task: TaskFn,
@@ -352,7 +351,7 @@ impl Store {
     /// The number of complete nodes and how many of them have no consumer,
     /// read together.
     pub(crate) fn len_and_sinks(&self) -> (usize, usize) {
-        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = self.writer.lock();
         (self.nodes.len(), writer.sinks)
     }
 

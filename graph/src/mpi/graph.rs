@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -15,7 +15,7 @@ use super::prepare::Prepared;
 use super::{Cluster, Delayed};
 use crate::api::task_builders;
 use crate::inputs::Shape;
-use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes};
+use crate::store::{any_has_drop, Args, BoxError, InputIds, InputTypes, WriterGuard, WriterLock};
 
 /// `task_builders!` for the handles that add tasks to a multi-node graph
 /// ([`Graph`], [`Placed`]): outputs cross ranks, and each handle adds its
@@ -69,7 +69,9 @@ struct Shared {
     /// Per node (by id): what the multi-node layer adds to it, and what
     /// computes keep of it. Locked while a node is added, so ids and
     /// entries stay in step, and while a compute prepares (`prepare.rs`).
-    nodes: Mutex<Nodes>,
+    /// The store's own lock type: threads adding tasks at once take it in
+    /// runs instead of waking each other per node (`store/writer_lock.rs`).
+    nodes: WriterLock<Nodes>,
 }
 
 /// What the multi-node layer keeps beside the graph's nodes.
@@ -115,7 +117,7 @@ impl Graph {
             shared: Arc::new(Shared {
                 local: crate::Graph::new(),
                 cluster,
-                nodes: Mutex::new(Nodes {
+                nodes: WriterLock::new(Nodes {
                     metas: Vec::new(),
                     hashes: Hashes::new(),
                     last: None,
@@ -238,8 +240,8 @@ impl Graph {
     }
 
     /// The per-node entries, locked.
-    pub(crate) fn nodes(&self) -> MutexGuard<'_, Nodes> {
-        self.shared.nodes.lock().unwrap_or_else(|e| e.into_inner())
+    pub(crate) fn nodes(&self) -> WriterGuard<'_, Nodes> {
+        self.shared.nodes.lock()
     }
 
     /// The tasks, as on one node.

@@ -25,3 +25,5 @@ pub(crate) use prefetch::prefetch;
 pub(crate) use segment_pool::release as release_segments;
 pub(crate) use task_fn::{InputTypes, NoInputs, Task};
 pub(crate) use value::{any_has_drop, Output, Slot, VTable, Value};
+#[cfg_attr(not(feature = "mpi"), allow(unused_imports))] // the multi-node layer
+pub(crate) use writer_lock::{WriterGuard, WriterLock};

@@ -11,7 +11,8 @@
 //! Here a waiter never parks: it spins with exponential backoff, then
 //! yields its CPU between tries (`crossbeam_utils::Backoff::snooze`), and
 //! once that backoff is at its longest, many times between tries
-//! (`PATIENT_YIELDS`). The
+//! (`PATIENT_YIELDS`); a wait longer than any append (a lock held through
+//! something slow) sleeps between tries instead. The
 //! thread that holds the lock meanwhile appends node after node with the
 //! columns' last lines in its own cache, so turns come in runs, not node by
 //! node. An unlock is one plain store, not a read-modify-write: one locked
@@ -46,6 +47,15 @@ use crossbeam_utils::{Backoff, CachePadded};
 /// a waiter some tens of microseconds at most once the lock is free,
 /// nothing next to a build that keeps two threads contending.
 const PATIENT_YIELDS: u32 = 32;
+
+/// Looks after `PATIENT_YIELDS` yields each before a waiter sleeps instead
+/// (`LONG_WAIT_SLEEP` between looks): about a thousand yields, a
+/// millisecond or less, is longer than any append holds the lock, so a wait
+/// that long is for a lock held through something slow.
+const PATIENT_LOOKS: u32 = 32;
+
+/// A long waiter's sleep between two looks at the lock.
+const LONG_WAIT_SLEEP: std::time::Duration = std::time::Duration::from_micros(200);
 
 /// A value that one thread at a time may change (`lock`).
 pub(crate) struct WriterLock<T> {
@@ -104,13 +114,20 @@ impl<T> WriterLock<T> {
         loop {
             // Relaxed: only a hint; the compare-and-swap that follows is
             // what orders (Acquire).
+            let mut patient_looks = 0u32;
             while self.locked.load(Ordering::Relaxed) {
-                if backoff.is_completed() {
+                if !backoff.is_completed() {
+                    backoff.snooze();
+                } else if patient_looks < PATIENT_LOOKS {
+                    patient_looks += 1;
                     for _ in 0..PATIENT_YIELDS {
                         std::thread::yield_now();
                     }
                 } else {
-                    backoff.snooze();
+                    // Held long (the multi-node layer holds its lock
+                    // through a compute's collective): sleep, not burn a
+                    // CPU in `sched_yield`.
+                    std::thread::sleep(LONG_WAIT_SLEEP);
                 }
             }
             if self.try_take() {
@@ -168,6 +185,23 @@ mod tests {
             }
         });
         assert_eq!(*lock.lock(), 4 * turns);
+    }
+
+    #[test]
+    fn a_waiter_gets_a_lock_held_long_once_it_is_free() {
+        let lock = WriterLock::new(0u32);
+        // Long past the patient looks: the waiter sleeps between looks.
+        let held = std::time::Duration::from_millis(if cfg!(miri) { 1 } else { 30 });
+        std::thread::scope(|s| {
+            let mut value = lock.lock();
+            let waiter = s.spawn(|| *lock.lock() += 1);
+            std::thread::sleep(held);
+            // Overwritten if the waiter had got in while the lock was held.
+            *value = 10;
+            drop(value);
+            waiter.join().unwrap();
+        });
+        assert_eq!(*lock.lock(), 11);
     }
 
     #[test]

@@ -399,13 +399,15 @@ impl Store {
         self.node(id).inputs()
     }
 
-    /// The input counts of nodes `0..len`, in order, in a byte each: pass
-    /// each to `whole_count` with its node id.
+    /// The input counts of nodes `0..len`, in order, in a byte each, as
+    /// the slices of the column's segments (the first slice starts at node
+    /// 0, each next one where the last ended): pass each byte to
+    /// `whole_count` with its node id.
     pub(crate) fn counts_of_first(
         &self,
         len: usize,
-    ) -> impl DoubleEndedIterator<Item = ShortCount> + '_ {
-        self.counts.prefix(len).copied()
+    ) -> impl DoubleEndedIterator<Item = &[ShortCount]> + '_ {
+        self.counts.prefix(len)
     }
 
     /// The input count of node `id`, whose byte in the column is `short`.

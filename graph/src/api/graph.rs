@@ -251,8 +251,12 @@ impl Graph {
         T: Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
+        // The handle's count first: an atomic add waits for the stores
+        // before it to drain, and made after the push it waited for the
+        // node's (a chain's build: 25 ns per node, against 21.5 so).
+        let graph = self.clone();
         let id = self.push_id::<S, T, F>(name, inputs, task);
-        Delayed::new(self.clone(), id)
+        Delayed::new(graph, id)
     }
 
     /// As `push`, but only the new node's id: no handle made and dropped

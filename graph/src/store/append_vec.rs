@@ -21,11 +21,17 @@
 //! 3. Elements are dropped and segments freed only by `Drop`, which has
 //!    `&mut self`, so no reader is left.
 //!
+//! The writer keeps a `Cursor` on the segment it fills, so that a push
+//! locates a segment once per segment, not once per element (a graph's
+//! build pushes to three vectors per node; locating was a fifth of a
+//! push's instructions). Only pushes touch it, serialized as in 1.
+//!
 //! Segments come from, and go back to, the process's `SegmentPool`
 //! (`segment_pool.rs`): a program that builds and drops graphs again and
 //! again reuses the large segments' pages instead of faulting in fresh ones.
 
 use std::alloc::{self, Layout};
+use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
@@ -45,13 +51,25 @@ const SEGMENTS: usize = 24 * GROUP;
 pub(crate) struct AppendVec<T> {
     segments: [AtomicPtr<T>; SEGMENTS],
     len: AtomicUsize,
+    /// The segment `push` fills; read and written by pushes only.
+    cursor: UnsafeCell<Cursor<T>>,
     _owns: PhantomData<T>,
+}
+
+/// The segment the writer fills: element `i` of `start..end` is at
+/// `base + (i - start)`. Empty (`start == end`) before the first push, so
+/// that it opens segment 0.
+struct Cursor<T> {
+    base: *mut T,
+    start: usize,
+    end: usize,
 }
 
 // SAFETY: the vector owns its `T`s (sending it sends them: `T: Send`), and
 // shares `&T` with every thread that has `&AppendVec` (`T: Sync`); `push`
 // moves a `T` in from any thread holding `&AppendVec`, hence `T: Send` for
-// `Sync` too.
+// `Sync` too. The cursor's pointer is into the vector's own segments, and
+// only pushes, which the callers serialize, touch the cursor.
 unsafe impl<T: Send> Send for AppendVec<T> {}
 // SAFETY: see `Send` above.
 unsafe impl<T: Send + Sync> Sync for AppendVec<T> {}
@@ -104,6 +122,11 @@ impl<T> AppendVec<T> {
         AppendVec {
             segments: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             len: AtomicUsize::new(0),
+            cursor: UnsafeCell::new(Cursor {
+                base: ptr::null_mut(),
+                start: 0,
+                end: 0,
+            }),
             _owns: PhantomData,
         }
     }
@@ -119,9 +142,32 @@ impl<T> AppendVec<T> {
     ///
     /// # Safety
     /// No other `push` on this vector runs at the same time.
+    #[inline]
     pub(crate) unsafe fn push(&self, value: T) -> usize {
         let index = self.len.load(Ordering::Relaxed);
+        // SAFETY: only pushes touch the cursor, and the caller's contract
+        // says no other push runs (its end orders its writes before ours).
+        let cursor = unsafe { &mut *self.cursor.get() };
+        if index == cursor.end {
+            self.open_segment(cursor, index);
+        }
+        // SAFETY: `index` is in `cursor.start..cursor.end`, so the address
+        // is inside the cursor's segment; the slot is unpublished (index >=
+        // len) so nobody reads it, and we are the only writer (the caller's
+        // contract).
+        unsafe { cursor.base.add(index - cursor.start).write(value) };
+        // Release pairs with the Acquire in `len`/`get`: publishes the element.
+        self.len.store(index + 1, Ordering::Release);
+        index
+    }
+
+    /// Points `cursor` at the segment whose first element is `index`,
+    /// allocating it if it has not been.
+    #[cold]
+    #[inline(never)]
+    fn open_segment(&self, cursor: &mut Cursor<T>, index: usize) {
         let (segment, offset) = locate(index);
+        debug_assert_eq!(offset, 0, "a push opens a segment at its start");
         let mut base = self.segments[segment].load(Ordering::Relaxed);
         if base.is_null() {
             let layout = segment_layout::<T>(segment);
@@ -132,16 +178,35 @@ impl<T> AppendVec<T> {
                 alloc::handle_alloc_error(layout);
             }
             // Relaxed: readers reach this pointer only through `len`'s
-            // Release/Acquire below.
+            // Release/Acquire in `push`.
             self.segments[segment].store(base, Ordering::Relaxed);
         }
-        // SAFETY: `offset` is inside the segment (`locate`), the slot is
-        // unpublished (index >= len) so nobody reads it, and we are the only
-        // writer (the caller's contract).
-        unsafe { base.add(offset).write(value) };
-        // Release pairs with the Acquire in `len`/`get`: publishes the element.
-        self.len.store(index + 1, Ordering::Release);
-        index
+        *cursor = Cursor {
+            base,
+            start: index,
+            end: index + segment_size(segment),
+        };
+    }
+
+    /// The element at `index`, if it is published, as the writer reads it:
+    /// from the segment it fills without locating it, else as `get` does.
+    ///
+    /// # Safety
+    /// No `push` on this vector runs at the same time (the caller is the
+    /// writer, between its pushes).
+    #[inline]
+    pub(crate) unsafe fn get_as_writer(&self, index: usize) -> Option<&T> {
+        // SAFETY: the caller's contract: no push writes the cursor now.
+        let cursor = unsafe { &*self.cursor.get() };
+        // Relaxed: the pushes that wrote `len` are ours, or ordered before
+        // us by whatever serializes the writers.
+        if index >= cursor.start && index < self.len.load(Ordering::Relaxed) {
+            // SAFETY: `index` is published and in the cursor's segment
+            // (`start <= index < len <= end`); elements are never written
+            // again, and live as long as `&self` (see `get`).
+            return Some(unsafe { &*cursor.base.add(index - cursor.start) });
+        }
+        self.get(index)
     }
 
     /// The first `len` elements as the slices of the segments that hold
@@ -310,6 +375,31 @@ mod tests {
             assert_eq!(v.get(i), Some(&(i as u64 * 3)));
         }
         assert_eq!(v.get(1000), None);
+    }
+
+    /// The writer's reads agree with `get` inside the segment it fills and
+    /// before it, at every length across the first segments' boundaries
+    /// (64, 128, ..., 512, 640...), and see nothing past the length.
+    #[test]
+    fn the_writer_reads_what_readers_read() {
+        let v = AppendVec::new();
+        // This thread is the only writer, and no push runs during a
+        // writer's read.
+        let read = |j| {
+            // SAFETY: see above.
+            unsafe { v.get_as_writer(j) }
+        };
+        assert_eq!(read(0), None);
+        for i in 0..700u64 {
+            // SAFETY: see above.
+            assert_eq!(unsafe { v.push(i * 7) }, i as usize);
+            let len = i as usize + 1;
+            for j in [0, len / 2, len.saturating_sub(65), len - 1] {
+                assert_eq!(read(j), v.get(j), "len {len}, index {j}");
+                assert_eq!(v.get(j), Some(&(j as u64 * 7)));
+            }
+            assert_eq!(read(len), None, "len {len}");
+        }
     }
 
     #[test]

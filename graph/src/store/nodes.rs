@@ -223,7 +223,10 @@ impl Store {
         unsafe {
             self.counts.push(inputs.count().short());
             for &input in inputs.as_slice() {
-                let producer = self.nodes.get(input as usize).expect("inputs exist");
+                let producer = self
+                    .nodes
+                    .get_as_writer(input as usize)
+                    .expect("inputs exist");
                 self.add_out_edge(producer, id, &mut writer.sinks);
             }
             if inputs.as_slice().is_empty() {

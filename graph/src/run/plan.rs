@@ -16,7 +16,7 @@
 //! renumbered, into compressed adjacency lists (offsets + ids), with a fixed
 //! number of allocations whatever the graph's size.
 
-use crate::store::{Consumers, InputCount, Store, Task};
+use crate::store::{Consumers, InputCount, Node, Store, Task};
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.
@@ -33,6 +33,10 @@ impl Csr {
     }
 }
 
+/// Every node a plan names is published, and the thread that made the
+/// plan loaded a number of nodes above them (`Plan::new`, `Plan::partial`):
+/// what `Store::published_node` asks of the threads that run the plan
+/// (they get it from that one with the jobs the executor hands them).
 pub(crate) struct Plan {
     /// Number of nodes the run executes.
     len: u32,
@@ -113,6 +117,8 @@ impl Plan {
             .iter()
             .max()
             .expect("delayed: internal error: no target");
+        // The plan's invariant (above): every node it names is at most `max`.
+        published(store, max);
         let mut is_target = Marks::new(max as usize + 1);
         for &target in targets {
             if is_target.get(target) {
@@ -154,6 +160,10 @@ impl Plan {
             .copied()
             .unwrap_or(0)
             .max(external.last().copied().unwrap_or(0));
+        if !(local.is_empty() && external.is_empty()) {
+            // The plan's invariant (above): every node it names is at most `max`.
+            published(store, max);
+        }
         let mut nodes = Vec::with_capacity(local.len() + external.len());
         let mut is_external = Vec::with_capacity(nodes.capacity());
         let (mut l, mut e) = (local.iter().peekable(), external.iter().peekable());
@@ -276,17 +286,31 @@ impl Plan {
         }
     }
 
+    /// Local node `k`'s record in the store.
+    #[inline(always)]
+    pub(crate) fn record<'s>(&self, store: &'s Store, k: u32) -> &'s Node {
+        // SAFETY: the plan's nodes are published, and this thread has seen
+        // them so (the plan's invariant).
+        unsafe { store.published_node(self.node_id(k)) }
+    }
+
     /// What running local node `k` reads, looked up once: its node id,
     /// closure, inputs and consumers (as local indices, once per edge).
+    #[inline(always)]
+    pub(crate) fn view<'s>(&'s self, store: &'s Store, k: u32) -> View<'s> {
+        self.view_of(store, k, self.record(store, k))
+    }
+
+    /// `view` of local node `k`, whose record (`record`) is at hand: a
+    /// runner that located it to prefetch it does not locate it again.
     /// Always inlined: as a call, the `View` it returns went back through
     /// memory and a chain's task took 22 ns instead of 15.4 (`profile_dag`,
     /// `results/overhead-breakdown.md`).
     #[inline(always)]
-    pub(crate) fn view<'s>(&'s self, store: &'s Store, k: u32) -> View<'s> {
+    pub(crate) fn view_of<'s>(&'s self, store: &'s Store, k: u32, node: &'s Node) -> View<'s> {
         match &self.culled {
             Some(culled) => {
                 let id = culled.nodes[k as usize];
-                let node = store.node(id);
                 View {
                     id,
                     task: store.task(node),
@@ -295,16 +319,13 @@ impl Plan {
                     successors: Successors::Culled(culled.successors.list(k).iter()),
                 }
             }
-            None => {
-                let node = store.node(k);
-                View {
-                    id: k,
-                    task: store.task(node),
-                    inputs: node.inputs(),
-                    inputs_to_drop: node.inputs_to_drop(),
-                    successors: Successors::Whole(store.consumers_of(node, self.len - 1)),
-                }
-            }
+            None => View {
+                id: k,
+                task: store.task(node),
+                inputs: node.inputs(),
+                inputs_to_drop: node.inputs_to_drop(),
+                successors: Successors::Whole(store.consumers_of(node, self.len - 1)),
+            },
         }
     }
 
@@ -327,6 +348,15 @@ impl Plan {
     pub(crate) fn targets(&self) -> &[u32] {
         &self.targets
     }
+}
+
+/// Loads the store's number of nodes, which must be above `max` (node
+/// `max` is a target's or an input's, so it exists): the plan's invariant.
+fn published(store: &Store, max: u32) {
+    assert!(
+        (max as usize) < store.len(),
+        "delayed: internal error: a node of the plan is not in the graph"
+    );
 }
 
 /// Whether running `targets` (largest `max`) needs every node up to `max`:

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use super::error::{panic_message, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
-use crate::store::{prefetch, written, Args, NodeState, Store, Task, VTable, Value};
+use crate::store::{prefetch, written, Args, Node, NodeState, Store, Task, VTable, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
@@ -82,6 +82,18 @@ impl<'a> RunState<'a> {
         self.plan.view(self.store, k)
     }
 
+    /// Local node `k`'s record in the store (`Plan::record`).
+    #[inline(always)]
+    pub(crate) fn record(&self, k: u32) -> &'a Node {
+        self.plan.record(self.store, k)
+    }
+
+    /// `view` of local node `k`, whose record (`record`) is at hand.
+    #[inline(always)]
+    pub(crate) fn view_of(&self, k: u32, node: &'a Node) -> View<'a> {
+        self.plan.view_of(self.store, k, node)
+    }
+
     /// Starts bringing the run records of local nodes `k..k + 4` (a cache
     /// line of them) and their graph records into the cache, for those of
     /// them that exist.
@@ -103,7 +115,8 @@ impl<'a> RunState<'a> {
     /// Starts bringing what running local node `k` reads into the cache.
     #[inline]
     pub(crate) fn prefetch(&self, k: u32) {
-        self.store.prefetch(self.plan.node_id(k));
+        // A record lies in one cache line (its segment starts on one).
+        prefetch(self.record(k));
     }
 
     /// Local node `k`'s run record.

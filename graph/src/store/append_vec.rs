@@ -230,6 +230,23 @@ impl<T> AppendVec<T> {
         })
     }
 
+    /// The element at `index`, known to be published: `get` without its
+    /// look at the length, for a reader that looks up many elements it
+    /// knows are there (a run, whose plan holds only published nodes).
+    ///
+    /// # Safety
+    /// `index` is below a length this thread loaded from `len()` (or one
+    /// that a thread which did passed on with a happens-before edge).
+    #[inline]
+    pub(crate) unsafe fn get_published(&self, index: usize) -> &T {
+        let (segment, offset) = locate(index);
+        // Relaxed: the Acquire load of a length above `index` (the caller's
+        // contract) made the pointer visible.
+        let base = self.segments[segment].load(Ordering::Relaxed);
+        // SAFETY: as in `get`: `index` is published (the caller's contract).
+        unsafe { &*base.add(offset) }
+    }
+
     /// The element at `index`, if it is published.
     #[inline]
     pub(crate) fn get(&self, index: usize) -> Option<&T> {
@@ -258,15 +275,6 @@ impl<T> AppendVec<T> {
         // SAFETY: index < len, so the element was written (protocol step
         // 1); `&mut self` makes this the only reference to it.
         Some(unsafe { &mut *base.add(offset) })
-    }
-
-    /// Asks the CPU to bring element `index` into the cache, if it exists:
-    /// a hint for an element about to be read, which costs no wait now.
-    #[inline]
-    pub(crate) fn prefetch(&self, index: usize) {
-        if let Some(element) = self.get(index) {
-            super::prefetch::prefetch_whole(element);
-        }
     }
 }
 

@@ -20,7 +20,7 @@ pub(crate) use args::{Args, BoxError};
 pub(crate) use input_ids::{InputCount, InputIds};
 pub(crate) use node_arrays::{written, zeroed, Zeroable};
 pub(crate) use node_state::NodeState;
-pub(crate) use nodes::{Consumers, Store};
+pub(crate) use nodes::{Consumers, Node, Store};
 pub(crate) use prefetch::prefetch;
 pub(crate) use segment_pool::release as release_segments;
 pub(crate) use task_fn::{InputTypes, NoInputs, Task};

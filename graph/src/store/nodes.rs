@@ -429,14 +429,6 @@ impl Store {
         self.whole_count(id, *expect_node(self.counts.get(id as usize)))
     }
 
-    /// Starts bringing node `id`'s record into the cache: the node is about
-    /// to run, and on graphs whose consumers lie far from their producers
-    /// waiting for its record was a quarter of the run.
-    #[inline]
-    pub(crate) fn prefetch(&self, id: u32) {
-        self.nodes.prefetch(id as usize);
-    }
-
     /// The consumers of node `id` that are at most `max`, once per edge:
     /// the first, then the others newest first.
     #[inline]
@@ -471,6 +463,20 @@ impl Store {
     #[inline]
     pub(crate) fn node(&self, id: u32) -> &Node {
         expect_node(self.nodes.get(id as usize))
+    }
+
+    /// `node`, for a node known to exist: without the look at the number
+    /// of nodes (a run looks up every node of its plan, all published).
+    ///
+    /// # Safety
+    /// This thread has seen node `id` published: it is below a number of
+    /// nodes this thread read (`len`, `len_and_sinks`, a handle's node
+    /// made by this thread), or one that such a thread passed on with a
+    /// happens-before edge (a job pushed to the executor).
+    #[inline]
+    pub(crate) unsafe fn published_node(&self, id: u32) -> &Node {
+        // SAFETY: the caller's contract.
+        unsafe { self.nodes.get_published(id as usize) }
     }
 
     /// Number of nodes without inputs among the first `len` nodes.

@@ -58,7 +58,7 @@ fn a_record_is_prefetched_while_its_consumers_are_added() {
             done.store(true, Ordering::Release);
         });
         while !done.load(Ordering::Acquire) {
-            store.prefetch(a);
+            crate::store::prefetch(store.node(a));
         }
     });
     assert_eq!(store.consumers(a, u32::MAX).count(), adds);

@@ -12,23 +12,6 @@ pub(crate) fn prefetch<T>(value: &T) {
     prefetch_address(std::ptr::from_ref(value).cast());
 }
 
-/// `prefetch` for a value that may straddle two cache lines (a node
-/// record does not, its segments starting on a line, but other values
-/// may): asks for the lines of its first and of its last byte.
-///
-/// The last byte is reached as a raw pointer, never as a `&u8`: it may be
-/// a byte of an atomic that another thread is writing (a `Node`'s
-/// consumers, which `Store::add_out_edge` stores while a compute runs),
-/// and a shared reference to bytes outside an `UnsafeCell` asserts that
-/// nobody writes them (Miri reported the retag of such a `&u8` as a data
-/// race with that store).
-#[inline(always)]
-pub(crate) fn prefetch_whole<T>(value: &T) {
-    let first = std::ptr::from_ref(value).cast::<u8>();
-    prefetch_address(first);
-    prefetch_address(first.wrapping_add(size_of::<T>() - 1));
-}
-
 /// Asks the CPU to bring the cache line holding `address` into the cache.
 #[inline(always)]
 fn prefetch_address(address: *const u8) {

@@ -107,6 +107,16 @@ struct Writer {
 /// A closure vtable's address, a borrowed name's address and length.
 type KindKey = (usize, usize, usize);
 
+/// The `KindKey` of a closure vtable and a borrowed name.
+#[inline(always)]
+fn kind_key(vtable: &'static VTable, name: &'static str) -> KindKey {
+    (
+        std::ptr::from_ref(vtable) as usize,
+        name.as_ptr() as usize,
+        name.len(),
+    )
+}
+
 /// Kinds `Writer::recent` remembers.
 const RECENT: usize = 4;
 
@@ -249,9 +259,34 @@ impl Store {
     /// (or the name is owned); `None` if it is new and `kinds` is full
     /// (`MAX_KINDS`), and then nothing is added.
     ///
+    /// Inline, the case of a loop's nodes: the kind of the last node added
+    /// with a borrowed name. The rest is a call, so that a push's own frame
+    /// stays small (it spilled registers around the hash lookups' code).
+    ///
     /// # Safety
     /// The caller holds `writer`, whose guarded state is `writer`.
+    #[inline(always)]
     unsafe fn kind_index(
+        &self,
+        vtable: &'static VTable,
+        name: Cow<'static, str>,
+        writer: &mut Writer,
+    ) -> Option<u32> {
+        if let (Cow::Borrowed(text), Some((key, index))) = (&name, writer.recent[0]) {
+            if key == kind_key(vtable, text) {
+                return Some(index);
+            }
+        }
+        // SAFETY: the caller's contract.
+        unsafe { self.kind_index_slow(vtable, name, writer) }
+    }
+
+    /// `kind_index` but for the newest kind's nodes.
+    ///
+    /// # Safety
+    /// The caller holds `writer`, whose guarded state is `writer`.
+    #[inline(never)]
+    unsafe fn kind_index_slow(
         &self,
         vtable: &'static VTable,
         name: Cow<'static, str>,
@@ -259,11 +294,7 @@ impl Store {
     ) -> Option<u32> {
         let full = self.kinds.len() >= MAX_KINDS;
         let key = match &name {
-            Cow::Borrowed(text) => (
-                std::ptr::from_ref(vtable) as usize,
-                text.as_ptr() as usize,
-                text.len(),
-            ),
+            Cow::Borrowed(text) => kind_key(vtable, text),
             // Owned names are most often all different (`format!`): no lookup.
             Cow::Owned(_) if full => return None,
             Cow::Owned(_) => {

@@ -93,10 +93,10 @@ struct Writer {
     kinds: HashMap<KindKey, u32>,
     /// The index in `names` of each borrowed name seen, by address and length.
     static_names: HashMap<(usize, usize), u32>,
-    /// The last `RECENT` kinds with a borrowed name and their indices, the
-    /// newest first: a loop adds many nodes of a few kinds (a random DAG's
-    /// loop one closure type per input count), which then cost no hash
-    /// lookup (SipHash was a twentieth of such a build).
+    /// The last `RECENT` kinds with a borrowed name looked up in `kinds`
+    /// and their indices, the newest first: a loop adds many nodes of a few
+    /// kinds (a random DAG's loop one closure type per input count), which
+    /// then cost no hash lookup (SipHash was a twentieth of such a build).
     recent: [Option<(KindKey, u32)>; RECENT],
     /// The closures larger than a word (`TaskFn::new_in`) and the input
     /// lists longer than three ids (`KindAndIds::new`): the records point
@@ -106,6 +106,18 @@ struct Writer {
 
 /// A closure vtable's address, a borrowed name's address and length.
 type KindKey = (usize, usize, usize);
+
+impl Writer {
+    /// The index of kind `key` if it is one of the recent kinds. The
+    /// order stays: moving a hit to the front (a `rotate`) cost a random
+    /// DAG's build, whose loop alternates between four kinds, 3 ns per node.
+    #[inline(never)]
+    fn recent_hit(&self, key: KindKey) -> Option<u32> {
+        (self.recent.iter().flatten())
+            .find(|seen| seen.0 == key)
+            .map(|&(_, index)| index)
+    }
+}
 
 /// The `KindKey` of a closure vtable and a borrowed name.
 #[inline(always)]
@@ -260,8 +272,11 @@ impl Store {
     /// (`MAX_KINDS`), and then nothing is added.
     ///
     /// Inline, the case of a loop's nodes: the kind of the last node added
-    /// with a borrowed name. The rest is a call, so that a push's own frame
-    /// stays small (it spilled registers around the hash lookups' code).
+    /// with a borrowed name. Then a small call for the other recent kinds
+    /// (a random DAG's loop alternates between one per input count), and
+    /// another for the hash lookups, so that a push's own frame stays
+    /// small (it spilled registers around the lookups' code: a chain's
+    /// build took 0.5-1 ns per node more).
     ///
     /// # Safety
     /// The caller holds `writer`, whose guarded state is `writer`.
@@ -272,16 +287,22 @@ impl Store {
         name: Cow<'static, str>,
         writer: &mut Writer,
     ) -> Option<u32> {
-        if let (Cow::Borrowed(text), Some((key, index))) = (&name, writer.recent[0]) {
-            if key == kind_key(vtable, text) {
-                return Some(index);
+        if let Cow::Borrowed(text) = &name {
+            let key = kind_key(vtable, text);
+            match writer.recent[0] {
+                Some((newest, index)) if newest == key => return Some(index),
+                _ => {
+                    if let Some(index) = writer.recent_hit(key) {
+                        return Some(index);
+                    }
+                }
             }
         }
         // SAFETY: the caller's contract.
         unsafe { self.kind_index_slow(vtable, name, writer) }
     }
 
-    /// `kind_index` but for the newest kind's nodes.
+    /// `kind_index` of a kind not among the recent ones.
     ///
     /// # Safety
     /// The caller holds `writer`, whose guarded state is `writer`.
@@ -306,13 +327,6 @@ impl Store {
                 });
             }
         };
-        let hit = (writer.recent.iter().enumerate())
-            .find_map(|(at, seen)| seen.filter(|seen| seen.0 == key).map(|seen| (at, seen.1)));
-        if let Some((at, index)) = hit {
-            // Newest first: a loop's kinds stay at the front.
-            writer.recent[..=at].rotate_right(1);
-            return Some(index);
-        }
         let index = match writer.kinds.get(&key) {
             Some(&index) => index,
             None if full => return None,

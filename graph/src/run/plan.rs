@@ -16,7 +16,7 @@
 //! renumbered, into compressed adjacency lists (offsets + ids), with a fixed
 //! number of allocations whatever the graph's size.
 
-use crate::store::{Consumers, InputCount, Node, Store, Task};
+use crate::store::{Consumers, InputCount, Node, ShortCount, Store, Task};
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.
@@ -273,17 +273,28 @@ impl Plan {
             None => {
                 // A segment of the column at a time, so the inner loop is
                 // over a slice (node `start + i` is the slice's `i`-th).
-                let mut end = self.len;
-                for counts in store.counts_of_first(self.len as usize).rev() {
-                    let start = end - counts.len() as u32;
+                for (start, counts) in store.counts_of_first(self.len as usize).rev() {
                     for (i, &count) in counts.iter().enumerate().rev() {
                         let k = start + i as u32;
                         f(k, store.whole_count(k, count));
                     }
-                    end = start;
                 }
             }
         }
+    }
+
+    /// For a whole plan, the store's column of input counts of its nodes,
+    /// as the segments' slices with the local index of each slice's first
+    /// node (`Store::counts_of_first`); `None` for a culled plan. A count
+    /// byte that is saturated (`ShortCount::whole`) is completed by
+    /// `Store::whole_count`.
+    pub(crate) fn whole_counts<'s>(
+        &self,
+        store: &'s Store,
+    ) -> Option<impl DoubleEndedIterator<Item = (u32, &'s [ShortCount])> + Clone + 's> {
+        self.culled
+            .is_none()
+            .then(|| store.counts_of_first(self.len as usize))
     }
 
     /// Local node `k`'s record in the store.

@@ -210,23 +210,27 @@ impl<T> AppendVec<T> {
     }
 
     /// The first `len` elements as the slices of the segments that hold
-    /// them, in order (or reversed, with `.rev()`): a pass over many
-    /// elements without locating each one, whose inner loop over a slice
-    /// the compiler can unroll.
+    /// them, each with the index of its first element, in order (or
+    /// reversed, with `.rev()`): a pass over many elements without locating
+    /// each one, whose inner loop over a slice the compiler can unroll.
     ///
     /// # Panics
     /// If fewer than `len` elements are published.
-    pub(crate) fn prefix(&self, len: usize) -> impl DoubleEndedIterator<Item = &[T]> {
+    pub(crate) fn prefix(
+        &self,
+        len: usize,
+    ) -> impl DoubleEndedIterator<Item = (usize, &[T])> + Clone {
         assert!(len <= self.len(), "AppendVec::prefix past the end");
         let segments = if len == 0 { 0 } else { locate(len - 1).0 + 1 };
         (0..segments).map(move |segment| {
-            let count = (len - segment_start(segment)).min(segment_size(segment));
+            let start = segment_start(segment);
+            let count = (len - start).min(segment_size(segment));
             // Relaxed: `len()`'s Acquire above made the pointer visible.
             let base = self.segments[segment].load(Ordering::Relaxed);
             // SAFETY: the segment's first `count` elements are below the
             // published length, so written and never written again, and
             // live as long as `&self` (see `get`).
-            unsafe { std::slice::from_raw_parts(base, count) }
+            (start, unsafe { std::slice::from_raw_parts(base, count) })
         })
     }
 
@@ -419,15 +423,20 @@ mod tests {
         }
         // Lengths at, inside and across segment boundaries (64, 128, 256...).
         for len in [0, 1, 63, 64, 65, 128, 129, 383, 384, 999, 1000] {
-            let seen: Vec<u64> = v.prefix(len).flatten().copied().collect();
+            let seen: Vec<u64> = v.prefix(len).flat_map(|(_, s)| s).copied().collect();
             assert_eq!(seen, (0..len as u64).collect::<Vec<_>>(), "len {len}");
             let back: Vec<u64> = v
                 .prefix(len)
                 .rev()
-                .flat_map(|s| s.iter().rev())
+                .flat_map(|(_, s)| s.iter().rev())
                 .copied()
                 .collect();
-            assert!(v.prefix(len).all(|s| !s.is_empty()), "len {len}");
+            assert!(v.prefix(len).all(|(_, s)| !s.is_empty()), "len {len}");
+            // Each slice starts at its first element's index.
+            assert!(
+                v.prefix(len).all(|(start, s)| s[0] == start as u64),
+                "len {len}"
+            );
             assert_eq!(back, (0..len as u64).rev().collect::<Vec<_>>(), "len {len}");
         }
     }

@@ -71,12 +71,34 @@ impl InputCount {
 }
 
 impl ShortCount {
+    /// The number of inputs, or `SATURATED` (127) when the byte does not
+    /// hold it (then `whole` is `None`). Without a branch: the run's first
+    /// pass reads a million of these in a tight loop.
+    #[inline(always)]
+    pub(crate) fn len_or_saturated(self) -> u8 {
+        self.0 & SATURATED
+    }
+
+    /// `InputCount::has_values_to_drop`, from the byte.
+    #[inline(always)]
+    pub(crate) fn has_values_to_drop(self) -> bool {
+        self.0 & 0x80 != 0
+    }
+
     /// The whole count, if it fits the byte.
     #[inline]
     pub(crate) fn whole(self) -> Option<InputCount> {
-        let len = self.0 & SATURATED;
-        (len != SATURATED)
-            .then(|| InputCount(u32::from(len) | if self.0 & 0x80 != 0 { TO_DROP } else { 0 }))
+        let len = self.len_or_saturated();
+        (len != SATURATED).then(|| {
+            InputCount(
+                u32::from(len)
+                    | if self.has_values_to_drop() {
+                        TO_DROP
+                    } else {
+                        0
+                    },
+            )
+        })
     }
 }
 

@@ -17,7 +17,7 @@ pub(crate) mod value;
 mod writer_lock;
 
 pub(crate) use args::{Args, BoxError};
-pub(crate) use input_ids::{InputCount, InputIds};
+pub(crate) use input_ids::{InputCount, InputIds, ShortCount};
 pub(crate) use node_arrays::{written, zeroed, Zeroable};
 pub(crate) use node_state::NodeState;
 pub(crate) use nodes::{Consumers, Node, Store};

@@ -448,14 +448,13 @@ impl Store {
     }
 
     /// The input counts of nodes `0..len`, in order, in a byte each, as
-    /// the slices of the column's segments (the first slice starts at node
-    /// 0, each next one where the last ended): pass each byte to
-    /// `whole_count` with its node id.
+    /// the slices of the column's segments, each with the id of its first
+    /// node: pass each byte to `whole_count` with its node id.
     pub(crate) fn counts_of_first(
         &self,
         len: usize,
-    ) -> impl DoubleEndedIterator<Item = &[ShortCount]> + '_ {
-        self.counts.prefix(len)
+    ) -> impl DoubleEndedIterator<Item = (u32, &[ShortCount])> + Clone + '_ {
+        (self.counts.prefix(len)).map(|(start, counts)| (start as u32, counts))
     }
 
     /// The input count of node `id`, whose byte in the column is `short`.

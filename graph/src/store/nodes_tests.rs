@@ -31,11 +31,13 @@ fn consumers_in_the_record_and_beyond_are_listed_up_to_max() {
     assert_eq!(store.len_and_sinks(), (7, 6));
 }
 
-/// A compute prefetches a node's whole record (`Store::prefetch`)
-/// while the thread adding tasks may be storing a new consumer into it.
-/// The prefetch must make no reference to bytes of the atomics: the
-/// last byte of the record is one, and a `&u8` to it asserted that
-/// nobody writes it. Miri (`scripts/sanitizers.sh`) checks this run.
+/// A compute prefetches a node's record (`RunState::prefetch`: its line,
+/// from the record's address) while the thread adding tasks may be
+/// storing a new consumer into it. The prefetch must make no reference
+/// to bytes of the atomics: the last byte of the record is one, and a
+/// `&u8` to it (as an earlier prefetch of the record's last line made)
+/// asserted that nobody writes it. Miri (`scripts/sanitizers.sh`) checks
+/// this run.
 #[test]
 fn a_record_is_prefetched_while_its_consumers_are_added() {
     use std::sync::atomic::AtomicBool;

@@ -5,6 +5,7 @@
 //! this file.
 
 pub(crate) mod error;
+mod job_state;
 mod observer;
 mod parallel;
 mod plan;

@@ -10,6 +10,7 @@ use crossbeam_utils::CachePadded;
 use delayed_executor::raw::{CountLatch, JobRef};
 use delayed_executor::Executor;
 
+use super::job_state::{Deferred, Kept};
 use super::observer::Observer;
 use super::plan::Successors;
 use super::state::RunState;
@@ -61,10 +62,6 @@ struct DeliveredRecord {
 
 // SAFETY: a null pointer and zero are valid atomics.
 unsafe impl Zeroable for DeliveredRecord {}
-
-/// Ready successors a job keeps to itself on a one-worker executor, on the
-/// stack (more go to the deque).
-const KEPT: usize = 64;
 
 /// A successor with more inputs than this left is *shared*: its input
 /// counts are deferred (`Deferred`).
@@ -581,48 +578,4 @@ impl<'a, O: Observer> Parallel<'a, O> {
         }
         next
     }
-}
-
-/// The ready successors a job keeps to itself (`Parallel::run_from`).
-struct Kept {
-    ids: [u32; KEPT],
-    len: usize,
-}
-
-impl Kept {
-    fn new() -> Kept {
-        Kept {
-            ids: [0; KEPT],
-            len: 0,
-        }
-    }
-
-    /// Keeps `k`; `false` when full.
-    #[inline]
-    fn push(&mut self, k: u32) -> bool {
-        if self.len == KEPT {
-            return false;
-        }
-        self.ids[self.len] = k;
-        self.len += 1;
-        true
-    }
-
-    /// The newest kept node.
-    #[inline]
-    fn pop(&mut self) -> Option<u32> {
-        self.len = self.len.checked_sub(1)?;
-        Some(self.ids[self.len])
-    }
-}
-
-/// Inputs of one shared node that this job ran and has not counted yet
-/// (`Parallel::count_input_or_hand_on`).
-struct Deferred {
-    node: u32,
-    count: u32,
-}
-
-impl Deferred {
-    const EMPTY: Deferred = Deferred { node: 0, count: 0 };
 }

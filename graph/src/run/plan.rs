@@ -297,11 +297,12 @@ impl Plan {
             .then(|| store.counts_of_first(self.len as usize))
     }
 
-    /// Local node `k`'s record in the store.
+    /// Local node `k`'s record in `store`, the store the plan was made
+    /// from (as for every method here taking one: `RunState` holds both).
     #[inline(always)]
     pub(crate) fn record<'s>(&self, store: &'s Store, k: u32) -> &'s Node {
-        // SAFETY: the plan's nodes are published, and this thread has seen
-        // them so (the plan's invariant).
+        // SAFETY: the plan's nodes are published in the store it was made
+        // from, and this thread has seen them so (the plan's invariant).
         unsafe { store.published_node(self.node_id(k)) }
     }
 

@@ -203,7 +203,7 @@ impl<T> AppendVec<T> {
         if index >= cursor.start && index < self.len.load(Ordering::Relaxed) {
             // SAFETY: `index` is published and in the cursor's segment
             // (`start <= index < len <= end`); elements are never written
-            // again, and live as long as `&self` (see `get`).
+            // again, and live as long as `&self` (see `get_published`).
             return Some(unsafe { &*cursor.base.add(index - cursor.start) });
         }
         self.get(index)
@@ -229,7 +229,7 @@ impl<T> AppendVec<T> {
             let base = self.segments[segment].load(Ordering::Relaxed);
             // SAFETY: the segment's first `count` elements are below the
             // published length, so written and never written again, and
-            // live as long as `&self` (see `get`).
+            // live as long as `&self` (see `get_published`).
             (start, unsafe { std::slice::from_raw_parts(base, count) })
         })
     }
@@ -247,7 +247,10 @@ impl<T> AppendVec<T> {
         // Relaxed: the Acquire load of a length above `index` (the caller's
         // contract) made the pointer visible.
         let base = self.segments[segment].load(Ordering::Relaxed);
-        // SAFETY: as in `get`: `index` is published (the caller's contract).
+        // SAFETY: `index` is below a published length (the caller's
+        // contract), so the element was written and published (protocol
+        // step 2), is never written again, and lives until `Drop`, which
+        // needs `&mut self` and so cannot run while `&self` is borrowed.
         unsafe { &*base.add(offset) }
     }
 
@@ -257,13 +260,8 @@ impl<T> AppendVec<T> {
         if index >= self.len() {
             return None;
         }
-        let (segment, offset) = locate(index);
-        // Relaxed: `len()`'s Acquire already made the pointer visible.
-        let base = self.segments[segment].load(Ordering::Relaxed);
-        // SAFETY: index < len, so the element was written and published
-        // (protocol step 2), is never written again, and lives until `Drop`,
-        // which needs `&mut self` and so cannot run while `&self` is borrowed.
-        Some(unsafe { &*base.add(offset) })
+        // SAFETY: `index` is below the length just loaded.
+        Some(unsafe { self.get_published(index) })
     }
 }
 

@@ -89,16 +89,12 @@ impl ShortCount {
     #[inline]
     pub(crate) fn whole(self) -> Option<InputCount> {
         let len = self.len_or_saturated();
-        (len != SATURATED).then(|| {
-            InputCount(
-                u32::from(len)
-                    | if self.has_values_to_drop() {
-                        TO_DROP
-                    } else {
-                        0
-                    },
-            )
-        })
+        let to_drop = if self.has_values_to_drop() {
+            TO_DROP
+        } else {
+            0
+        };
+        (len != SATURATED).then_some(InputCount(u32::from(len) | to_drop))
     }
 }
 
@@ -146,12 +142,23 @@ impl From<&[u32]> for InputIds {
             }
             None => Some(Box::from(ids)),
         };
-        let len = u32::try_from(ids.len())
-            .ok()
-            .filter(|len| len & TO_DROP == 0)
-            .expect("delayed: a task takes at most 2^31 - 1 inputs");
-        InputIds { len, inline, heap }
+        InputIds {
+            len: len_field(ids.len()),
+            inline,
+            heap,
+        }
     }
+}
+
+/// `InputIds::len` for `len` ids: below the `TO_DROP` bit.
+///
+/// # Panics
+/// If a task is given 2^31 inputs or more.
+fn len_field(len: usize) -> u32 {
+    u32::try_from(len)
+        .ok()
+        .filter(|len| len & TO_DROP == 0)
+        .expect("delayed: a task takes at most 2^31 - 1 inputs")
 }
 
 impl FromIterator<u32> for InputIds {
@@ -179,11 +186,11 @@ impl FromIterator<u32> for InputIds {
                 Some(ids.into_boxed_slice())
             }
         };
-        let len = u32::try_from(len)
-            .ok()
-            .filter(|len| len & TO_DROP == 0)
-            .expect("delayed: a task takes at most 2^31 - 1 inputs");
-        InputIds { len, inline, heap }
+        InputIds {
+            len: len_field(len),
+            inline,
+            heap,
+        }
     }
 }
 

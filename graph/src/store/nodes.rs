@@ -519,10 +519,12 @@ fn expect_node<T>(column: Option<T>) -> T {
 // and its consumers (8): 32 bytes, two to a cache line.
 const _: () = assert!(size_of::<Node>() == 32);
 
-// The tests see the records' private fields: a child module, in a file of
-// its own.
+// How a push finds its kind: a child module, in a file of its own, that
+// sees the store's private fields.
 mod kind_lookup;
 
+// The tests see the records' private fields: a child module, in a file of
+// its own.
 #[cfg(test)]
 #[path = "nodes_tests.rs"]
 mod tests;

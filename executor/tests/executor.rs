@@ -1,8 +1,10 @@
 //! Whole-pool behaviour: borrowing, exactly-once, nesting, panics, shutdown.
 
+use std::cell::RefCell;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier};
+use std::time::{Duration, Instant};
 
 use delayed_executor::{raw::CountLatch, BuildErrorKind, Executor};
 
@@ -180,6 +182,20 @@ fn dropping_the_last_handle_finishes_queued_work_and_joins_every_thread() {
         .thread_name(|i| format!("drop-test-{i}"))
         .build()
         .unwrap();
+    // One job per worker (each waits for the other at the barrier, so the
+    // two run on different workers) leaves a thread-local whose destructor
+    // runs as its thread exits, slowly: a drop that did not join would
+    // return before it counts.
+    let exited = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(Barrier::new(2));
+    for _ in 0..2 {
+        let exited = Arc::clone(&exited);
+        let barrier = Arc::clone(&barrier);
+        ex.spawn(move || {
+            ON_EXIT.with(|slot| *slot.borrow_mut() = Some(CountOnExit(exited)));
+            barrier.wait();
+        });
+    }
     let done = Arc::new(AtomicUsize::new(0));
     for _ in 0..1000 {
         let done = Arc::clone(&done);
@@ -193,16 +209,39 @@ fn dropping_the_last_handle_finishes_queued_work_and_joins_every_thread() {
     drop(ex);
     clone.spawn(move || drop(probe));
     drop(clone);
-    // Every queued job ran before drop returned, and the thread that ran the
-    // last one has let go of its captures.
+    // Every queued job ran before drop returned, the thread that ran the
+    // last one has let go of its captures, and both threads had exited.
     assert_eq!(done.load(Ordering::Relaxed), 1000);
     assert!(weak.upgrade().is_none());
-    // No thread named drop-test-* is left in this process.
-    let names = thread_names();
+    assert_eq!(exited.load(Ordering::SeqCst), 2);
+    // No thread named drop-test-* is left in this process. The kernel
+    // removes a thread's /proc entry just after it wakes the joiner, so the
+    // entries are given a moment to go (a missing join is caught above).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut names = thread_names();
+    while names.iter().any(|n| n.starts_with("drop-test")) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+        names = thread_names();
+    }
     assert!(
         !names.iter().any(|n| n.starts_with("drop-test")),
         "{names:?}"
     );
+}
+
+thread_local! {
+    static ON_EXIT: RefCell<Option<CountOnExit>> = const { RefCell::new(None) };
+}
+
+/// Counts its thread's exit, after a pause long enough that a caller which
+/// did not wait for the thread would look first.
+struct CountOnExit(Arc<AtomicUsize>);
+
+impl Drop for CountOnExit {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(50));
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 fn thread_names() -> Vec<String> {

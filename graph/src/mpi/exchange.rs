@@ -13,6 +13,7 @@ use std::thread::Thread;
 
 use mpi::topology::SimpleCommunicator;
 
+use super::arrivals::BySource;
 use super::codec::Codec;
 use super::wire::{Serialized, Wire};
 use crate::run::error::panic_message;
@@ -48,6 +49,8 @@ pub(crate) struct Routes {
     pub(crate) source: Vec<u32>,
     /// Number of external nodes.
     pub(crate) externals: usize,
+    /// The external nodes, per rank that sends their values.
+    pub(crate) by_source: BySource,
 }
 
 impl Routes {
@@ -60,6 +63,7 @@ impl Routes {
             codecs: Vec::new(),
             source: Vec::new(),
             externals: 0,
+            by_source: BySource::default(),
         }
     }
 

@@ -115,9 +115,17 @@ impl Inbox {
         }
     }
 
-    /// The bytes of the message `try_next` returned last.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.current
+    /// The bytes of the message `try_next` returned last, taken out so
+    /// that the caller can read them while it uses what holds the inbox;
+    /// `put_back` returns the buffer, which the next message but one is
+    /// received into (without it, that receive allocates a new one).
+    pub(crate) fn take_bytes(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.current)
+    }
+
+    /// Returns the buffer `take_bytes` took.
+    pub(crate) fn put_back(&mut self, bytes: Vec<u8>) {
+        self.current = bytes;
     }
 
     /// Ends the inbox's receives once the run is over: the posted one is

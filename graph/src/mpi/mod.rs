@@ -38,6 +38,7 @@
 //!
 //! The protocol, step by step, is in `src/mpi/README.md`.
 
+mod arrivals;
 mod backoff;
 mod cluster;
 mod codec;

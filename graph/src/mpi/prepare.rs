@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use mpi::topology::SimpleCommunicator;
 
+use super::arrivals::BySource;
 use super::codec::Codec;
 use super::exchange::Routes;
 use super::fingerprint::{self, Compute};
@@ -189,6 +190,7 @@ fn plan_rank(
         codecs: Vec::with_capacity(n),
         source: Vec::with_capacity(n),
         externals: external.len(),
+        by_source: BySource::default(),
     };
     let mut edges = leaving.iter().peekable();
     routes.from.push(0);
@@ -205,6 +207,7 @@ fn plan_rank(
         routes.source.push(if rank_of[i] == me {
             u32::MAX
         } else {
+            routes.by_source.push(rank_of[i], k);
             rank_of[i]
         });
     }

@@ -223,7 +223,7 @@ impl Plan {
     }
 
     /// The local index of node `id`, if the run has it.
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    #[cfg(test)]
     pub(crate) fn local_index(&self, id: u32) -> Option<u32> {
         match &self.culled {
             Some(culled) => culled.nodes.binary_search(&id).ok().map(|k| k as u32),

@@ -492,7 +492,7 @@ impl<'a, O: Observer> Parallel<'a, O> {
     /// thread runs a long task would leave an idle worker waiting.
     fn run_from(&self, k: u32, deferred: &mut Deferred, stream: &mut Stream<'_>) {
         let mut kept = Kept::new();
-        self.run_on(k, &mut kept, deferred, stream);
+        self.run_on((k, self.state.record(k)), &mut kept, deferred, stream);
     }
 
     /// Step 5 onwards for external node `k`, whose value was just
@@ -501,23 +501,23 @@ impl<'a, O: Observer> Parallel<'a, O> {
     fn run_delivered(&self, k: u32, deferred: &mut Deferred, stream: &mut Stream<'_>) {
         let mut kept = Kept::new();
         let view = self.state.view(k);
-        if let Some((next, _)) = self.count_successors(view.successors, deferred, &mut kept) {
+        if let Some(next) = self.count_successors(view.successors, deferred, &mut kept) {
             self.run_on(next, &mut kept, deferred, stream);
         } else if let Some(next) = kept.pop() {
-            self.run_on(next, &mut kept, deferred, stream);
+            self.run_on((next, self.state.record(next)), &mut kept, deferred, stream);
         }
     }
 
-    /// `run_from`'s loop, with the successors kept so far.
+    /// `run_from`'s loop, from ready local node `k` with its record (as
+    /// `count_successors` returns them), with the successors kept so far.
     fn run_on(
         &self,
-        mut k: u32,
+        (mut k, mut record): (u32, &'a Node),
         kept: &mut Kept,
         deferred: &mut Deferred,
         stream: &mut Stream<'_>,
     ) {
         let state = self.state;
-        let mut record = state.record(k);
         loop {
             stream.reach(state, k);
             self.observer.start(k);

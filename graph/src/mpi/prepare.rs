@@ -204,12 +204,12 @@ fn plan_rank(
         routes.from.push(routes.to.len() as u32);
         routes.read_here.push(read_here[i]);
         routes.codecs.push(metas[id as usize].codec);
-        routes.source.push(if rank_of[i] == me {
-            u32::MAX
+        if rank_of[i] == me {
+            routes.source.push(u32::MAX);
         } else {
+            routes.source.push(rank_of[i]);
             routes.by_source.push(rank_of[i], k);
-            rank_of[i]
-        });
+        }
     }
     (plan, routes)
 }

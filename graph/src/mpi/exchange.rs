@@ -56,12 +56,17 @@ pub(crate) struct Routes {
 impl Routes {
     /// The routes of a part that neither sends nor receives.
     pub(crate) fn none() -> Routes {
+        Routes::with_capacity(0)
+    }
+
+    /// Empty routes, with room for those of `nodes` local nodes.
+    pub(crate) fn with_capacity(nodes: usize) -> Routes {
         Routes {
-            from: Vec::new(),
+            from: Vec::with_capacity(nodes + 1),
             to: Vec::new(),
-            read_here: Vec::new(),
-            codecs: Vec::new(),
-            source: Vec::new(),
+            read_here: Vec::with_capacity(nodes),
+            codecs: Vec::with_capacity(nodes),
+            source: Vec::with_capacity(nodes),
             externals: 0,
             by_source: BySource::default(),
         }

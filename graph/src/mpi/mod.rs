@@ -57,6 +57,7 @@ mod needed;
 mod placement;
 mod prepare;
 mod profile;
+mod rank_plan;
 mod schedule;
 mod wire;
 

@@ -108,6 +108,19 @@ impl Needed {
         }
     }
 
+    /// The number of the task with id `id`, if it is needed; `id` is at
+    /// most the largest.
+    #[inline]
+    pub(crate) fn find(&self, id: u32) -> Option<usize> {
+        if self.is_prefix() {
+            debug_assert!(id < self.len, "task key {id} is above the largest");
+            Some(id as usize)
+        } else {
+            let i = self.index[id as usize];
+            (i != u32::MAX).then_some(i as usize)
+        }
+    }
+
     /// The ids, increasing.
     pub(crate) fn ids(&self) -> impl ExactSizeIterator<Item = u32> + '_ {
         (0..self.len()).map(|i| self.id(i))

@@ -15,16 +15,15 @@ use std::sync::Arc;
 
 use mpi::topology::SimpleCommunicator;
 
-use super::arrivals::BySource;
 use super::codec::Codec;
 use super::exchange::Routes;
 use super::fingerprint::{self, Compute};
-use super::graph::{NodeMeta, Nodes};
+use super::graph::Nodes;
 use super::needed::Needed;
 use super::placement::{self, Hints};
+use super::rank_plan::plan_rank;
 use super::{Graph, Placement};
 use crate::run::Plan;
-use crate::store::Store;
 use crate::Error;
 
 /// What a compute decided before running (steps 1 to 4).
@@ -112,7 +111,7 @@ pub(crate) fn prepare(
     // Step 3: placement, the same on every rank.
     let rank_of = placement::place(store, &needed, &hints, ranks)?;
     // Step 4: this rank's plan and routes.
-    let (plan, routes) = plan_rank(store, &needed, metas, &rank_of, targets, me);
+    let (plan, routes) = plan_rank(store, &needed, metas, &rank_of, targets, (me, ranks));
     let owners = targets
         .iter()
         .map(|&id| (rank_of[needed.index(id)], metas[id as usize].codec))
@@ -128,88 +127,4 @@ pub(crate) fn prepare(
     });
     *last = Some(Arc::clone(&prepared));
     Ok(prepared)
-}
-
-/// This rank's part of the compute: its plan (its own tasks, and the
-/// external nodes whose values it receives) and where each value goes.
-/// Every task here: the plan of one node (`Plan::new`), and nothing to
-/// route; no task here: an empty plan.
-fn plan_rank(
-    store: &Store,
-    needed: &Needed,
-    metas: &[NodeMeta],
-    rank_of: &[u32],
-    targets: &[u32],
-    me: usize,
-) -> (Plan, Routes) {
-    let me = me as u32;
-    match rank_of.iter().filter(|&&rank| rank == me).count() {
-        0 => return (Plan::partial(store, &[], &[], &[]), Routes::none()),
-        all if all == needed.len() => return (Plan::new(store, targets), Routes::none()),
-        _ => {}
-    }
-    let mut local = Vec::new();
-    // Edges leaving this rank (input number, reading rank), and whether
-    // each task of this rank is read here.
-    let mut leaving = Vec::new();
-    let mut read_here = vec![false; needed.len()];
-    let mut external = Vec::new();
-    for (j, id) in needed.ids().enumerate() {
-        let consumer_here = rank_of[j] == me;
-        if consumer_here {
-            local.push(id);
-        }
-        for &input in store.inputs(id) {
-            let i = needed.index(input);
-            match (rank_of[i] == me, consumer_here) {
-                (true, true) => read_here[i] = true,
-                (true, false) => leaving.push((i as u32, rank_of[j])),
-                (false, true) => external.push(input),
-                (false, false) => {}
-            }
-        }
-    }
-    let mut local_targets = Vec::new();
-    for &target in targets {
-        let i = needed.index(target);
-        if rank_of[i] == me {
-            read_here[i] = true;
-            local_targets.push(target);
-        }
-    }
-    leaving.sort_unstable();
-    leaving.dedup();
-    external.sort_unstable();
-    external.dedup();
-    let plan = Plan::partial(store, &local, &external, &local_targets);
-    let n = plan.len();
-    let mut routes = Routes {
-        from: Vec::with_capacity(n + 1),
-        to: Vec::with_capacity(leaving.len()),
-        read_here: Vec::with_capacity(n),
-        codecs: Vec::with_capacity(n),
-        source: Vec::with_capacity(n),
-        externals: external.len(),
-        by_source: BySource::default(),
-    };
-    let mut edges = leaving.iter().peekable();
-    routes.from.push(0);
-    for k in 0..n as u32 {
-        let id = plan.node_id(k);
-        let i = needed.index(id);
-        while let Some(&&(_, rank)) = edges.peek().filter(|&&&(from, _)| from as usize == i) {
-            routes.to.push(rank);
-            edges.next();
-        }
-        routes.from.push(routes.to.len() as u32);
-        routes.read_here.push(read_here[i]);
-        routes.codecs.push(metas[id as usize].codec);
-        if rank_of[i] == me {
-            routes.source.push(u32::MAX);
-        } else {
-            routes.source.push(rank_of[i]);
-            routes.by_source.push(rank_of[i], k);
-        }
-    }
-    (plan, routes)
 }

@@ -26,6 +26,8 @@ pub use error::Error;
 pub(crate) use observer::{Observer, Unobserved};
 #[cfg(feature = "mpi")]
 pub(crate) use parallel::{run_remote, Remote};
+#[cfg(feature = "mpi")]
+pub(crate) use plan::Csr;
 pub(crate) use plan::Plan;
 pub(crate) use state::RunState;
 

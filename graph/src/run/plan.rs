@@ -20,9 +20,9 @@ use crate::store::{Consumers, InputCount, Node, ShortCount, Store, Task};
 
 /// A compressed adjacency list: the list of `k` is
 /// `ids[offsets[k]..offsets[k + 1]]`.
-struct Csr {
-    offsets: Vec<u32>,
-    ids: Vec<u32>,
+pub(crate) struct Csr {
+    pub(crate) offsets: Vec<u32>,
+    pub(crate) ids: Vec<u32>,
 }
 
 impl Csr {
@@ -52,7 +52,8 @@ struct Culled {
     /// Inputs of each local node as local indices, in the order given to
     /// `Graph::task`, duplicates kept.
     inputs: Csr,
-    /// Consumers of each local node, once per edge, in increasing order.
+    /// Consumers of each local node, once per edge, in the order of the
+    /// store's consumer lists (`Store::consumers`) or increasing.
     successors: Csr,
     /// Local nodes without inputs, where a run starts.
     roots: Vec<u32>,
@@ -153,63 +154,65 @@ impl Plan {
     /// in `external` (ids, increasing, none local): nodes whose values come
     /// from outside the run (`parallel::Remote::deliver`). External nodes
     /// have no inputs here and are not roots. `targets` are local ids.
-    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    ///
+    /// The tests' way to make such a plan; the multi-node layer builds its
+    /// lists in one go from its placement (`mpi/rank_plan.rs`) and hands
+    /// them to `Plan::culled`.
+    #[cfg(test)]
     pub(crate) fn partial(store: &Store, local: &[u32], external: &[u32], targets: &[u32]) -> Plan {
-        let max = local
-            .last()
-            .copied()
-            .unwrap_or(0)
-            .max(external.last().copied().unwrap_or(0));
-        if !(local.is_empty() && external.is_empty()) {
+        let mut nodes: Vec<u32> = local.iter().chain(external).copied().collect();
+        nodes.sort_unstable();
+        let index = |id: u32| nodes.binary_search(&id).expect("a node of the plan") as u32;
+        let mut inputs = Csr {
+            offsets: vec![0],
+            ids: Vec::new(),
+        };
+        let mut roots = Vec::new();
+        for (k, &id) in nodes.iter().enumerate() {
+            if local.contains(&id) {
+                inputs
+                    .ids
+                    .extend(store.inputs(id).iter().map(|&input| index(input)));
+                if store.inputs(id).is_empty() {
+                    roots.push(k as u32);
+                }
+            }
+            inputs.offsets.push(inputs.ids.len() as u32);
+        }
+        let successors = reverse(&inputs, nodes.len(), inputs.ids.len());
+        let targets = targets.iter().map(|&t| index(t)).collect();
+        Plan::culled(store, nodes, inputs, successors, roots, targets)
+    }
+
+    /// A culled plan of the nodes `nodes` (ids, increasing), with their
+    /// `inputs` and `successors` (local indices, once per edge; an
+    /// external node has no inputs), the local nodes without inputs
+    /// (`roots`, increasing) and the local index of each target.
+    ///
+    /// # Panics
+    /// If the plan has `u32::MAX` edges or more.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer, and tests
+    pub(crate) fn culled(
+        store: &Store,
+        nodes: Vec<u32>,
+        inputs: Csr,
+        successors: Csr,
+        roots: Vec<u32>,
+        targets: Vec<u32>,
+    ) -> Plan {
+        if let Some(&max) = nodes.last() {
             // The plan's invariant (above): every node it names is at most `max`.
             published(store, max);
         }
-        let mut nodes = Vec::with_capacity(local.len() + external.len());
-        let mut is_external = Vec::with_capacity(nodes.capacity());
-        let (mut l, mut e) = (local.iter().peekable(), external.iter().peekable());
-        loop {
-            let next = match (l.peek(), e.peek()) {
-                (Some(&&a), Some(&&b)) if a < b => l.next().map(|&id| (id, false)),
-                (Some(_), Some(_)) | (None, Some(_)) => e.next().map(|&id| (id, true)),
-                (Some(_), None) => l.next().map(|&id| (id, false)),
-                (None, None) => None,
-            };
-            let Some((id, external)) = next else { break };
-            nodes.push(id);
-            is_external.push(external);
-        }
-        let mut index = vec![u32::MAX; max as usize + 1];
-        for (k, &id) in nodes.iter().enumerate() {
-            index[id as usize] = k as u32;
-        }
-        let mut offsets = Vec::with_capacity(nodes.len() + 1);
-        let mut ids = Vec::new();
-        offsets.push(0);
-        for (&id, &external) in nodes.iter().zip(&is_external) {
-            if !external {
-                ids.extend(store.inputs(id).iter().map(|&input| {
-                    let k = index[input as usize];
-                    assert!(
-                        k != u32::MAX,
-                        "delayed: internal error: an input of a local node is neither local nor external"
-                    );
-                    k
-                }));
-            }
-            offsets.push(ids.len() as u32);
-        }
-        let inputs = Csr { offsets, ids };
-        let edges = inputs.ids.len();
+        debug_assert!(nodes.windows(2).all(|pair| pair[0] < pair[1]));
+        debug_assert_eq!(inputs.offsets.len(), nodes.len() + 1);
+        debug_assert_eq!(successors.offsets.len(), nodes.len() + 1);
+        debug_assert_eq!(inputs.ids.len(), successors.ids.len());
         assert!(
-            edges < u32::MAX as usize,
+            inputs.ids.len() < u32::MAX as usize,
             "delayed: a compute can run at most {} edges",
             u32::MAX - 1
         );
-        let successors = reverse(&inputs, nodes.len(), edges);
-        let roots = (0..nodes.len() as u32)
-            .filter(|&k| !is_external[k as usize] && inputs.list(k).is_empty())
-            .collect();
-        let targets = targets.iter().map(|&t| index[t as usize]).collect();
         Plan {
             len: nodes.len() as u32,
             culled: Some(Culled {

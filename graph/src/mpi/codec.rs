@@ -82,8 +82,12 @@ fn encode<T: Codable>(value: &T, header: &[u8]) -> Result<Vec<u8>, String> {
     let fail = |e: postcard::Error| format!("cannot encode a {}: {e}", type_name::<T>());
     let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
         .map_err(fail)?;
-    let mut bytes = vec![0u8; header.len() + size];
-    bytes[..header.len()].copy_from_slice(header);
+    // Not `vec![0; len]`: that is glibc's `calloc`, which skips the
+    // thread's cache of small blocks; 183 of the 335 instructions of
+    // encoding a `u64` (callgrind, Task Bench's stencil_1d, 2 ranks).
+    let mut bytes = Vec::with_capacity(header.len() + size);
+    bytes.extend_from_slice(header);
+    bytes.resize(header.len() + size, 0);
     postcard::to_slice(value, &mut bytes[header.len()..]).map_err(fail)?;
     Ok(bytes)
 }

@@ -10,6 +10,7 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::Threading;
 
 use super::graph::Graph;
+use super::reuse::{self, Kept};
 use crate::Error;
 
 /// Set once `Cluster::init` initialised MPI: MPI can be initialised once per
@@ -58,8 +59,9 @@ struct Inner {
     rank: usize,
     size: usize,
     /// One multi-node compute at a time per process: two at once would
-    /// receive each other's messages.
-    computing: Mutex<()>,
+    /// receive each other's messages. Holds what the last compute prepared,
+    /// for a compute of another graph of the same shape (`reuse.rs`).
+    computing: Mutex<Kept>,
     /// Finalises MPI when dropped; declared last, so dropped last.
     _universe: Universe,
 }
@@ -90,6 +92,10 @@ impl Cluster {
     /// kernel and faulting it in again (`DELAYED_MPI_KEEP_HEAP=0`, or any
     /// `MALLOC_*_` setting of the job's own, leaves glibc's policy as it
     /// is; `src/mpi/heap.rs` says what is set).
+    ///
+    /// The process keeps the placement, plan and routes of its last
+    /// compute for the next compute of another graph of the same shape
+    /// (`DELAYED_MPI_REUSE_PLANS=0` keeps none; `src/mpi/reuse.rs`).
     ///
     /// ```no_run
     /// let cluster = delayed::mpi::Cluster::init()?;
@@ -135,7 +141,7 @@ impl Cluster {
                 size: comm.size() as usize,
                 comm,
                 payloads,
-                computing: Mutex::new(()),
+                computing: Mutex::new(Kept::new(reuse::enabled())),
                 _universe: universe,
             }),
         })
@@ -189,8 +195,9 @@ impl Cluster {
         &self.inner.payloads
     }
 
-    /// Holds off other multi-node computes of this process until dropped.
-    pub(crate) fn exclusive(&self) -> MutexGuard<'_, ()> {
+    /// Holds off other multi-node computes of this process until dropped;
+    /// gives the prepared compute kept for the next.
+    pub(crate) fn exclusive(&self) -> MutexGuard<'_, Kept> {
         self.inner
             .computing
             .lock()

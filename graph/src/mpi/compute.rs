@@ -237,7 +237,7 @@ pub(crate) fn compute_targets(
         Ok((executor, options.limit()?))
     });
     let cluster = graph.cluster();
-    let _exclusive = cluster.exclusive();
+    let mut exclusive = cluster.exclusive();
     let (comm, me, ranks) = (cluster.comm(), cluster.rank(), cluster.size());
 
     // Steps 1 to 4: cull, check that every rank has the same graph and
@@ -251,6 +251,7 @@ pub(crate) fn compute_targets(
         targets,
         options.placement.as_ref(),
         (me, ranks),
+        &mut exclusive,
     )?;
     let (executor, limit) = ready.expect("an error was returned by the check");
     // The ranks left that collective together: the profile's time zero.

@@ -58,6 +58,7 @@ mod placement;
 mod prepare;
 mod profile;
 mod rank_plan;
+mod reuse;
 mod schedule;
 mod wire;
 
@@ -68,6 +69,7 @@ pub use self::delayed::{compute, compute_on, Delayed, Targets};
 pub use self::graph::{Graph, Placed};
 pub use self::heap::KEEP_HEAP_ENV;
 pub use self::inputs::{Inputs, Refs};
+pub use self::reuse::REUSE_PLANS_ENV;
 pub use self::schedule::Placement;
 pub use crate::Computed;
 

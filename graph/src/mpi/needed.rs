@@ -13,6 +13,7 @@
 use crate::store::Store;
 
 /// The culled tasks of one compute, increasing (a topological order).
+#[derive(PartialEq)]
 pub(crate) struct Needed {
     /// Number of tasks.
     len: u32,

@@ -15,7 +15,7 @@
 //!    other ranks among its consumers, each once) in the same walk.
 //!
 //! No sort, and no map from id to number but pass 2's, one word per culled
-//! task. (Before this file, the edges leaving the rank were collected from
+//! task (kept with the plan: `reuse.rs`). (Before this file, the edges leaving the rank were collected from
 //! every task's inputs and sorted, and the plan was built again from sorted
 //! lists of local and external ids: on rank 0 of Task Bench's stencil_1d
 //! at 2 ranks, a compute's preparation took 600 instructions per task of
@@ -34,6 +34,17 @@ const EXTERNAL: u32 = u32::MAX - 1;
 /// Pass 1's mark of a task of this rank.
 const LOCAL: u32 = u32::MAX - 2;
 
+/// This rank's part of a compute, as `plan_rank` made it.
+pub(crate) struct RankPlan {
+    pub(crate) plan: Plan,
+    pub(crate) routes: Routes,
+    /// Per culled task (by its number in `Needed`), its local index in
+    /// `plan` (`u32::MAX` if the plan does not have it); empty when the
+    /// rank runs every task or none (then the plan names no list of its
+    /// own: `reuse.rs` checks a kept plan's lists with it).
+    pub(crate) number: Vec<u32>,
+}
+
 /// The plan and routes of rank `me` of `ranks` for computing `targets`,
 /// whose tasks are `needed`, each placed on rank `rank_of[i]` (by its
 /// number in `needed`). Every task here: the plan of one node
@@ -45,7 +56,7 @@ pub(crate) fn plan_rank(
     rank_of: &[u32],
     targets: &[u32],
     (me, ranks): (usize, usize),
-) -> (Plan, Routes) {
+) -> RankPlan {
     let me = me as u32;
     // Pass 1: this rank's tasks and the external ones.
     let mut number = Vec::with_capacity(needed.len());
@@ -70,11 +81,18 @@ pub(crate) fn plan_rank(
             offsets: vec![0],
             ids: Vec::new(),
         };
-        let plan = Plan::culled(store, Vec::new(), none(), none(), Vec::new(), Vec::new());
-        return (plan, Routes::none());
+        return RankPlan {
+            plan: Plan::culled(store, Vec::new(), none(), none(), Vec::new(), Vec::new()),
+            routes: Routes::none(),
+            number: Vec::new(),
+        };
     }
     if locals == needed.len() {
-        return (Plan::new(store, targets), Routes::none());
+        return RankPlan {
+            plan: Plan::new(store, targets),
+            routes: Routes::none(),
+            number: Vec::new(),
+        };
     }
     // Pass 2: the plan's nodes, numbered in id order.
     let mut nodes = Vec::new();
@@ -152,8 +170,11 @@ pub(crate) fn plan_rank(
             local_targets.push(k);
         }
     }
-    let plan = Plan::culled(store, nodes, inputs, successors, roots, local_targets);
-    (plan, routes)
+    RankPlan {
+        plan: Plan::culled(store, nodes, inputs, successors, roots, local_targets),
+        routes,
+        number,
+    }
 }
 
 #[cfg(test)]

@@ -70,7 +70,11 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let rank = |id: u32| case.rank_of[id as usize];
     let is_needed = |id: u32| id <= needed.max() && needed.find(id).is_some();
     for me in 0..case.ranks as u32 {
-        let (plan, routes) = plan_rank(
+        let RankPlan {
+            plan,
+            routes,
+            number,
+        } = plan_rank(
             store,
             &needed,
             &metas,
@@ -88,10 +92,16 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
         let ids: Vec<u32> = (0..plan.len() as u32).map(|k| plan.node_id(k)).collect();
         prop_assert_eq!(&ids, &expected, "rank {}'s nodes", me);
         let k_of = |id: u32| ids.binary_search(&id).unwrap() as u32;
-        if external.is_empty() && local.len() == needed.len() {
-            // The whole compute on this rank: planned as on one node.
+        if local.is_empty() || local.len() == needed.len() {
+            // No task here, or the whole compute: nothing routed, nothing
+            // numbered.
             prop_assert_eq!(routes.externals, 0);
+            prop_assert!(number.is_empty());
             continue;
+        }
+        for (i, id) in needed.ids().enumerate() {
+            let k = ids.binary_search(&id).map_or(u32::MAX, |k| k as u32);
+            prop_assert_eq!(number[i], k, "the number of {}", id);
         }
         let mut roots = Vec::new();
         for (k, &id) in ids.iter().enumerate() {

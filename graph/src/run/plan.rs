@@ -234,6 +234,23 @@ impl Plan {
         }
     }
 
+    /// Whether the plan is whole: it names no list of its own, and reads
+    /// every node's from the store.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) fn is_whole(&self) -> bool {
+        self.culled.is_none()
+    }
+
+    /// Makes the plan's invariant (above) hold for `store`, which has the
+    /// nodes the plan names: a plan kept from another graph of the same
+    /// shape (`mpi/reuse.rs`) runs on `store` after this.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) fn publish_in(&self, store: &Store) {
+        if let Some(k) = self.len.checked_sub(1) {
+            published(store, self.node_id(k));
+        }
+    }
+
     /// Number of nodes the run executes.
     pub(crate) fn len(&self) -> usize {
         self.len as usize

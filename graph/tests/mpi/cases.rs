@@ -21,6 +21,7 @@ pub(crate) fn run(case: &str) -> i32 {
     let outcome = match case {
         "lesson" => lesson(&cluster, &g),
         "random" => crate::random::random_dags(&cluster),
+        "rebuilt" => crate::random::rebuilt_dags(&cluster),
         "api" => api(&cluster, &g),
         "profile" => profile(&cluster, &g),
         "placement" => placement(&cluster, &g),

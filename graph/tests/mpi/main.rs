@@ -31,6 +31,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
     vec![
         ("lesson", &[1, 2, 4], Expect::Ok),
         ("random", &[2, 3, 4], Expect::Ok),
+        ("rebuilt", &[2, 3], Expect::Ok),
         ("api", &[2, 3], Expect::Ok),
         ("profile", &[1, 2, 4], Expect::Ok),
         ("placement", &[2, 3], Expect::Ok),

@@ -27,8 +27,9 @@
 //! could still get wrong is where values go, which the other ranks check
 //! (a value no rank waits for is an error, not a hang).
 //!
-//! One compute is kept per process (the last one), and none of more than
-//! `MAX_KEPT_TASKS` tasks: it stays alive after its graph is dropped.
+//! One compute is kept per process (the last one), and none whose tasks'
+//! ids reach `MAX_KEPT_TASKS` (2^18): it stays alive after its graph is
+//! dropped.
 //! `DELAYED_MPI_REUSE_PLANS=0` keeps none.
 
 use std::sync::Arc;
@@ -48,8 +49,11 @@ use crate::store::Store;
 /// ```
 pub const REUSE_PLANS_ENV: &str = "DELAYED_MPI_REUSE_PLANS";
 
-/// The largest compute kept, in culled tasks: about 30 MB of plan at most.
-const MAX_KEPT_TASKS: usize = 1 << 20;
+/// The largest compute kept: its tasks' ids are below this. A kept compute
+/// takes at most about 70 bytes per id up to its largest (the culled
+/// tasks' map and numbering, and per node of this rank's plan its lists
+/// and routes), so at most about 18 MB.
+const MAX_KEPT_TASKS: usize = 1 << 18;
 
 /// Whether computes are kept for the next graph (`REUSE_PLANS_ENV`).
 pub(crate) fn enabled() -> bool {
@@ -73,8 +77,8 @@ impl Kept {
     /// Keeps `prepared`, the last compute's, if it may be reused and is
     /// small enough.
     pub(crate) fn keep(&mut self, prepared: &Arc<Prepared>) {
-        self.last =
-            (self.enabled && prepared.needed.len() <= MAX_KEPT_TASKS).then(|| Arc::clone(prepared));
+        self.last = (self.enabled && prepared.needed.max() < MAX_KEPT_TASKS as u32)
+            .then(|| Arc::clone(prepared));
     }
 
     /// The kept compute, if it fits computing `targets` (with `placement`)
@@ -141,7 +145,11 @@ fn same_inputs(kept: &Prepared, store: &Store, needed: &Needed) -> bool {
         }
     };
     (0..plan.len() as u32)
-        .filter(|&k| source.get(k as usize).map_or(true, |&rank| rank == u32::MAX))
+        .filter(|&k| {
+            source
+                .get(k as usize)
+                .map_or(true, |&rank| rank == u32::MAX)
+        })
         .all(|k| {
             let inputs = store.inputs(plan.node_id(k));
             let planned = plan.inputs(store, k);

@@ -127,3 +127,34 @@ fn nothing_is_kept_when_reuse_is_off() {
     kept.keep(&prepare(&g, &[0, 0, 1, 0, 1], 0, &metas(5, None)));
     assert!(!fits(&kept, &graph(1, false), &metas(5, None), 42));
 }
+
+#[test]
+fn a_compute_reaching_the_largest_kept_id_is_not_kept() {
+    for len in [MAX_KEPT_TASKS, MAX_KEPT_TASKS + 1] {
+        let g = Graph::new();
+        let root = g.delayed("root", || 1);
+        for _ in 1..len {
+            g.task("leaf", &root, |x| x + 1);
+        }
+        let last = len as u32 - 1;
+        let metas = metas(len, None);
+        let needed = Needed::of(g.store(), &[last]);
+        let part = plan_rank(
+            g.store(),
+            &needed,
+            &metas,
+            &vec![0; needed.len()],
+            &[last],
+            (0, 1),
+        );
+        let owners = vec![(0, metas[last as usize].codec)];
+        let prepared = Prepared::new((&[last], None), needed, 1, part, owners);
+        let mut kept = Kept::new(true);
+        kept.keep(&Arc::new(prepared));
+        let needed = Needed::of(g.store(), &[last]);
+        let fits = kept
+            .fitting(g.store(), &metas, &needed, 1, (&[last], None))
+            .is_some();
+        assert_eq!(fits, len == MAX_KEPT_TASKS, "{len} tasks");
+    }
+}

@@ -10,7 +10,9 @@
 #
 # Environment: OUT (results/taskbench), STEPS (1000), RUNS (5), MAX_LOG2
 # (17), MIN_LOG2 (4), DASK_STEPS (20), DASK_RUNS (3), DASK_BUDGET_S (90),
-# VENV (target/taskbench-venv), SKIP_DASK.
+# VENV (target/taskbench-venv), SKIP_DASK. DELAYED_MPI_REUSE_PLANS=0
+# plans every graph of delayed::mpi afresh (by default a sweep's graphs,
+# which have one shape, compute on the plan its warm-up's compute kept).
 #
 # 4 ranks on a 2-CPU machine are oversubscribed (--oversubscribe, and
 # OMPI_MCA_mpi_yield_when_idle=1 so that a waiting rank yields its CPU);
@@ -53,6 +55,7 @@ say "- machine: nproc $(nproc), $(grep -m1 'model name' /proc/cpuinfo | cut -d: 
 say "- mpirun: $(mpirun --version 2>/dev/null | head -1)"
 say "- steps $STEPS, runs $RUNS, kernels 2^$MAX_LOG2 down to 2^$MIN_LOG2 iterations"
 say "- DELAYED_MPI_KEEP_HEAP: ${DELAYED_MPI_KEEP_HEAP:-unset (Cluster::init keeps freed heap memory)}"
+say "- DELAYED_MPI_REUSE_PLANS: ${DELAYED_MPI_REUSE_PLANS:-unset (the graphs of a sweep, all of one shape, compute on the plan kept from its warm-up)}"
 say "- OMPI_MCA_mpi_yield_when_idle: ${OMPI_MCA_mpi_yield_when_idle:-the Open MPI default} up to 2 ranks, ${YIELD_OVERSUB[1]#*=} on 4 (oversubscribed)"
 NS=$("$BIN" calibrate)
 say "- kernel: $NS ns per iteration (taskbench calibrate)"

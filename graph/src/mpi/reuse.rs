@@ -23,14 +23,19 @@
 //!   the new graph (values are decoded into the slots of that type).
 //!
 //! Whole plans (a rank that runs every task of a prefix) read everything
-//! from the store: nothing of theirs is compared but the culled tasks. What a collision
-//! could still get wrong is where values go, which the other ranks check
-//! (a value no rank waits for is an error, not a hang).
+//! from the store: of them, only the culled tasks are compared.
+//!
+//! Every rank checks its own tasks, so when every rank takes its kept
+//! compute, every edge of the new graph was checked against the plans.
+//! What a collision can still get wrong is one rank's check failing where
+//! another's passes (only if the graphs differ): that rank plans afresh,
+//! perhaps placing tasks elsewhere, and a value no rank waits for is an
+//! error, one waited for in vain a hang (or, with a watchdog, its error);
+//! never a read of the wrong memory.
 //!
 //! One compute is kept per process (the last one), and none whose tasks'
 //! ids reach `MAX_KEPT_TASKS` (2^18): it stays alive after its graph is
-//! dropped.
-//! `DELAYED_MPI_REUSE_PLANS=0` keeps none.
+//! dropped. `DELAYED_MPI_REUSE_PLANS=0` keeps none.
 
 use std::sync::Arc;
 

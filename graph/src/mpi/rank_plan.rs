@@ -3,8 +3,9 @@
 //! and its routes (where each of its values goes).
 //!
 //! Every rank builds the whole graph, so this runs over every culled task
-//! on every rank, and a task of another rank should cost next to nothing
-//! here. Three passes:
+//! on every rank; a task of another rank costs a look at its rank in
+//! passes 1 and 2, and nothing more unless this rank reads it or it reads
+//! this rank. Three passes:
 //! 1. over the ranks of the culled tasks: this rank's own tasks, and for
 //!    each of them the inputs that another rank computes (external);
 //! 2. over a number per culled task: the plan's nodes numbered in id order
@@ -12,7 +13,10 @@
 //! 3. over the plan's nodes only: a local node's inputs, then every node's
 //!    consumers from the store's consumer lists, which give the plan's
 //!    successors (consumers on this rank) and a local node's routes (the
-//!    other ranks among its consumers, each once) in the same walk.
+//!    other ranks among its consumers, each once) in the same walk. The
+//!    walk sees every consumer of a planned node, also those of other
+//!    ranks and those the compute does not need: an external node read by
+//!    many tasks of other ranks costs as many steps on this one.
 //!
 //! No sort, and no map from id to number but pass 2's, one word per culled
 //! task (kept with the plan: `reuse.rs`). (Before this file, the edges leaving the rank were collected from

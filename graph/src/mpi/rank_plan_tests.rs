@@ -60,9 +60,15 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
     let store = g.store();
     let targets: Vec<u32> = case.targets.iter().map(|&t| t as u32).collect();
     let needed = Needed::of(store, &targets);
+    // Another codec for odd ids (the graph's values are all `i64`: only
+    // `routes.codecs` reads these).
     let metas: Vec<NodeMeta> = (0..case.inputs.len())
-        .map(|_| NodeMeta {
-            codec: codec_of::<i64>(),
+        .map(|id| NodeMeta {
+            codec: if id % 2 == 0 {
+                codec_of::<i64>()
+            } else {
+                codec_of::<u64>()
+            },
             rank: None,
         })
         .collect();
@@ -140,6 +146,10 @@ fn check(case: &Case) -> Result<(), TestCaseError> {
             prop_assert_eq!(sent.into_iter().collect::<BTreeSet<_>>(), dests);
             let read_here = is_local && (!here.is_empty() || targets.contains(&id));
             prop_assert_eq!(routes.read_here[k as usize], read_here, "read here: {}", id);
+            prop_assert!(std::ptr::eq(
+                routes.codecs[k as usize],
+                metas[id as usize].codec
+            ));
             let source = if is_local { u32::MAX } else { rank(id) };
             prop_assert_eq!(routes.source[k as usize], source);
             if !is_local {

@@ -25,17 +25,24 @@
 //! Whole plans (a rank that runs every task of a prefix) read everything
 //! from the store: of them, only the culled tasks are compared.
 //!
+//! A compute is taken for the same `Placement` (a clone of it), not for an
+//! equal one made again.
+//!
 //! Every rank checks its own tasks, so when every rank takes its kept
 //! compute, every edge of the new graph was checked against the plans.
-//! What a collision can still get wrong is one rank's check failing where
-//! another's passes (only if the graphs differ): that rank plans afresh,
-//! perhaps placing tasks elsewhere, and a value no rank waits for is an
-//! error, one waited for in vain a hang (or, with a watchdog, its error);
-//! never a read of the wrong memory.
+//! One rank's check can fail where another's passes: for graphs of the
+//! same shape only when one type has two codec addresses (then the rank
+//! plans afresh, and places every task as the kept compute did), and
+//! otherwise only if a hash collision hid a difference. Then the ranks may
+//! disagree on where tasks run: a value no rank waits for is an error, one
+//! waited for in vain a hang (or, with a watchdog, its error), and owners
+//! of a target that differ make step 10's broadcast an erroneous MPI call
+//! (Open MPI aborts the job). Never a read of the wrong memory.
 //!
 //! One compute is kept per process (the last one), and none whose tasks'
-//! ids reach `MAX_KEPT_TASKS` (2^18): it stays alive after its graph is
-//! dropped. `DELAYED_MPI_REUSE_PLANS=0` keeps none.
+//! ids reach `MAX_KEPT_TASKS` (2^18) or whose plan lists `MAX_KEPT_EDGES`
+//! (2^20) ids or more: it stays alive after its graph is dropped.
+//! `DELAYED_MPI_REUSE_PLANS=0` keeps none.
 
 use std::sync::Arc;
 
@@ -55,10 +62,14 @@ use crate::store::Store;
 pub const REUSE_PLANS_ENV: &str = "DELAYED_MPI_REUSE_PLANS";
 
 /// The largest compute kept: its tasks' ids are below this. A kept compute
-/// takes at most about 70 bytes per id up to its largest (the culled
-/// tasks' map and numbering, and per node of this rank's plan its lists
-/// and routes), so at most about 18 MB.
+/// takes about 60 bytes per id up to its largest (the culled tasks' map
+/// and numbering, this rank's plan's nodes and routes), and 4 per id its
+/// plan lists: at most about 20 MB with `MAX_KEPT_EDGES`.
 const MAX_KEPT_TASKS: usize = 1 << 18;
+
+/// The most ids a kept compute's plan lists (inputs and successors, once
+/// per edge).
+const MAX_KEPT_EDGES: usize = 1 << 20;
 
 /// Whether computes are kept for the next graph (`REUSE_PLANS_ENV`).
 pub(crate) fn enabled() -> bool {
@@ -82,8 +93,9 @@ impl Kept {
     /// Keeps `prepared`, the last compute's, if it may be reused and is
     /// small enough.
     pub(crate) fn keep(&mut self, prepared: &Arc<Prepared>) {
-        self.last = (self.enabled && prepared.needed.max() < MAX_KEPT_TASKS as u32)
-            .then(|| Arc::clone(prepared));
+        let small = (prepared.needed.max() as usize) < MAX_KEPT_TASKS
+            && prepared.plan.listed_edges() < MAX_KEPT_EDGES;
+        self.last = (self.enabled && small).then(|| Arc::clone(prepared));
     }
 
     /// The kept compute, if it fits computing `targets` (with `placement`)

@@ -158,3 +158,88 @@ fn a_compute_reaching_the_largest_kept_id_is_not_kept() {
         assert_eq!(fits, len == MAX_KEPT_TASKS, "{len} tasks");
     }
 }
+
+/// Roots `a`, `b`, `c`, then `join` reading `first` and `second` of them
+/// (by number); and a task more above it when `more`.
+fn joined(first: usize, second: usize, more: bool) -> Graph {
+    let g = Graph::new();
+    let roots: Vec<_> = (0..3).map(|i| g.delayed("root", move || i)).collect();
+    let join = g.task("join", (&roots[first], &roots[second]), |(x, y)| x * y);
+    if more {
+        g.task("more", &join, |x| x + 1);
+    }
+    g
+}
+
+#[test]
+fn a_culled_compute_fits_its_shape_only_and_newer_tasks_do_not_matter() {
+    // Target `join` (id 3) reading b and c: a, id 0, is not needed. Rank 1
+    // runs c and join, and receives b.
+    let targets = [3];
+    let metas = metas(5, None);
+    let first = joined(1, 2, false);
+    let needed = Needed::of(first.store(), &targets);
+    assert!(!needed.is_prefix());
+    let part = plan_rank(first.store(), &needed, &metas, &[0, 1, 1], &targets, (1, 2));
+    assert!(!part.plan.is_whole() && !part.number.is_empty());
+    let owners = vec![(1, metas[3].codec)];
+    let mut kept = Kept::new(true);
+    kept.keep(&Arc::new(Prepared::new(
+        (&targets, None),
+        needed,
+        9,
+        part,
+        owners,
+    )));
+    let fits = |g: &Graph| {
+        let needed = Needed::of(g.store(), &targets);
+        kept.fitting(g.store(), &metas, &needed, 9, (&targets, None))
+            .is_some()
+    };
+    assert!(fits(&joined(1, 2, false)));
+    assert!(fits(&joined(1, 2, true)), "a task above the targets");
+    assert!(
+        !fits(&joined(2, 1, false)),
+        "the same tasks, inputs swapped"
+    );
+    assert!(!fits(&joined(0, 2, false)), "other tasks");
+}
+
+#[test]
+fn a_compute_whose_plan_lists_too_many_edges_is_not_kept() {
+    // 1024 roots and `joins` tasks each reading all of them, the last on
+    // rank 1: rank 0's plan lists each edge of its joins twice.
+    for joins in [512, 513] {
+        let g = Graph::new();
+        let roots: Vec<_> = (0..1024).map(|i| g.delayed("root", move || i)).collect();
+        for _ in 0..joins {
+            g.task("join", &roots, |v| v.into_iter().sum::<i64>());
+        }
+        let len = 1024 + joins;
+        let targets: Vec<u32> = (1024..len as u32).collect();
+        let metas = metas(len, None);
+        let mut rank_of = vec![0; len];
+        rank_of[len - 1] = 1;
+        let needed = Needed::of(g.store(), &targets);
+        let part = plan_rank(g.store(), &needed, &metas, &rank_of, &targets, (0, 2));
+        let listed = part.plan.listed_edges();
+        assert_eq!(listed, 2 * 1024 * (joins - 1));
+        let owners = targets
+            .iter()
+            .map(|&t| (rank_of[t as usize], metas[t as usize].codec))
+            .collect();
+        let mut kept = Kept::new(true);
+        kept.keep(&Arc::new(Prepared::new(
+            (&targets, None),
+            needed,
+            3,
+            part,
+            owners,
+        )));
+        let needed = Needed::of(g.store(), &targets);
+        let fits = kept
+            .fitting(g.store(), &metas, &needed, 3, (&targets, None))
+            .is_some();
+        assert_eq!(fits, listed < MAX_KEPT_EDGES, "{listed} ids listed");
+    }
+}

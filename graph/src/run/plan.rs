@@ -34,7 +34,8 @@ impl Csr {
 }
 
 /// Every node a plan names is published, and the thread that made the
-/// plan loaded a number of nodes above them (`Plan::new`, `Plan::partial`):
+/// plan (or took it for another store of the same shape) loaded a number
+/// of nodes above them (`Plan::new`, `Plan::culled`, `Plan::publish_in`):
 /// what `Store::published_node` asks of the threads that run the plan
 /// (they get it from that one with the jobs the executor hands them).
 pub(crate) struct Plan {
@@ -249,6 +250,15 @@ impl Plan {
         if let Some(k) = self.len.checked_sub(1) {
             published(store, self.node_id(k));
         }
+    }
+
+    /// Number of ids in the plan's own lists: its inputs and successors,
+    /// once per edge (none for a whole plan).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // the multi-node layer
+    pub(crate) fn listed_edges(&self) -> usize {
+        self.culled
+            .as_ref()
+            .map_or(0, |c| c.inputs.ids.len() + c.successors.ids.len())
     }
 
     /// Number of nodes the run executes.

@@ -35,23 +35,38 @@ fn metas(len: usize, text: Option<usize>) -> Vec<NodeMeta> {
         .collect()
 }
 
-/// Computing tasks 3 and 4 of `g` on rank `me` of 2, tasks placed
-/// `rank_of`: the compute kept, and the arguments `fitting` takes.
-fn prepare(g: &Graph, rank_of: &[u32], me: usize, metas: &[NodeMeta]) -> Arc<Prepared> {
-    let targets = [3, 4];
-    let needed = Needed::of(g.store(), &targets);
-    let part = plan_rank(g.store(), &needed, metas, rank_of, &targets, (me, 2));
+/// What rank `me` of `ranks` prepares for computing `targets` of `g`, its
+/// culled tasks placed `rank_of` (by their number), the fingerprint being
+/// `fingerprint`.
+fn prepare(
+    g: &Graph,
+    targets: &[u32],
+    rank_of: &[u32],
+    (me, ranks): (usize, usize),
+    metas: &[NodeMeta],
+    fingerprint: u64,
+) -> Prepared {
+    let needed = Needed::of(g.store(), targets);
+    let part = plan_rank(g.store(), &needed, metas, rank_of, targets, (me, ranks));
     let owners = targets
         .iter()
-        .map(|&t| (rank_of[t as usize], metas[t as usize].codec))
+        .map(|&t| (rank_of[needed.index(t)], metas[t as usize].codec))
         .collect();
-    Arc::new(Prepared::new((&targets, None), needed, 42, part, owners))
+    Prepared::new((targets, None), needed, fingerprint, part, owners)
 }
 
-fn fits(kept: &Kept, g: &Graph, metas: &[NodeMeta], fingerprint: u64) -> bool {
-    let targets = [3, 4];
-    let needed = Needed::of(g.store(), &targets);
-    kept.fitting(g.store(), metas, &needed, fingerprint, (&targets, None))
+/// `prepared`, kept (reuse on).
+fn kept(prepared: Prepared) -> Kept {
+    let mut kept = Kept::new(true);
+    kept.keep(&Arc::new(prepared));
+    kept
+}
+
+/// Whether `kept` fits computing `targets` of `g`, whose fingerprint is
+/// `fingerprint`.
+fn fits(kept: &Kept, g: &Graph, targets: &[u32], metas: &[NodeMeta], fingerprint: u64) -> bool {
+    let needed = Needed::of(g.store(), targets);
+    kept.fitting(g.store(), metas, &needed, fingerprint, (targets, None))
         .is_some()
 }
 
@@ -59,73 +74,62 @@ fn fits(kept: &Kept, g: &Graph, metas: &[NodeMeta], fingerprint: u64) -> bool {
 fn the_same_shape_fits_and_a_changed_input_or_type_does_not() {
     // Rank 0 runs a, b, ab; rank 1 runs c and join, which reads b from
     // rank 0: rank 1's plan has b as an external node.
-    let rank_of = [0, 0, 1, 0, 1];
+    let (targets, rank_of) = ([3, 4], [0, 0, 1, 0, 1]);
+    let metas = |text| metas(5, text);
     for me in 0..2 {
         let first = graph(0, false);
-        let mut kept = Kept::new(true);
-        kept.keep(&prepare(&first, &rank_of, me, &metas(5, None)));
+        let kept = kept(prepare(
+            &first,
+            &targets,
+            &rank_of,
+            (me, 2),
+            &metas(None),
+            42,
+        ));
+        let fits = |g: &Graph, metas: &[NodeMeta], fingerprint| {
+            fits(&kept, g, &targets, metas, fingerprint)
+        };
         let again = graph(10, false);
-        assert!(fits(&kept, &again, &metas(5, None), 42), "rank {me}");
-        assert!(
-            !fits(&kept, &again, &metas(5, None), 43),
-            "another fingerprint"
-        );
+        assert!(fits(&again, &metas(None), 42), "rank {me}");
+        assert!(!fits(&again, &metas(None), 43), "another fingerprint");
         // The same fingerprint, but join reads a: on rank 1, whose task it
         // is, the plan's inputs no longer match.
         let swapped = graph(0, true);
-        assert_eq!(
-            fits(&kept, &swapped, &metas(5, None), 42),
-            me == 0,
-            "rank {me}"
-        );
+        assert_eq!(fits(&swapped, &metas(None), 42), me == 0, "rank {me}");
         // The same fingerprint, but b's output is another type: b is in
         // both ranks' plans (rank 0 runs it, rank 1 receives it).
-        assert!(!fits(&kept, &again, &metas(5, Some(1)), 42), "rank {me}");
+        assert!(!fits(&again, &metas(Some(1)), 42), "rank {me}");
         // A target of another type.
-        assert!(!fits(&kept, &again, &metas(5, Some(4)), 42), "rank {me}");
+        assert!(!fits(&again, &metas(Some(4)), 42), "rank {me}");
     }
 }
 
 #[test]
 fn a_rank_running_every_task_fits_when_its_culled_plan_matches() {
     // Task 2 (c) is not needed for target 3 alone: Plan::new culls.
-    let first = graph(0, false);
-    let metas = metas(5, None);
-    let targets = [3];
-    let needed = Needed::of(first.store(), &targets);
-    assert!(!needed.is_prefix());
-    let part = plan_rank(first.store(), &needed, &metas, &[0, 0, 0], &targets, (0, 1));
-    assert!(!part.plan.is_whole() && part.number.is_empty());
-    let owners = vec![(0, metas[3].codec)];
-    let mut kept = Kept::new(true);
-    kept.keep(&Arc::new(Prepared::new(
-        (&targets, None),
-        needed,
-        7,
-        part,
-        owners,
-    )));
-    let check = |g: &Graph| {
-        let needed = Needed::of(g.store(), &targets);
-        kept.fitting(g.store(), &metas, &needed, 7, (&targets, None))
-            .is_some()
-    };
-    assert!(check(&graph(5, false)));
+    let (targets, metas) = ([3], metas(5, None));
+    let prepared = prepare(&graph(0, false), &targets, &[0, 0, 0], (0, 1), &metas, 7);
+    assert!(!prepared.needed.is_prefix());
+    assert!(!prepared.plan.is_whole() && prepared.number.is_empty());
+    let kept = kept(prepared);
+    assert!(fits(&kept, &graph(5, false), &targets, &metas, 7));
     // `ab` reads (b, a): the same tasks, its inputs in another order.
     let g = Graph::new();
     let a = g.delayed("a", || 1);
     let b = g.delayed("b", || 2);
     let _c = g.delayed("c", || 3);
     let _ab = g.task("ab", (&b, &a), |(x, y)| x + y);
-    assert!(!check(&g));
+    assert!(!fits(&kept, &g, &targets, &metas, 7));
 }
 
 #[test]
 fn nothing_is_kept_when_reuse_is_off() {
+    let (targets, metas) = ([3, 4], metas(5, None));
     let g = graph(0, false);
     let mut kept = Kept::new(false);
-    kept.keep(&prepare(&g, &[0, 0, 1, 0, 1], 0, &metas(5, None)));
-    assert!(!fits(&kept, &graph(1, false), &metas(5, None), 42));
+    let prepared = prepare(&g, &targets, &[0, 0, 1, 0, 1], (0, 2), &metas, 42);
+    kept.keep(&Arc::new(prepared));
+    assert!(!fits(&kept, &graph(1, false), &targets, &metas, 42));
 }
 
 #[test]
@@ -136,25 +140,9 @@ fn a_compute_reaching_the_largest_kept_id_is_not_kept() {
         for _ in 1..len {
             g.task("leaf", &root, |x| x + 1);
         }
-        let last = len as u32 - 1;
-        let metas = metas(len, None);
-        let needed = Needed::of(g.store(), &[last]);
-        let part = plan_rank(
-            g.store(),
-            &needed,
-            &metas,
-            &vec![0; needed.len()],
-            &[last],
-            (0, 1),
-        );
-        let owners = vec![(0, metas[last as usize].codec)];
-        let prepared = Prepared::new((&[last], None), needed, 1, part, owners);
-        let mut kept = Kept::new(true);
-        kept.keep(&Arc::new(prepared));
-        let needed = Needed::of(g.store(), &[last]);
-        let fits = kept
-            .fitting(g.store(), &metas, &needed, 1, (&[last], None))
-            .is_some();
+        let (targets, metas) = ([len as u32 - 1], metas(len, None));
+        let kept = kept(prepare(&g, &targets, &[0, 0], (0, 1), &metas, 1));
+        let fits = fits(&kept, &g, &targets, &metas, 1);
         assert_eq!(fits, len == MAX_KEPT_TASKS, "{len} tasks");
     }
 }
@@ -175,27 +163,19 @@ fn joined(first: usize, second: usize, more: bool) -> Graph {
 fn a_culled_compute_fits_its_shape_only_and_newer_tasks_do_not_matter() {
     // Target `join` (id 3) reading b and c: a, id 0, is not needed. Rank 1
     // runs c and join, and receives b.
-    let targets = [3];
-    let metas = metas(5, None);
-    let first = joined(1, 2, false);
-    let needed = Needed::of(first.store(), &targets);
-    assert!(!needed.is_prefix());
-    let part = plan_rank(first.store(), &needed, &metas, &[0, 1, 1], &targets, (1, 2));
-    assert!(!part.plan.is_whole() && !part.number.is_empty());
-    let owners = vec![(1, metas[3].codec)];
-    let mut kept = Kept::new(true);
-    kept.keep(&Arc::new(Prepared::new(
-        (&targets, None),
-        needed,
+    let (targets, metas) = ([3], metas(5, None));
+    let prepared = prepare(
+        &joined(1, 2, false),
+        &targets,
+        &[0, 1, 1],
+        (1, 2),
+        &metas,
         9,
-        part,
-        owners,
-    )));
-    let fits = |g: &Graph| {
-        let needed = Needed::of(g.store(), &targets);
-        kept.fitting(g.store(), &metas, &needed, 9, (&targets, None))
-            .is_some()
-    };
+    );
+    assert!(!prepared.needed.is_prefix());
+    assert!(!prepared.plan.is_whole() && !prepared.number.is_empty());
+    let kept = kept(prepared);
+    let fits = |g: &Graph| fits(&kept, g, &targets, &metas, 9);
     assert!(fits(&joined(1, 2, false)));
     assert!(fits(&joined(1, 2, true)), "a task above the targets");
     assert!(
@@ -220,26 +200,10 @@ fn a_compute_whose_plan_lists_too_many_edges_is_not_kept() {
         let metas = metas(len, None);
         let mut rank_of = vec![0; len];
         rank_of[len - 1] = 1;
-        let needed = Needed::of(g.store(), &targets);
-        let part = plan_rank(g.store(), &needed, &metas, &rank_of, &targets, (0, 2));
-        let listed = part.plan.listed_edges();
+        let prepared = prepare(&g, &targets, &rank_of, (0, 2), &metas, 3);
+        let listed = prepared.plan.listed_edges();
         assert_eq!(listed, 2 * 1024 * (joins - 1));
-        let owners = targets
-            .iter()
-            .map(|&t| (rank_of[t as usize], metas[t as usize].codec))
-            .collect();
-        let mut kept = Kept::new(true);
-        kept.keep(&Arc::new(Prepared::new(
-            (&targets, None),
-            needed,
-            3,
-            part,
-            owners,
-        )));
-        let needed = Needed::of(g.store(), &targets);
-        let fits = kept
-            .fitting(g.store(), &metas, &needed, 3, (&targets, None))
-            .is_some();
+        let fits = fits(&kept(prepared), &g, &targets, &metas, 3);
         assert_eq!(fits, listed < MAX_KEPT_EDGES, "{listed} ids listed");
     }
 }

@@ -1,25 +1,31 @@
 //! `Codec`: how the values of one output type cross ranks, through serde and
 //! postcard, with a small header in front.
 //!
-//! A message is allocated once, at its final size: the value's encoded size
-//! is measured first (postcard's `Size` flavour, which writes nothing), then
-//! the value is encoded straight into the buffer MPI sends. The receiver
-//! decodes from the buffer MPI received into. So a large value is copied
-//! once on each side, beyond what MPI itself does.
+//! A value is encoded straight into the buffer MPI sends. Into a spare
+//! buffer (`spares.rs`), it is tried first in the room the buffer has; a
+//! value that does not fit, or a buffer without room, has its encoded size
+//! measured first (postcard's `Size` flavour, which writes nothing), then
+//! the buffer grows once to its final size. The receiver decodes from the
+//! buffer MPI received into. So a large value is copied once on each side,
+//! beyond what MPI itself does.
 
 use std::any::type_name;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::spares::SPARE_BYTES;
 use crate::store::{Slot, Value};
+
+/// Whether a value was encoded into the buffer given, else why not.
+type Encoded = Result<(), String>;
 
 /// What crosses ranks for values of one type.
 pub(crate) struct Codec {
-    /// Encodes the `T` in a full slot after `header`.
-    encode_slot: unsafe fn(&Slot, &[u8]) -> Result<Vec<u8>, String>,
+    /// Encodes the `T` in a full slot after `header`, into a buffer.
+    encode_slot: unsafe fn(&Slot, &[u8], &mut Vec<u8>) -> Encoded,
     /// Encodes the `T` in a value after `header`.
-    encode_value: fn(&Value, &[u8]) -> Result<Vec<u8>, String>,
+    encode_value: fn(&Value, &[u8], &mut Vec<u8>) -> Encoded,
     /// Decodes a `T` from bytes (without header).
     decode: fn(&[u8]) -> Result<Value, String>,
     /// The type's name, for error messages and the graph's fingerprint.
@@ -45,19 +51,27 @@ pub(crate) fn codec_of<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
 }
 
 impl Codec {
-    /// `header` followed by the encoded value in `slot`.
+    /// Replaces what `bytes` holds with `header` followed by the encoded
+    /// value in `slot`, in the room `bytes` has if it fits.
     ///
     /// # Safety
     /// `slot` is full with a value of this codec's type, and nobody writes
     /// it during the call.
-    pub(crate) unsafe fn encode_slot(&self, slot: &Slot, header: &[u8]) -> Result<Vec<u8>, String> {
+    pub(crate) unsafe fn encode_slot(
+        &self,
+        slot: &Slot,
+        header: &[u8],
+        bytes: &mut Vec<u8>,
+    ) -> Result<(), String> {
         // SAFETY: the caller's contract.
-        unsafe { (self.encode_slot)(slot, header) }
+        unsafe { (self.encode_slot)(slot, header, bytes) }
     }
 
     /// `header` followed by the encoded `value`, which is of this codec's type.
     pub(crate) fn encode_value(&self, value: &Value, header: &[u8]) -> Result<Vec<u8>, String> {
-        (self.encode_value)(value, header)
+        let mut bytes = Vec::new();
+        (self.encode_value)(value, header, &mut bytes)?;
+        Ok(bytes)
     }
 
     /// The value encoded in `bytes`.
@@ -68,28 +82,54 @@ impl Codec {
 
 /// # Safety
 /// As `Codec::encode_slot`, for a `T`.
-unsafe fn encode_slot<T: Codable>(slot: &Slot, header: &[u8]) -> Result<Vec<u8>, String> {
+unsafe fn encode_slot<T: Codable>(
+    slot: &Slot,
+    header: &[u8],
+    bytes: &mut Vec<u8>,
+) -> Result<(), String> {
     // SAFETY: the slot holds a `T`, unwritten during the call.
-    encode(unsafe { slot.get::<T>() }, header)
+    encode(unsafe { slot.get::<T>() }, header, bytes)
 }
 
-fn encode_value<T: Codable>(value: &Value, header: &[u8]) -> Result<Vec<u8>, String> {
-    encode(value.downcast_ref::<T>(), header)
+fn encode_value<T: Codable>(
+    value: &Value,
+    header: &[u8],
+    bytes: &mut Vec<u8>,
+) -> Result<(), String> {
+    encode(value.downcast_ref::<T>(), header, bytes)
 }
 
-/// `header` then `value`, in one allocation of the final size.
-fn encode<T: Codable>(value: &T, header: &[u8]) -> Result<Vec<u8>, String> {
+/// `header` then `value` in `bytes` (what it held is dropped): in the room
+/// it has if the value fits, else grown once to the final size.
+fn encode<T: Codable>(value: &T, header: &[u8], bytes: &mut Vec<u8>) -> Result<(), String> {
     let fail = |e: postcard::Error| format!("cannot encode a {}: {e}", type_name::<T>());
+    bytes.clear();
+    bytes.extend_from_slice(header);
+    if bytes.capacity() > header.len() {
+        // Not `vec![0; len]` (here, or for a new buffer below): that is
+        // glibc's `calloc`, which skips the thread's cache of small blocks;
+        // 183 of the 335 instructions of encoding a `u64` (callgrind, Task
+        // Bench's stencil_1d, 2 ranks).
+        bytes.resize(bytes.capacity(), 0);
+        match postcard::to_slice(value, &mut bytes[header.len()..]) {
+            Ok(encoded) => {
+                let len = header.len() + encoded.len();
+                bytes.truncate(len);
+                return Ok(());
+            }
+            Err(postcard::Error::SerializeBufferFull) => bytes.truncate(header.len()),
+            Err(error) => return Err(fail(error)),
+        }
+    }
     let size = postcard::serialize_with_flavor(value, postcard::ser_flavors::Size::default())
         .map_err(fail)?;
-    // Not `vec![0; len]`: that is glibc's `calloc`, which skips the
-    // thread's cache of small blocks; 183 of the 335 instructions of
-    // encoding a `u64` (callgrind, Task Bench's stencil_1d, 2 ranks).
-    let mut bytes = Vec::with_capacity(header.len() + size);
-    bytes.extend_from_slice(header);
-    bytes.resize(header.len() + size, 0);
+    let len = header.len() + size;
+    // Room for a spare (`spares.rs`) if the value is small: its buffer is
+    // kept for a later export once sent.
+    bytes.reserve_exact(len.max(SPARE_BYTES) - header.len());
+    bytes.resize(len, 0);
     postcard::to_slice(value, &mut bytes[header.len()..]).map_err(fail)?;
-    Ok(bytes)
+    Ok(())
 }
 
 fn decode<T: Codable>(bytes: &[u8]) -> Result<Value, String> {
@@ -115,5 +155,39 @@ mod tests {
             .err()
             .is_some_and(|e| e.contains("cannot decode")));
         assert_eq!((codec.type_name)(), type_name::<Vec<String>>());
+    }
+
+    #[test]
+    fn a_value_is_encoded_in_the_room_a_buffer_has_or_grows_it_once() {
+        let codec = codec_of::<Vec<u64>>();
+        let mut bytes = Vec::with_capacity(SPARE_BYTES);
+        bytes.extend_from_slice(&[9; 20]);
+        let at = bytes.as_ptr();
+        let small = Value::new(vec![7u64, 300]);
+        (codec.encode_value)(&small, &[1, 2], &mut bytes).unwrap();
+        assert_eq!(bytes.as_ptr(), at, "fits: not reallocated");
+        assert_eq!(bytes.capacity(), SPARE_BYTES);
+        assert_eq!(&bytes[..2], &[1, 2], "what it held is gone");
+        let back = codec.decode(&bytes[2..]).unwrap();
+        assert_eq!(back.into_typed::<Vec<u64>>(), vec![7, 300]);
+        let large = Value::new((0..100u64).map(|i| i << 40).collect::<Vec<u64>>());
+        (codec.encode_value)(&large, &[3], &mut bytes).unwrap();
+        let back = codec.decode(&bytes[1..]).unwrap();
+        assert_eq!(
+            back.into_typed::<Vec<u64>>(),
+            (0..100u64).map(|i| i << 40).collect::<Vec<u64>>()
+        );
+        assert_eq!(
+            bytes.capacity(),
+            bytes.len(),
+            "grown once, to the final size"
+        );
+        let mut fresh = Vec::new();
+        (codec.encode_value)(&small, &[], &mut fresh).unwrap();
+        assert_eq!(
+            fresh.capacity(),
+            SPARE_BYTES,
+            "a small value's new buffer can be a spare"
+        );
     }
 }

@@ -15,6 +15,7 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::{Equivalence, Root};
 
 use super::backoff::Backoff;
+use super::spares::Spares;
 use crate::Error;
 
 /// Tag of a message carrying a task's output: the node id (4 bytes,
@@ -91,10 +92,12 @@ fn receive(mut message: Message, status: Status, bytes: &mut Vec<u8>) -> Incomin
 
 /// The sends of one compute not known to be complete, oldest first, each
 /// with the buffer it reads (shared by the sends of one value to several
-/// ranks), and how many messages went to each rank.
+/// ranks), how many messages went to each rank, and the buffers of
+/// completed sends kept for the next exports (`spares.rs`).
 pub(crate) struct Sends {
     pending: VecDeque<(ffi::MPI_Request, Arc<Vec<u8>>)>,
     sent: Vec<u64>,
+    pub(crate) spares: Spares,
 }
 
 // SAFETY: an `MPI_Request` is a handle. During a run it is used by the one
@@ -108,6 +111,7 @@ impl Sends {
         Sends {
             pending: VecDeque::new(),
             sent: vec![0; ranks],
+            spares: Spares::default(),
         }
     }
 
@@ -162,7 +166,7 @@ impl Sends {
     }
 
     /// Frees the buffers of the oldest sends that have completed (at most
-    /// `limit` looked at); whether any had.
+    /// `limit` looked at), or keeps them as spares; whether any had.
     pub(crate) fn poll(&mut self, limit: usize) -> bool {
         let mut any = false;
         for _ in 0..limit {
@@ -175,7 +179,9 @@ impl Sends {
             if done == 0 {
                 break;
             }
-            self.pending.pop_front();
+            if let Some((_, bytes)) = self.pending.pop_front() {
+                self.spares.give(bytes);
+            }
             any = true;
         }
         any

@@ -225,15 +225,22 @@ impl<O: Observer> Observer for Exporter<'_, O> {
         }
         let id = self.plan.node_id(k);
         let codec = self.routes.codecs[k as usize];
+        // A spare buffer if the wire is free, else a new one. Not encoded
+        // while holding the wire: a large value would keep every poll out.
+        let mut bytes = match self.outbox.try_wire() {
+            Some(mut wire) => wire.sends.spares.take(),
+            None => Arc::default(),
+        };
+        let buffer = Arc::get_mut(&mut bytes).expect("a spare or new buffer is unshared");
         // A `Serialize` implementation is user code: it may panic.
         let encoded = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: the runner calls `export` with `k`'s output in its
             // slot, before any consumer can run, and writes nothing to it
             // during the call.
-            unsafe { codec.encode_slot(output, &id.to_le_bytes()) }
+            unsafe { codec.encode_slot(output, &id.to_le_bytes(), buffer) }
         }));
-        let bytes = match encoded {
-            Ok(Ok(bytes)) => bytes,
+        match encoded {
+            Ok(Ok(())) => {}
             Ok(Err(message)) => return Err(Error::cluster(format!("delayed::mpi: {message}"))),
             Err(payload) => {
                 return Err(Error::cluster(format!(
@@ -241,8 +248,7 @@ impl<O: Observer> Observer for Exporter<'_, O> {
                     panic_message(&*payload)
                 )))
             }
-        };
-        let bytes = Arc::new(bytes);
+        }
         let dests = self.routes.dests(k);
         let sent = match self.outbox.try_wire() {
             Some(mut wire) => wire.send_at_once(self.outbox, self.routes, dests, &bytes)?,

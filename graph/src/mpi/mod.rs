@@ -60,6 +60,7 @@ mod profile;
 mod rank_plan;
 mod reuse;
 mod schedule;
+mod spares;
 mod wire;
 
 pub use self::cluster::Cluster;

@@ -228,7 +228,9 @@ impl Wire {
                 }
                 rest = &rest[fit..];
             }
-            batch.clear();
+            for bytes in batch.drain(..) {
+                self.sends.spares.give(bytes);
+            }
             self.batches[dest] = batch;
         }
         true

@@ -6,10 +6,11 @@
 //!
 //! - a worker whose task's output another rank reads, to send it at once
 //!   (`Exporter::export`), when nothing was sent that way in the last
-//!   `AT_ONCE_GAP` since the last poll: the value leaves before the worker
-//!   ends its job and polls, after what waited in the outbox (sent as a
-//!   poll sends it). A worker that exports many values in a burst (a range
-//!   of independent tasks) sends the first so, and the others wait in the
+//!   `AT_ONCE_GAP` since the last poll (the first two since a poll are
+//!   sent so whatever the time): the value leaves before the worker ends
+//!   its job and polls, after what waited in the outbox (sent as a poll
+//!   sends it). A worker that exports many values in a burst (a range of
+//!   independent tasks) sends the first two so, and the others wait in the
 //!   outbox for the next poll or the worker's next export after the gap,
 //!   which send them in one message per rank; a worker that exports every
 //!   few microseconds without ever polling (a chain whose values another
@@ -90,8 +91,24 @@ pub(crate) struct Wire {
     /// The outbox's list, swapped out by a flush and back empty (with its
     /// capacity): not allocated per value.
     exported: Vec<(u32, Arc<Vec<u8>>)>,
-    /// When a worker last sent a value at once since the last flush.
-    sent_at_once: Option<Instant>,
+    /// Whether, and when, a worker last sent a value at once since the
+    /// last flush.
+    sent_at_once: AtOnce,
+}
+
+/// The last value sent at once since the last flush (every poll flushes).
+#[derive(Clone, Copy)]
+enum AtOnce {
+    /// None: the next is sent at once, without reading the clock. A worker
+    /// that waits for a value between two exports (a stencil's step) polls
+    /// in between, so it never reads the clock to send: a read is a vDSO
+    /// call, 1.6 % of a rank's time on a chain alternating between two
+    /// ranks, between its task's end and its value's departure (`perf`).
+    None,
+    /// One, when is not known: the next is sent at once too, and timed.
+    Untimed,
+    /// One, at this time.
+    At(Instant),
 }
 
 impl Wire {
@@ -100,7 +117,7 @@ impl Wire {
             sends: Sends::new(ranks),
             batches: vec![Vec::new(); ranks],
             exported: Vec::new(),
-            sent_at_once: None,
+            sent_at_once: AtOnce::None,
         }
     }
 
@@ -118,9 +135,9 @@ impl Wire {
         self.sends.send(comms, dest, tag, bytes)
     }
 
-    /// Sends `bytes`, a worker's export, to `dests` at once, unless one was
-    /// sent so since the last flush less than `AT_ONCE_GAP` ago; whether it
-    /// did. Values waiting in `outbox` (routed by `routes`) are sent first
+    /// Sends `bytes`, a worker's export, to `dests` at once, unless two
+    /// were sent so since the last flush, the last less than `AT_ONCE_GAP`
+    /// ago (`AtOnce`); whether it did. Values waiting in `outbox` (routed by `routes`) are sent first
     /// (`flush`).
     ///
     /// # Errors
@@ -132,13 +149,17 @@ impl Wire {
         dests: &[u32],
         bytes: &Arc<Vec<u8>>,
     ) -> Result<bool, Error> {
-        let now = Instant::now();
-        if self
-            .sent_at_once
-            .is_some_and(|last| now.duration_since(last) < AT_ONCE_GAP)
-        {
-            return Ok(false);
-        }
+        let at = match self.sent_at_once {
+            AtOnce::None => AtOnce::Untimed,
+            AtOnce::Untimed => AtOnce::At(Instant::now()),
+            AtOnce::At(last) => {
+                let now = Instant::now();
+                if now.duration_since(last) < AT_ONCE_GAP {
+                    return Ok(false);
+                }
+                AtOnce::At(now)
+            }
+        };
         if outbox.may_hold_some() {
             // Values of a burst wait, and the burst is over: nothing left
             // at once for `AT_ONCE_GAP`. A worker that never polls (a
@@ -153,7 +174,7 @@ impl Wire {
                 return Err(error);
             }
         }
-        self.sent_at_once = Some(now);
+        self.sent_at_once = at;
         for &dest in dests {
             self.start(outbox.comms(), dest as usize, VALUE, Arc::clone(bytes))?;
         }
@@ -175,7 +196,7 @@ impl Wire {
         routes: &Routes,
         mut fail: impl FnMut(Error),
     ) -> bool {
-        self.sent_at_once = None;
+        self.sent_at_once = AtOnce::None;
         let mut exported = std::mem::take(&mut self.exported);
         outbox.swap(&mut exported);
         if exported.is_empty() {

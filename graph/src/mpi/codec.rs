@@ -102,7 +102,14 @@ fn encode_value<T: Codable>(
 /// `header` then `value` in `bytes` (what it held is dropped): in the room
 /// it has if the value fits, else grown once to the final size.
 fn encode<T: Codable>(value: &T, header: &[u8], bytes: &mut Vec<u8>) -> Result<(), String> {
-    let fail = |e: postcard::Error| format!("cannot encode a {}: {e}", type_name::<T>());
+    let fail = |e: postcard::Error| match e {
+        postcard::Error::SerdeSerCustom => format!(
+            "cannot encode a {}: its `Serialize` implementation returned an error (postcard, \
+             which encodes it, keeps no message of the error)",
+            type_name::<T>()
+        ),
+        e => format!("cannot encode a {}: {e}", type_name::<T>()),
+    };
     bytes.clear();
     bytes.extend_from_slice(header);
     if bytes.capacity() > header.len() {

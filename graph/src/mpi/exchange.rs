@@ -16,10 +16,10 @@ use mpi::topology::SimpleCommunicator;
 use super::arrivals::BySource;
 use super::codec::Codec;
 use super::wire::{Serialized, Wire};
-use crate::run::error::panic_message;
+use crate::run::error::{drop_quietly, panic_message};
 use crate::run::{Observer, Plan};
 use crate::store::value::Slot;
-use crate::Error;
+use crate::store::BoxError;
 
 thread_local! {
     /// Whether this thread is running a task of a multi-node compute: a
@@ -219,7 +219,7 @@ impl<O: Observer> Observer for Exporter<'_, O> {
         IN_TASK.with(|t| t.set(false));
     }
 
-    fn export(&self, k: u32, output: &Slot) -> Result<bool, Error> {
+    fn export(&self, k: u32, output: &Slot) -> Result<bool, BoxError> {
         if self.routes.dests(k).is_empty() {
             return Ok(true);
         }
@@ -239,17 +239,28 @@ impl<O: Observer> Observer for Exporter<'_, O> {
             // during the call.
             unsafe { codec.encode_slot(output, &id.to_le_bytes(), buffer) }
         }));
+        let dests = self.routes.dests(k);
+        // The task fails: its name, key and rank come with the message.
+        let unsent = |why: String| -> BoxError {
+            let to = dests.iter().map(u32::to_string).collect::<Vec<_>>();
+            let to = match to.len() {
+                1 => format!("rank {}", to[0]),
+                _ => format!("ranks {}", to.join(", ")),
+            };
+            format!("delayed::mpi: cannot send its output to {to}: {why}").into()
+        };
         match encoded {
             Ok(Ok(())) => {}
-            Ok(Err(message)) => return Err(Error::cluster(format!("delayed::mpi: {message}"))),
+            Ok(Err(message)) => return Err(unsent(message)),
             Err(payload) => {
-                return Err(Error::cluster(format!(
-                    "delayed::mpi: encoding the output of a task panicked: {}",
-                    panic_message(&*payload)
-                )))
+                let message = panic_message(&*payload);
+                drop_quietly(payload);
+                return Err(unsent(format!(
+                    "encoding a {} panicked: {message}",
+                    (codec.type_name)()
+                )));
             }
         }
-        let dests = self.routes.dests(k);
         let sent = match self.outbox.try_wire() {
             Some(mut wire) => wire.send_at_once(self.outbox, self.routes, dests, &bytes)?,
             None => false,

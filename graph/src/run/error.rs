@@ -273,6 +273,13 @@ impl fmt::Display for RemoteError {
 #[cfg(feature = "mpi")]
 impl std::error::Error for RemoteError {}
 
+/// Drops a panic payload, whose own drop might panic again (as std does).
+pub(crate) fn drop_quietly(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
 /// The message of a panic payload (`panic!` makes a `&str` or a `String`).
 pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {

@@ -6,8 +6,7 @@
 //! The runners are generic over the observer, so a compute without
 //! diagnostics runs `Unobserved`, whose empty methods compile to nothing.
 
-use super::error::Error;
-use crate::store::Slot;
+use crate::store::{BoxError, Slot};
 
 /// Receives the events of one run, by local node index (`0..n`, a
 /// topological order of the culled nodes).
@@ -35,10 +34,10 @@ pub(crate) trait Observer: Sync {
     /// not writable, during the call), before any of its consumers here
     /// can run: the multi-node layer sends it to other ranks. Returns
     /// whether this run still reads the output (a consumer or target
-    /// here); if not, the runner drops it at once. An `Err` is a failure
-    /// of `k`.
+    /// here); if not, the runner drops it at once. An `Err` fails `k`, with
+    /// it as the cause (the output could not be sent).
     #[inline(always)]
-    fn export(&self, _k: u32, _output: &Slot) -> Result<bool, Error> {
+    fn export(&self, _k: u32, _output: &Slot) -> Result<bool, BoxError> {
         Ok(true)
     }
 }

@@ -9,8 +9,8 @@ use super::observer::Observer;
 use super::parallel::run_remote;
 use super::plan::Plan;
 use super::state::RunState;
-use crate::store::{Slot, Value};
-use crate::{Error, Executor, Graph};
+use crate::store::{BoxError, Slot, Value};
+use crate::{Executor, Graph};
 
 /// Counts exports, and says which exported outputs are read here too.
 struct Exports {
@@ -30,7 +30,7 @@ impl Exports {
 impl Observer for Exports {
     const EXPORTS: bool = true;
 
-    fn export(&self, k: u32, _output: &Slot) -> Result<bool, Error> {
+    fn export(&self, k: u32, _output: &Slot) -> Result<bool, BoxError> {
         self.count.fetch_add(1, Ordering::Relaxed);
         Ok(self.read_here.contains(&k))
     }

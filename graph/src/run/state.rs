@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::error::{panic_message, Error};
+use super::error::{drop_quietly, panic_message, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
 use crate::store::{prefetch, written, Args, Node, NodeState, Store, Task, VTable, Value};
@@ -250,8 +250,9 @@ impl<'a> RunState<'a> {
                 }
                 true
             }
-            Err(error) => {
-                self.fail(error);
+            Err(why) => {
+                let id = self.plan.node_id(k);
+                self.fail(Error::failed(self.store.name(id), id as usize, why));
                 false
             }
         }
@@ -439,13 +440,6 @@ impl Drop for RunState<'_> {
                 }
             }
         }
-    }
-}
-
-/// Drops a panic payload, whose own drop might panic again (as std does).
-fn drop_quietly(payload: Box<dyn std::any::Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(|| drop(payload))) {
-        std::mem::forget(again);
     }
 }
 

@@ -32,6 +32,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "unready_rank" => unready_rank(&cluster, &g),
         "big_value" => big_value(&g),
         "value_sizes" => value_sizes(&cluster, &g),
+        "unencodable" => crate::encoding::unencodable(&cluster, &g),
         "many_tasks" => many_tasks(&g),
         "nested" => nested(&g),
         "watchdog" => watchdog(&cluster, &g),

@@ -9,6 +9,7 @@
 //! (inside a Slurm allocation or against `scripts/local-slurm.sh`).
 
 mod cases;
+mod encoding;
 mod heap;
 mod random;
 
@@ -42,6 +43,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("unready_rank", &[2, 3], Expect::Ok),
         ("big_value", &[2], Expect::Ok),
         ("value_sizes", &[2, 3], Expect::Ok),
+        ("unencodable", &[2, 3], Expect::Ok),
         ("many_tasks", &[2, 4], Expect::Ok),
         ("nested", &[2], Expect::Ok),
         ("watchdog", &[2], Expect::Ok),

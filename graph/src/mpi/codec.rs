@@ -14,6 +14,7 @@ use std::any::type_name;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::serialize_error::serialize_error;
 use super::spares::SPARE_BYTES;
 use crate::store::{Slot, Value};
 
@@ -103,11 +104,18 @@ fn encode_value<T: Codable>(
 /// it has if the value fits, else grown once to the final size.
 fn encode<T: Codable>(value: &T, header: &[u8], bytes: &mut Vec<u8>) -> Result<(), String> {
     let fail = |e: postcard::Error| match e {
-        postcard::Error::SerdeSerCustom => format!(
-            "cannot encode a {}: its `Serialize` implementation returned an error (postcard, \
-             which encodes it, keeps no message of the error)",
-            type_name::<T>()
-        ),
+        // postcard keeps no message of the value's own error: found again.
+        postcard::Error::SerdeSerCustom => match serialize_error(value) {
+            Some(message) => format!(
+                "cannot encode a {}: its `Serialize` implementation returned an error: {message}",
+                type_name::<T>()
+            ),
+            None => format!(
+                "cannot encode a {}: its `Serialize` implementation returned an error (once: \
+                 serialized again, it did not)",
+                type_name::<T>()
+            ),
+        },
         e => format!("cannot encode a {}: {e}", type_name::<T>()),
     };
     bytes.clear();

@@ -60,6 +60,7 @@ mod profile;
 mod rank_plan;
 mod reuse;
 mod schedule;
+mod serialize_error;
 mod spares;
 mod wire;
 

@@ -51,7 +51,8 @@ pub(crate) fn unencodable(cluster: &Cluster, g: &Graph) -> Outcome {
         let expected = if panics {
             "encoding a mpi::encoding::Unencodable panicked: no bytes for this value"
         } else {
-            "cannot encode a mpi::encoding::Unencodable: its `Serialize` implementation returned an error"
+            "cannot encode a mpi::encoding::Unencodable: its `Serialize` implementation returned \
+             an error: no bytes for this value"
         };
         ensure(
             text.contains(&format!(

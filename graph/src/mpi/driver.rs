@@ -34,18 +34,17 @@ pub(crate) struct Drive {
 /// before the job is aborted: a task stuck in user code never returns.
 const ABORT_GRACE: Duration = Duration::from_secs(10);
 
-/// How many more times a worker's poll tests for a message when its
-/// first test found none and it sent nothing: between two polls, a worker
-/// goes through a round of its search (other deques, the injector, the
-/// clock), so a message arriving then waits for it; probing again at once
-/// shortens that wait. Bounded, so that a worker looks at its pool again
-/// within a few microseconds (each empty test goes through MPI's progress
-/// engine, which may yield the CPU). On an alternating chain of 20000 tasks
-/// across 2 ranks (scratch measurement, 28 runs each, interleaved), medians
-/// per task: 1936 ns with no extra probe, 1594 with 3, 1543 with 8
-/// (measured when polls probed, `MPI_Improbe`; they test a posted receive
-/// now, `inbox.rs`).
-const PROBES: usize = 4;
+// A worker's poll tests for a message once. It used to test up to 4 more
+// times when it found none and sent nothing, so that a message arriving
+// during the worker's next round of search would not wait for it: on an
+// alternating chain of 20000 tasks across 2 ranks, that took a cross-rank
+// edge from 1936 to 1594 ns when polls probed (`MPI_Improbe`). With the
+// posted receive (`inbox.rs`) the extra tests no longer pay: the same
+// chain, 7 alternated pairs of jobs, median 486 ns per edge with them and
+// 457 without; on 4 oversubscribed ranks each empty test yields the CPU
+// (`OMPI_MCA_mpi_yield_when_idle`), and Task Bench's tree at 1024
+// iterations went 1.65 -> 1.43 times the hand-written floor's time per
+// step (median of 7 alternated pairs).
 
 /// Who makes a poll.
 #[derive(Clone, Copy, PartialEq)]
@@ -227,15 +226,7 @@ impl<O: Observer> Driver<'_, '_, O> {
         };
         let state = self.state;
         let sent = wire.flush(self.outbox, self.routes, |error| state.fail(error));
-        let mut received = self.receive(&wire, poller);
-        if poller == Poller::Worker && !sent {
-            for _ in 0..PROBES {
-                if received {
-                    break;
-                }
-                received = self.receive(&wire, poller);
-            }
-        }
+        let received = self.receive(&wire, poller);
         if self.state.is_cancelled() {
             self.cancel(&mut wire);
         }

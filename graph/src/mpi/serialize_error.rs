@@ -40,11 +40,21 @@ impl ser::Error for Custom {
 /// it, so that a part's `Serialize` runs as it does for postcard.
 struct Nothing;
 
-/// `serialize_*` methods of primitives, which accept anything.
+/// `serialize_*` methods of values without parts, which accept anything.
 macro_rules! accept {
-    ($($method:ident($ty:ty)),* $(,)?) => {
-        $(fn $method(self, _: $ty) -> Result<(), Custom> {
+    ($($method:ident($($arg:ty),*)),* $(,)?) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<(), Custom> {
             Ok(())
+        })*
+    };
+}
+
+/// `serialize_*` methods that begin a compound value, whose parts are
+/// serialized into nothing too.
+macro_rules! begin {
+    ($($method:ident($($arg:ty),*)),* $(,)?) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<Nothing, Custom> {
+            Ok(Nothing)
         })*
     };
 }
@@ -66,28 +76,13 @@ impl ser::Serializer for Nothing {
         serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
         serialize_u64(u64), serialize_u128(u128), serialize_f32(f32),
         serialize_f64(f64), serialize_char(char), serialize_str(&str),
-        serialize_bytes(&[u8]), serialize_unit_struct(&'static str),
-    }
-
-    fn serialize_none(self) -> Result<(), Custom> {
-        Ok(())
+        serialize_bytes(&[u8]), serialize_none(), serialize_unit(),
+        serialize_unit_struct(&'static str),
+        serialize_unit_variant(&'static str, u32, &'static str),
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), Custom> {
         value.serialize(self)
-    }
-
-    fn serialize_unit(self) -> Result<(), Custom> {
-        Ok(())
-    }
-
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-    ) -> Result<(), Custom> {
-        Ok(())
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -108,44 +103,14 @@ impl ser::Serializer for Nothing {
         value.serialize(self)
     }
 
-    fn serialize_seq(self, _: Option<usize>) -> Result<Nothing, Custom> {
-        Ok(Nothing)
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Nothing, Custom> {
-        Ok(Nothing)
-    }
-
-    fn serialize_tuple_struct(self, _: &'static str, _: usize) -> Result<Nothing, Custom> {
-        Ok(Nothing)
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Nothing, Custom> {
-        Ok(Nothing)
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Nothing, Custom> {
-        Ok(Nothing)
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Nothing, Custom> {
-        Ok(Nothing)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Nothing, Custom> {
-        Ok(Nothing)
+    begin! {
+        serialize_seq(Option<usize>),
+        serialize_tuple(usize),
+        serialize_tuple_struct(&'static str, usize),
+        serialize_tuple_variant(&'static str, u32, &'static str, usize),
+        serialize_map(Option<usize>),
+        serialize_struct(&'static str, usize),
+        serialize_struct_variant(&'static str, u32, &'static str, usize),
     }
 
     /// As postcard: a type that serializes differently for people and for

@@ -220,7 +220,8 @@ impl<O: Observer> Observer for Exporter<'_, O> {
     }
 
     fn export(&self, k: u32, output: &Slot) -> Result<bool, BoxError> {
-        if self.routes.dests(k).is_empty() {
+        let dests = self.routes.dests(k);
+        if dests.is_empty() {
             return Ok(true);
         }
         let id = self.plan.node_id(k);
@@ -239,15 +240,12 @@ impl<O: Observer> Observer for Exporter<'_, O> {
             // during the call.
             unsafe { codec.encode_slot(output, &id.to_le_bytes(), buffer) }
         }));
-        let dests = self.routes.dests(k);
         // The task fails: its name, key and rank come with the message.
         let unsent = |why: String| -> BoxError {
-            let to = dests.iter().map(u32::to_string).collect::<Vec<_>>();
-            let to = match to.len() {
-                1 => format!("rank {}", to[0]),
-                _ => format!("ranks {}", to.join(", ")),
-            };
-            format!("delayed::mpi: cannot send its output to {to}: {why}").into()
+            let ranks = dests.iter().map(u32::to_string).collect::<Vec<_>>();
+            let noun = if ranks.len() == 1 { "rank" } else { "ranks" };
+            let ranks = ranks.join(", ");
+            format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into()
         };
         match encoded {
             Ok(Ok(())) => {}

@@ -260,7 +260,7 @@ impl<O: Observer> Observer for Exporter<'_, O> {
             }
         }
         let sent = match self.outbox.try_wire() {
-            Some(mut wire) => wire.send_at_once(self.outbox, self.routes, dests, &bytes)?,
+            Some(mut wire) => wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)?,
             None => false,
         };
         if !sent {

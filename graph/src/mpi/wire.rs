@@ -9,13 +9,14 @@
 //!   `AT_ONCE_GAP` since the last poll (the first two since a poll are
 //!   sent so whatever the time): the value leaves before the worker ends
 //!   its job and polls, after what waited in the outbox (sent as a poll
-//!   sends it). A worker that exports many values in a burst (a range of
-//!   independent tasks) sends the first two so, and the others wait in the
-//!   outbox for the next poll or the worker's next export after the gap,
-//!   which send them in one message per rank; a worker that exports every
-//!   few microseconds without ever polling (a chain whose values another
-//!   rank reads) sends each at once, or, with tasks shorter than the gap,
-//!   a few at a time, and never waits for the computing thread;
+//!   sends it, and in the same message). A worker that exports many
+//!   values in a burst (a range of independent tasks) sends the first two
+//!   so, and the others wait in the outbox for the next poll or the
+//!   worker's next export after the gap, which send them in one message
+//!   per rank; a worker that exports every few microseconds without ever
+//!   polling (a chain whose values another rank reads) sends each at
+//!   once, or, with tasks shorter than the gap, a few in each message,
+//!   and never waits for the computing thread;
 //! - a poll (`driver.rs`), which sends what waits in the outbox (`flush`),
 //!   receives, and frees completed sends.
 
@@ -135,10 +136,11 @@ impl Wire {
         self.sends.send(comms, dest, tag, bytes)
     }
 
-    /// Sends `bytes`, a worker's export, to `dests` at once, unless two
-    /// were sent so since the last flush, the last less than `AT_ONCE_GAP`
-    /// ago (`AtOnce`); whether it did. Values waiting in `outbox` (routed by `routes`) are sent first
-    /// (`flush`).
+    /// Sends `bytes`, a worker's export of local node `k`, to `dests` at
+    /// once, unless two were sent so since the last flush, the last less
+    /// than `AT_ONCE_GAP` ago (`AtOnce`); whether it did. Values waiting in
+    /// `outbox` (routed by `routes`) go first, and `bytes` with them, in
+    /// one message per rank (`flush`).
     ///
     /// # Errors
     /// If a send cannot start.
@@ -146,7 +148,7 @@ impl Wire {
         &mut self,
         outbox: &Outbox,
         routes: &Routes,
-        dests: &[u32],
+        (k, dests): (u32, &[u32]),
         bytes: &Arc<Vec<u8>>,
     ) -> Result<bool, Error> {
         let at = match self.sent_at_once {
@@ -166,13 +168,15 @@ impl Wire {
             // chain whose values another rank reads, tasks shorter than
             // the gap) left them to the computing thread, which shares its
             // CPU and only ran when the scheduler took the CPU from the
-            // worker: the reading rank starved. Sent now, batched, before
-            // this value.
+            // worker: the reading rank starved. Sent now, batched, and
+            // this value in the same message: a chain of tasks shorter
+            // than the gap sends one message per two values, not two.
             let mut failed = None;
-            self.flush(outbox, routes, |error| _ = failed.get_or_insert(error));
-            if let Some(error) = failed {
-                return Err(error);
-            }
+            self.flush_with(outbox, routes, Some((k, Arc::clone(bytes))), |error| {
+                _ = failed.get_or_insert(error)
+            });
+            self.sent_at_once = at;
+            return failed.map_or(Ok(true), Err);
         }
         self.sent_at_once = at;
         for &dest in dests {
@@ -194,11 +198,24 @@ impl Wire {
         &mut self,
         outbox: &Outbox,
         routes: &Routes,
-        mut fail: impl FnMut(Error),
+        fail: impl FnMut(Error),
     ) -> bool {
         self.sent_at_once = AtOnce::None;
+        self.flush_with(outbox, routes, None, fail)
+    }
+
+    /// `flush`, with `last` (a local node and its value) sent after what
+    /// waits, in the same messages.
+    fn flush_with(
+        &mut self,
+        outbox: &Outbox,
+        routes: &Routes,
+        last: Option<(u32, Arc<Vec<u8>>)>,
+        mut fail: impl FnMut(Error),
+    ) -> bool {
         let mut exported = std::mem::take(&mut self.exported);
         outbox.swap(&mut exported);
+        exported.extend(last);
         if exported.is_empty() {
             self.exported = exported;
             return false;
@@ -235,13 +252,15 @@ impl Wire {
                     // One value: as it is, uncopied.
                     [one] => (VALUE, Arc::clone(one)),
                     values => {
-                        let size = values.iter().map(|b| 4 + b.len()).sum();
-                        let mut message = Vec::with_capacity(size);
+                        // A spare: two values of a chain's burst fit one.
+                        let mut message = self.sends.spares.take();
+                        let buffer = Arc::get_mut(&mut message).expect("a spare is unshared");
+                        buffer.reserve(values.iter().map(|b| 4 + b.len()).sum());
                         for bytes in values {
-                            message.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                            message.extend_from_slice(bytes);
+                            buffer.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                            buffer.extend_from_slice(bytes);
                         }
-                        (BATCH, Arc::new(message))
+                        (BATCH, message)
                     }
                 };
                 if let Err(error) = self.start(outbox.comms(), dest, tag, message) {

@@ -34,6 +34,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "value_sizes" => value_sizes(&cluster, &g),
         "unencodable" => crate::encoding::unencodable(&cluster, &g),
         "many_tasks" => many_tasks(&g),
+        "stream" => crate::stream::stream(&cluster, &g),
         "nested" => nested(&g),
         "watchdog" => watchdog(&cluster, &g),
         "killed_rank" => killed_rank(&cluster, &g),

@@ -12,6 +12,7 @@ mod cases;
 mod encoding;
 mod heap;
 mod random;
+mod stream;
 
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -45,6 +46,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("value_sizes", &[2, 3], Expect::Ok),
         ("unencodable", &[2, 3], Expect::Ok),
         ("many_tasks", &[2, 4], Expect::Ok),
+        ("stream", &[2, 3], Expect::Ok),
         ("nested", &[2], Expect::Ok),
         ("watchdog", &[2], Expect::Ok),
         ("kept_heap", &[1], Expect::Ok),

@@ -10,12 +10,15 @@
 //! beyond what MPI itself does.
 
 use std::any::type_name;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::deserialize_error::deserialize_error;
 use super::serialize_error::serialize_error;
 use super::spares::SPARE_BYTES;
+use crate::run::error::{drop_quietly, panic_message};
 use crate::store::{Slot, Value};
 
 /// Whether a value was encoded into the buffer given, else why not.
@@ -53,7 +56,8 @@ pub(crate) fn codec_of<T: Serialize + DeserializeOwned + Send + Sync + 'static>(
 
 impl Codec {
     /// Replaces what `bytes` holds with `header` followed by the encoded
-    /// value in `slot`, in the room `bytes` has if it fits.
+    /// value in `slot`, in the room `bytes` has if it fits; a panic of its
+    /// `Serialize` (user code) is an error.
     ///
     /// # Safety
     /// `slot` is full with a value of this codec's type, and nobody writes
@@ -65,19 +69,42 @@ impl Codec {
         bytes: &mut Vec<u8>,
     ) -> Result<(), String> {
         // SAFETY: the caller's contract.
-        unsafe { (self.encode_slot)(slot, header, bytes) }
+        self.unless_panics("encoding", || unsafe {
+            (self.encode_slot)(slot, header, bytes)
+        })
     }
 
-    /// `header` followed by the encoded `value`, which is of this codec's type.
+    /// `header` followed by the encoded `value`, which is of this codec's
+    /// type; a panic of its `Serialize` (user code) is an error.
     pub(crate) fn encode_value(&self, value: &Value, header: &[u8]) -> Result<Vec<u8>, String> {
         let mut bytes = Vec::new();
-        (self.encode_value)(value, header, &mut bytes)?;
+        self.unless_panics("encoding", || {
+            (self.encode_value)(value, header, &mut bytes)
+        })?;
         Ok(bytes)
     }
 
-    /// The value encoded in `bytes`.
+    /// The value encoded in `bytes`; a panic of its `Deserialize` (user
+    /// code) is an error.
     pub(crate) fn decode(&self, bytes: &[u8]) -> Result<Value, String> {
-        (self.decode)(bytes)
+        self.unless_panics("decoding", || (self.decode)(bytes))
+    }
+
+    /// `f`'s result, or, if it panics, an error that says `doing` a value
+    /// of this type panicked, and with what message.
+    fn unless_panics<R>(
+        &self,
+        doing: &str,
+        f: impl FnOnce() -> Result<R, String>,
+    ) -> Result<R, String> {
+        catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+            let message = panic_message(&*payload);
+            drop_quietly(payload);
+            Err(format!(
+                "{doing} a {} panicked: {message}",
+                (self.type_name)()
+            ))
+        })
     }
 }
 
@@ -150,7 +177,21 @@ fn encode<T: Codable>(value: &T, header: &[u8], bytes: &mut Vec<u8>) -> Result<(
 fn decode<T: Codable>(bytes: &[u8]) -> Result<Value, String> {
     postcard::from_bytes::<T>(bytes)
         .map(Value::new)
-        .map_err(|e| format!("cannot decode a {}: {e}", type_name::<T>()))
+        .map_err(|e| {
+            // postcard keeps no message of the value's own error: read again.
+            let message = match e {
+                postcard::Error::SerdeDeCustom => deserialize_error::<T>(bytes),
+                _ => None,
+            };
+            match message {
+                Some(message) => format!(
+                    "cannot decode a {}: its `Deserialize` implementation returned an error: \
+                 {message}",
+                    type_name::<T>()
+                ),
+                None => format!("cannot decode a {}: {e}", type_name::<T>()),
+            }
+        })
 }
 
 #[cfg(test)]
@@ -204,5 +245,34 @@ mod tests {
             SPARE_BYTES,
             "a small value's new buffer can be a spare"
         );
+    }
+
+    /// Reads a `u8` back only if it is below 10, and panics on 99.
+    #[derive(Serialize, serde::Deserialize, Debug)]
+    #[serde(try_from = "u8")]
+    struct Digit(u8);
+
+    impl TryFrom<u8> for Digit {
+        type Error = String;
+
+        fn try_from(n: u8) -> Result<Digit, String> {
+            assert!(n != 99, "no digit at all");
+            (n < 10)
+                .then_some(Digit(n))
+                .ok_or(format!("{n} is no digit"))
+        }
+    }
+
+    #[test]
+    fn a_values_own_deserialize_error_or_panic_is_the_message() {
+        let codec = codec_of::<Digit>();
+        let error = |n: u8| codec.decode(&[n]).err().expect("not a digit");
+        assert!(error(12).ends_with(
+            "codec::tests::Digit: its `Deserialize` implementation returned an error: 12 is no \
+             digit"
+        ));
+        assert!(error(99).ends_with("codec::tests::Digit panicked: no digit at all"));
+        let panics = Value::new(Digit(99));
+        assert!(codec.encode_value(&panics, &[]).is_ok(), "it serializes");
     }
 }

@@ -5,7 +5,6 @@
 //! spread a failure to every rank. The computing thread also watches the
 //! clock.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::time::{Duration, Instant};
@@ -17,7 +16,6 @@ use super::exchange::{Exporter, Outbox, Routes};
 use super::inbox::Inbox;
 use super::wire::Wire;
 use super::Cluster;
-use crate::run::error::panic_message;
 use crate::run::{Observer, Plan, Remote, RunState};
 use crate::store::Store;
 use crate::{Error, Executor};
@@ -296,8 +294,8 @@ impl<O: Observer> Driver<'_, '_, O> {
             return;
         }
         let codec = self.routes.codecs[k as usize];
-        match catch_unwind(AssertUnwindSafe(|| codec.decode(&bytes[4..]))) {
-            Ok(Ok(value)) => {
+        match codec.decode(&bytes[4..]) {
+            Ok(value) => {
                 self.settled[k as usize] = true;
                 self.waiting -= 1;
                 // SAFETY: `k` is an external node of the plan (it has a
@@ -305,14 +303,9 @@ impl<O: Observer> Driver<'_, '_, O> {
                 // made a value of its output type.
                 unsafe { self.remote.deliver(k, value) };
             }
-            Ok(Err(message)) => self.state.fail(Error::cluster(format!(
+            Err(message) => self.state.fail(Error::cluster(format!(
                 "delayed::mpi: the output of task '{}' (key {id}) from rank {source}: {message}",
                 self.store.name(id)
-            ))),
-            Err(payload) => self.state.fail(Error::cluster(format!(
-                "delayed::mpi: decoding the output of task '{}' (key {id}) panicked: {}",
-                self.store.name(id),
-                panic_message(&*payload)
             ))),
         }
     }

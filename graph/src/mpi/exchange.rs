@@ -6,7 +6,6 @@
 //! The protocol, numbered, is in `README.md` beside this file.
 
 use std::cell::Cell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
 use std::thread::Thread;
@@ -16,7 +15,6 @@ use mpi::topology::SimpleCommunicator;
 use super::arrivals::BySource;
 use super::codec::Codec;
 use super::wire::{Serialized, Wire};
-use crate::run::error::{drop_quietly, panic_message};
 use crate::run::{Observer, Plan};
 use crate::store::value::Slot;
 use crate::store::BoxError;
@@ -233,31 +231,17 @@ impl<O: Observer> Observer for Exporter<'_, O> {
             None => Arc::default(),
         };
         let buffer = Arc::get_mut(&mut bytes).expect("a spare or new buffer is unshared");
-        // A `Serialize` implementation is user code: it may panic.
-        let encoded = catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: the runner calls `export` with `k`'s output in its
-            // slot, before any consumer can run, and writes nothing to it
-            // during the call.
-            unsafe { codec.encode_slot(output, &id.to_le_bytes(), buffer) }
-        }));
-        // The task fails: its name, key and rank come with the message.
-        let unsent = |why: String| -> BoxError {
+        // SAFETY: the runner calls `export` with `k`'s output in its slot,
+        // before any consumer can run, and writes nothing to it during the
+        // call. A panicking `Serialize` is an error here.
+        if let Err(why) = unsafe { codec.encode_slot(output, &id.to_le_bytes(), buffer) } {
+            // The task fails: its name, key and rank come with the message.
             let ranks = dests.iter().map(u32::to_string).collect::<Vec<_>>();
             let noun = if ranks.len() == 1 { "rank" } else { "ranks" };
             let ranks = ranks.join(", ");
-            format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into()
-        };
-        match encoded {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => return Err(unsent(message)),
-            Err(payload) => {
-                let message = panic_message(&*payload);
-                drop_quietly(payload);
-                return Err(unsent(format!(
-                    "encoding a {} panicked: {message}",
-                    (codec.type_name)()
-                )));
-            }
+            return Err(
+                format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into(),
+            );
         }
         let sent = match self.outbox.try_wire() {
             Some(mut wire) => wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)?,

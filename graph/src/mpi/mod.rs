@@ -22,7 +22,10 @@
 //! ```
 //!
 //! - Outputs cross ranks, so they are `Serialize + DeserializeOwned`
-//!   (checked by the compiler); values travel encoded with postcard.
+//!   (checked by the compiler); values travel encoded with postcard. A
+//!   value's `Serialize` or `Deserialize` that returns an error or panics
+//!   makes an [`Error`](crate::Error) that names the task and carries the
+//!   value's own message.
 //! - Placement is decided before anything runs, the same on every rank:
 //!   hints ([`Graph::on`]) win; otherwise chains stay together and the rest
 //!   is balanced (`placement.rs`).
@@ -46,6 +49,7 @@ mod comm;
 mod compute;
 mod cpus;
 mod delayed;
+mod deserialize_error;
 mod driver;
 mod exchange;
 mod fingerprint;

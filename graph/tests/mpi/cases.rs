@@ -33,6 +33,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "big_value" => big_value(&g),
         "value_sizes" => value_sizes(&cluster, &g),
         "unencodable" => crate::encoding::unencodable(&cluster, &g),
+        "undecodable" => crate::encoding::undecodable(&cluster, &g),
         "many_tasks" => many_tasks(&g),
         "stream" => crate::stream::stream(&cluster, &g),
         "nested" => nested(&g),

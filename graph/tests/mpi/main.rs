@@ -45,6 +45,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("big_value", &[2], Expect::Ok),
         ("value_sizes", &[2, 3], Expect::Ok),
         ("unencodable", &[2, 3], Expect::Ok),
+        ("undecodable", &[2, 3], Expect::Ok),
         ("many_tasks", &[2, 4], Expect::Ok),
         ("stream", &[2, 3], Expect::Ok),
         ("nested", &[2], Expect::Ok),

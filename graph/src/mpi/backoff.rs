@@ -6,8 +6,10 @@
 //!   it polls, yielding its CPU between polls, for 1 ms after the last
 //!   event, then sleeps between polls for longer and longer.
 //! - **`Backoff::sleeping`**, for the exchange during a run (`driver.rs`):
-//!   the executor's idle workers poll then, so the computing thread never
-//!   spins, which would take the core of a worker on the same CPU. Its
+//!   the executor's idle workers poll then, so the computing thread does
+//!   not spin, which would take the core of a worker on the same CPU (but
+//!   for the first 20 µs of a run, yielding: `driver.rs`, `FIRST_SPIN`,
+//!   so that a small compute ends before it sleeps). Its
 //!   polls are the fallback for when every worker is busy (it sends their
 //!   exports in batches) or asleep (it receives what wakes them): it sleeps
 //!   longer and longer, up to a millisecond, and briefly only while exports

@@ -33,6 +33,7 @@ pub mod published;
 pub mod ready_latency;
 pub mod scaling;
 pub mod shapes;
+pub mod small_compute;
 pub mod soak_dag;
 pub mod spin;
 pub mod table;

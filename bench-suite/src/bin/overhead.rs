@@ -1,8 +1,8 @@
 //! `overhead`: the executor, DAG-overhead and scaling workloads outside
 //! criterion, in one run; writes, each section on its own (so that `--only`
 //! reruns one without touching the others): `results/executor.{md,csv}`,
-//! `overhead.{md,csv,svg}` with `ready-latency.csv`, and
-//! `scaling.{md,csv,svg}`.
+//! `overhead.{md,csv,svg}` with `ready-latency.csv`,
+//! `scaling.{md,csv,svg}`, and `small-compute.{md,csv}`.
 //!
 //! ```text
 //! cargo run --release -p delayed-bench --bin overhead
@@ -25,6 +25,7 @@ use delayed_bench::peers::{Runner, System};
 use delayed_bench::plot::{self, Bar, Point};
 use delayed_bench::scaling::{self, Scaling};
 use delayed_bench::shapes::Shape;
+use delayed_bench::small_compute::{SmallCompute, SmallPools};
 use delayed_bench::table::{cell, Table};
 use delayed_bench::timing::median;
 
@@ -39,6 +40,9 @@ enum Section {
     Dag,
     /// 20,000 tasks of ~50 µs on 1..N workers.
     Scaling,
+    /// A graph of three no-op tasks computed again and again from outside
+    /// the pool: delayed vs rayon's `install`.
+    Small,
 }
 
 #[derive(Parser, Debug)]
@@ -174,7 +178,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         plot::scaling_svg(&args.out.join("scaling.svg"), &points, &caption)?;
         write_md("scaling.md", md)?;
     }
+    if wants(Section::Small) {
+        let mut md = header(&format!(
+            "Small computes: two no-op tasks and their sum, {SMALL_COMPUTES} computes per run"
+        ));
+        let table = small_section(&workers, args.runs);
+        std::fs::write(
+            args.out.join("small-compute.csv"),
+            machine.csv_comment() + &table.csv(),
+        )?;
+        writeln!(md, "What a program that computes one small graph per step of its loop pays per compute: the hand-off from its thread to the pool's and back. `delayed`: a new graph built and computed each time, or one graph computed again (`compute_on` from the main thread); rayon: `ThreadPool::install` of a `join` of the two tasks. Microseconds per compute; the three alternate run by run.\n")?;
+        md.push_str(&table.markdown());
+        write_md("small-compute.md", md)?;
+    }
     Ok(())
+}
+
+/// Computes per run of the small-computes section.
+const SMALL_COMPUTES: usize = 5_000;
+
+/// The small-computes section: per worker count, the median µs per compute
+/// of each kind, the kinds alternating run by run.
+fn small_section(workers: &[usize], runs: usize) -> Table {
+    let mut table = Table::new([
+        "workers",
+        "delayed, built and computed, µs",
+        "delayed, computed again, µs",
+        "rayon install(join), µs",
+    ]);
+    for &w in workers {
+        eprintln!("small computes on {w} workers");
+        let pools = SmallPools::new(w);
+        let mut samples = [Vec::new(), Vec::new(), Vec::new()];
+        quiet();
+        for what in SmallCompute::ALL {
+            pools.us_per_compute(what, SMALL_COMPUTES / 10); // warm-up
+        }
+        for _ in 0..runs {
+            for (what, s) in SmallCompute::ALL.into_iter().zip(&mut samples) {
+                s.push(pools.us_per_compute(what, SMALL_COMPUTES));
+            }
+        }
+        let mut row = vec![w.to_string()];
+        row.extend(samples.iter().map(|s| cell(Some(median(s)), 2)));
+        table.push(row);
+    }
+    table
 }
 
 fn loadavg() -> String {

@@ -9,7 +9,9 @@
 //!    against the ideal of `ceil(8 / (ranks x workers))` units;
 //! 4. the floor: a plain MPI ping-pong of 8 bytes between ranks 0 and 1;
 //! 5. the CPU a rank burns while it waits for a remote input (rank 1 waits
-//!    for rank 0's slow task).
+//!    for rank 0's slow task);
+//! 6. small computes (`small.rs`): a graph of one task per rank and a sink,
+//!    computed again and again, against one `MPI_Allreduce`.
 //!
 //! ```sh
 //! cargo build --release -p delayed-bench --features mpi --bin distributed
@@ -19,6 +21,8 @@
 //! Every measurement starts after a barrier; a run's time is the slowest
 //! rank's. Rank 0 prints markdown tables: medians with [min-max] over the
 //! runs, after one warm-up run.
+
+mod small;
 
 use std::error::Error;
 use std::process::ExitCode;
@@ -56,6 +60,9 @@ struct Args {
     /// Runs of the waiting measurement (no warm-up).
     #[arg(long, default_value_t = 3)]
     wait_runs: usize,
+    /// Computes per run of the small-computes section.
+    #[arg(long, default_value_t = 2_000)]
+    computes: usize,
     /// Round trips per ping-pong run.
     #[arg(long, default_value_t = 100_000)]
     round_trips: usize,
@@ -68,11 +75,12 @@ struct Args {
     /// the machine's first CPU for every rank under `--bind-to none`.
     #[arg(long)]
     no_pin: bool,
-    /// The sections to run, of latency, throughput, lesson, pingpong, wait.
+    /// The sections to run, of latency, throughput, lesson, small,
+    /// pingpong, wait.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "latency,throughput,lesson,pingpong,wait"
+        default_value = "latency,throughput,lesson,small,pingpong,wait"
     )]
     only: Vec<String>,
 }
@@ -499,9 +507,15 @@ fn online_cpus() -> usize {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn Error>> {
-    if args.runs == 0 || args.wait_runs == 0 || args.chain < 2 || args.round_trips == 0 {
+    if args.runs == 0
+        || args.wait_runs == 0
+        || args.chain < 2
+        || args.round_trips == 0
+        || args.computes == 0
+    {
         return Err(
-            "--runs, --wait-runs and --round-trips must be above 0, --chain above 1".into(),
+            "--runs, --wait-runs, --round-trips and --computes must be above 0, --chain above 1"
+                .into(),
         );
     }
     let cluster = Cluster::init()?;
@@ -551,6 +565,9 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
     }
     if args.wants("lesson") {
         bench.lesson()?;
+    }
+    if args.wants("small") {
+        bench.small()?;
     }
     if ranks < 2 {
         bench.say("(the ping-pong and the waiting need 2 ranks or more)\n");

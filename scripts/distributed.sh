@@ -24,7 +24,13 @@ command -v mpirun >/dev/null || { echo "mpirun not found: install openmpi-bin (s
 
 cargo build --release -q -p delayed-bench --features mpi --bin distributed
 BIN=${CARGO_TARGET_DIR:-target}/release/distributed
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# A waiting rank yields its CPU inside MPI on the oversubscribed job (4 ranks
+# on 2 CPUs), as scripts/taskbench.sh does; up to 2 ranks, Open MPI's default
+# (no yield) unless the caller sets it: each empty MPI call then makes a
+# sched_yield, about a microsecond here (a small compute on 2 ranks: 17 us
+# without, 47 with).
+YIELD_OVERSUB=${OMPI_MCA_mpi_yield_when_idle:-1}
 
 run() { # title, mpirun arguments..., --, distributed arguments...
     local title=$1; shift
@@ -42,7 +48,7 @@ run() { # title, mpirun arguments..., --, distributed arguments...
 {
     printf '# delayed::mpi: cross-rank latency, throughput, the lesson'"'"'s loop\n\n'
     printf 'Written by `scripts/distributed.sh`: every table below is what\n'
-    printf '`bench-suite/src/bin/distributed.rs` printed, unchanged (the program says\n'
+    printf '`bench-suite/src/bin/distributed/` printed, unchanged (the program says\n'
     printf 'how it measures in its `--help` and in each table'"'"'s heading).\n\n'
     printf -- '- machine: `nproc` %s, %s, kernel %s, %s\n' "$(nproc)" \
         "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')" "$(uname -r)" \
@@ -50,11 +56,12 @@ run() { # title, mpirun arguments..., --, distributed arguments...
     printf -- '- commit: %s%s\n' "$(git rev-parse --short HEAD)" \
         "$(git diff --quiet HEAD -- graph bench-suite || echo ' (with uncommitted changes)')"
     printf -- '- date: %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
-    printf -- '- environment: `OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_mpi_yield_when_idle=1`\n'
+    printf -- '- environment: `OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`; `OMPI_MCA_mpi_yield_when_idle` %s up to 2 ranks, %s on 4 (oversubscribed)\n' \
+        "${OMPI_MCA_mpi_yield_when_idle:-unset (Open MPI'"'"'s default)}" "$YIELD_OVERSUB"
     printf -- '- load: `uptime` before and after each job; this is a VM shared with other work\n'
     run "1 rank" -np 1 -- --chain 20000
     run "2 ranks (mpirun binds each to one core)" -np 2 -- --chain 20000
     run "2 ranks, not bound (ranks share the node's CPUs: Cluster::init splits them)" --bind-to none -np 2 -- --chain 20000
-    run "4 ranks on 2 CPUs (oversubscribed)" --oversubscribe -np 4 -- --chain 20000 --tasks 200000
+    run "4 ranks on 2 CPUs (oversubscribed)" --oversubscribe -x "OMPI_MCA_mpi_yield_when_idle=$YIELD_OVERSUB" -np 4 -- --chain 20000 --tasks 200000
 } > "$OUT"
 echo "wrote $OUT"

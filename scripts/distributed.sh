@@ -31,6 +31,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # sched_yield, about a microsecond here (a small compute on 2 ranks: 17 us
 # without, 47 with).
 YIELD_OVERSUB=${OMPI_MCA_mpi_yield_when_idle:-1}
+YIELD_SAID="unset (Open MPI's default)"
+[ -n "${OMPI_MCA_mpi_yield_when_idle:-}" ] && YIELD_SAID=$OMPI_MCA_mpi_yield_when_idle
 
 run() { # title, mpirun arguments..., --, distributed arguments...
     local title=$1; shift
@@ -57,7 +59,7 @@ run() { # title, mpirun arguments..., --, distributed arguments...
         "$(git diff --quiet HEAD -- graph bench-suite || echo ' (with uncommitted changes)')"
     printf -- '- date: %s\n' "$(date -u +%Y-%m-%dT%H:%MZ)"
     printf -- '- environment: `OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`; `OMPI_MCA_mpi_yield_when_idle` %s up to 2 ranks, %s on 4 (oversubscribed)\n' \
-        "${OMPI_MCA_mpi_yield_when_idle:-unset (Open MPI'"'"'s default)}" "$YIELD_OVERSUB"
+        "$YIELD_SAID" "$YIELD_OVERSUB"
     printf -- '- load: `uptime` before and after each job; this is a VM shared with other work\n'
     run "1 rank" -np 1 -- --chain 20000
     run "2 ranks (mpirun binds each to one core)" -np 2 -- --chain 20000

@@ -293,12 +293,14 @@ struct Items<'r, 'de> {
     len: usize,
 }
 
-impl Items<'_, '_> {
-    /// Whether another item follows.
-    fn next(&mut self) -> bool {
-        let more = self.len > 0;
-        self.len = self.len.saturating_sub(1);
-        more
+impl<'de> Items<'_, 'de> {
+    /// The next item (a map's next key), if another follows.
+    fn next<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<Option<S::Value>, Failure> {
+        if self.len == 0 {
+            return Ok(None);
+        }
+        self.len -= 1;
+        seed.deserialize(&mut *self.reader).map(Some)
     }
 
     /// The items left, if the bytes left could hold them (as postcard
@@ -315,10 +317,7 @@ impl<'de> de::SeqAccess<'de> for Items<'_, 'de> {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Failure> {
-        if !self.next() {
-            return Ok(None);
-        }
-        seed.deserialize(&mut *self.reader).map(Some)
+        self.next(seed)
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -333,10 +332,7 @@ impl<'de> de::MapAccess<'de> for Items<'_, 'de> {
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, Failure> {
-        if !self.next() {
-            return Ok(None);
-        }
-        seed.deserialize(&mut *self.reader).map(Some)
+        self.next(seed)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Failure> {

@@ -10,7 +10,6 @@
 //! beyond what MPI itself does.
 
 use std::any::type_name;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -18,7 +17,7 @@ use serde::Serialize;
 use super::deserialize_error::deserialize_error;
 use super::serialize_error::serialize_error;
 use super::spares::SPARE_BYTES;
-use crate::run::error::{drop_quietly, panic_message};
+use crate::run::error::catch_panic;
 use crate::store::{Slot, Value};
 
 /// Whether a value was encoded into the buffer given, else why not.
@@ -97,9 +96,7 @@ impl Codec {
         doing: &str,
         f: impl FnOnce() -> Result<R, String>,
     ) -> Result<R, String> {
-        catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
-            let message = panic_message(&*payload);
-            drop_quietly(payload);
+        catch_panic(f).unwrap_or_else(|message| {
             Err(format!(
                 "{doing} a {} panicked: {message}",
                 (self.type_name)()

@@ -273,6 +273,18 @@ impl fmt::Display for RemoteError {
 #[cfg(feature = "mpi")]
 impl std::error::Error for RemoteError {}
 
+/// `f`'s result, or the message of its panic (user code: a task, a
+/// value's drop, its `Serialize` or `Deserialize`), the payload dropped
+/// (`drop_quietly`).
+#[inline(always)]
+pub(crate) fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = panic_message(&*payload);
+        drop_quietly(payload);
+        message
+    })
+}
+
 /// Drops a panic payload, whose own drop might panic again (as std does).
 pub(crate) fn drop_quietly(payload: Box<dyn std::any::Any + Send>) {
     if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(payload))) {

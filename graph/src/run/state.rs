@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use super::error::{drop_quietly, panic_message, Error};
+use super::error::{catch_panic, drop_quietly, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
 use crate::store::{prefetch, written, Args, Node, NodeState, Store, Task, VTable, Value};
@@ -194,7 +194,7 @@ impl<'a> RunState<'a> {
         // SAFETY: every input slot is full and stays so until `k` releases
         // its inputs (the caller's contract), after this call.
         let args = unsafe { Args::new(&self.nodes, inputs) };
-        match catch_unwind(AssertUnwindSafe(|| task.call(args))) {
+        match catch_panic(|| task.call(args)) {
             Ok(Ok(value)) => {
                 let node = &self.nodes[k as usize];
                 // SAFETY: the slot is empty (a node runs once), and only
@@ -208,9 +208,7 @@ impl<'a> RunState<'a> {
                 self.fail(Error::failed(self.store.name(id), id as usize, error));
                 false
             }
-            Err(payload) => {
-                let message = panic_message(&*payload);
-                drop_quietly(payload);
+            Err(message) => {
                 self.fail(Error::panicked(self.store.name(id), id as usize, message));
                 false
             }
@@ -338,10 +336,9 @@ impl<'a> RunState<'a> {
     /// Drops `value`, the output of local node `k`, inside `catch_unwind`:
     /// a panicking drop is a failure of `k`.
     fn drop_value(&self, k: u32, value: Value) {
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(value))) {
+        if let Err(message) = catch_panic(|| drop(value)) {
             let id = self.plan.node_id(k);
-            let message = format!("dropping its output panicked: {}", panic_message(&*payload));
-            drop_quietly(payload);
+            let message = format!("dropping its output panicked: {message}");
             self.fail(Error::panicked(self.store.name(id), id as usize, message));
         }
     }

@@ -28,15 +28,6 @@ pub(crate) struct Drive {
     pub(crate) received: Vec<u64>,
 }
 
-/// How long the computing thread polls without sleeping at the start of a
-/// run, yielding its CPU between polls (`Backoff::sleeping` after that).
-/// A small compute ends within it: parked, the thread's CPU may go idle,
-/// and on a VM an idle CPU takes tens of microseconds to wake. A graph of
-/// one task per rank and a sink, computed again and again (`distributed
-/// --only small`, 2-core VM): 21.4 -> 7.9 µs per compute on 1 rank, 34.4 ->
-/// 17.7 on 2. Longer runs lose 20 µs of this thread's yields at most.
-const FIRST_SPIN: Duration = Duration::from_micros(20);
-
 /// How long a cancelled run may take to end, after the watchdog fired,
 /// before the job is aborted: a task stuck in user code never returns.
 const ABORT_GRACE: Duration = Duration::from_secs(10);
@@ -198,9 +189,7 @@ pub(crate) fn drive<O: Observer>(
             // 1 worker, Task Bench's METG fell by 15-45 % without it,
             // `results/taskbench/wake-check/`). An export into an empty
             // outbox wakes it (`Outbox::push`).
-            if started.elapsed() < FIRST_SPIN {
-                std::thread::yield_now();
-            } else if outbox.may_hold_some() {
+            if outbox.may_hold_some() {
                 backoff.event();
             } else {
                 backoff.idle();

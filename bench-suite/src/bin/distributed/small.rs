@@ -6,7 +6,7 @@
 use std::error::Error;
 use std::time::{Duration, Instant};
 
-use delayed::mpi::Cluster;
+use delayed::mpi::{Cluster, Delayed, Graph};
 use delayed::Executor;
 use mpi::collective::SystemOperation;
 use mpi::topology::SimpleCommunicator;
@@ -21,11 +21,7 @@ fn rebuilt(cluster: &Cluster, ex: &Executor, computes: usize) -> Result<Duration
     let ranks = cluster.size();
     let start = Instant::now();
     for i in 0..computes as u64 {
-        let g = cluster.graph();
-        let parts: Vec<_> = (0..ranks)
-            .map(|r| g.on(r).delayed("part", move || r as u64 + i))
-            .collect();
-        let sum = g.on(0).task("sum", &parts, |v| v.into_iter().sum::<u64>());
+        let sum = step(&cluster.graph(), ranks, i);
         let got = sum.compute_on(ex)?;
         check(got == step_sum(ranks, i), "small compute")?;
     }
@@ -35,11 +31,7 @@ fn rebuilt(cluster: &Cluster, ex: &Executor, computes: usize) -> Result<Duration
 /// The same graph as `rebuilt`, built once and computed `computes` times.
 fn again(cluster: &Cluster, ex: &Executor, computes: usize) -> Result<Duration, Box<dyn Error>> {
     let ranks = cluster.size();
-    let g = cluster.graph();
-    let parts: Vec<_> = (0..ranks)
-        .map(|r| g.on(r).delayed("part", move || r as u64))
-        .collect();
-    let sum = g.on(0).task("sum", &parts, |v| v.into_iter().sum::<u64>());
+    let sum = step(&cluster.graph(), ranks, 0);
     let start = Instant::now();
     for _ in 0..computes {
         let got = sum.compute_on(ex)?;
@@ -58,6 +50,15 @@ fn allreduce(world: &SimpleCommunicator, computes: usize) -> Duration {
     }
     std::hint::black_box(sum);
     start.elapsed()
+}
+
+/// Step `i`'s graph in `g`: a task on each of `ranks` ranks, `r` making
+/// `r + i`, and their sum on rank 0.
+fn step(g: &Graph, ranks: usize, i: u64) -> Delayed<u64> {
+    let parts: Vec<_> = (0..ranks)
+        .map(|r| g.on(r).delayed("part", move || r as u64 + i))
+        .collect();
+    g.on(0).task("sum", &parts, |v| v.into_iter().sum::<u64>())
 }
 
 /// What step `i`'s sink computes on `ranks` ranks.

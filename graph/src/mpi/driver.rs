@@ -198,7 +198,7 @@ pub(crate) fn drive<O: Observer>(
     });
     let driver = driver.into_inner().unwrap_or_else(PoisonError::into_inner);
     // The last jobs' exports: every job ended, so all are in the outbox.
-    let mut wire = lock(&outbox.wire);
+    let mut wire = outbox.wire();
     wire.flush(outbox, routes, |error| driver.state.fail(error));
     // Every poll is over: the posted receive is cancelled.
     let received = driver.inbox.close(outbox.comms().1);

@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::thread::Thread;
 
 use mpi::topology::SimpleCommunicator;
@@ -173,6 +173,12 @@ impl<'c> Outbox<'c> {
         self.filled.store(false, Ordering::Relaxed);
     }
 
+    /// The wire, once no other thread holds it.
+    pub(crate) fn wire(&self) -> MutexGuard<'_, Wire> {
+        // A thread that panicked holding it left it whole, as below.
+        self.wire.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// The wire, if no other thread holds it.
     pub(crate) fn try_wire(&self) -> Option<MutexGuard<'_, Wire>> {
         match self.wire.try_lock() {
@@ -243,10 +249,21 @@ impl<O: Observer> Observer for Exporter<'_, O> {
                 format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into(),
             );
         }
-        let sent = match self.outbox.try_wire() {
-            Some(mut wire) => wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)?,
-            None => false,
-        };
+        // The wire is waited for, not tried: another thread holds it for
+        // one poll, a few microseconds, unless the scheduler took that
+        // thread's CPU in the middle of it (an MPI call that finds nothing
+        // yields the CPU when ranks share CPUs, and so does the kernel's
+        // tick): then the wait is what lets it run. Tried only, the
+        // worker of a chain went on exporting into the outbox while the
+        // computing thread, descheduled on the same CPU, held the wire:
+        // on 4 ranks sharing 2 CPUs, Task Bench's tree sent all 1000
+        // values of a rank's chain in one batch at its end, and the ranks
+        // reading them idled meanwhile (1024 iterations, 1.7 µs tasks:
+        // 7.5-7.8 ms per compute, 5.9-6.6 so, the floor 4.5-5.6).
+        let sent = self
+            .outbox
+            .wire()
+            .send_at_once(self.outbox, self.routes, (k, dests), &bytes)?;
         if !sent {
             self.outbox.push(k, bytes);
         }

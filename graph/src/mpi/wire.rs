@@ -1,11 +1,12 @@
 //! `Wire`: MPI during a rank's run, behind one mutex (`Outbox::wire`):
 //! every MPI call of the run is made by the thread that holds it, so MPI is
 //! called by one thread at a time (`MPI_THREAD_SERIALIZED` is enough). Two
-//! kinds of thread take it, both with `try_lock`, so that none ever waits
-//! for it:
+//! kinds of thread take it:
 //!
-//! - a worker whose task's output another rank reads, to send it at once
-//!   (`Exporter::export`), when nothing was sent that way in the last
+//! - a worker whose task's output another rank reads, waiting for it if
+//!   another thread holds it (for one poll, unless the scheduler took that
+//!   thread's CPU: then the wait lets it run; `Exporter::export` says what
+//!   trying only cost), to send it at once, when nothing was sent that way in the last
 //!   `AT_ONCE_GAP` since the last poll (the first two since a poll are
 //!   sent so whatever the time): the value leaves before the worker ends
 //!   its job and polls, after what waited in the outbox (sent as a poll
@@ -16,9 +17,10 @@
 //!   per rank; a worker that exports every few microseconds without ever
 //!   polling (a chain whose values another rank reads) sends each at
 //!   once, or, with tasks shorter than the gap, a few in each message,
-//!   and never waits for the computing thread;
-//! - a poll (`driver.rs`), which sends what waits in the outbox (`flush`),
-//!   receives, and frees completed sends.
+//!   and never waits for the computing thread's poll;
+//! - a poll (`driver.rs`), with `try_lock`: it skips its turn rather than
+//!   wait. It sends what waits in the outbox (`flush`), receives, and
+//!   frees completed sends.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

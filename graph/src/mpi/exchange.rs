@@ -6,15 +6,16 @@
 //! The protocol, numbered, is in `README.md` beside this file.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use mpi::topology::SimpleCommunicator;
 
 use super::arrivals::BySource;
 use super::codec::Codec;
-use super::wire::{Serialized, Wire};
+use super::wire::{Serialized, Wire, AT_ONCE_GAP};
 use crate::run::{Observer, Plan};
 use crate::store::value::Slot;
 use crate::store::BoxError;
@@ -112,7 +113,34 @@ pub(crate) struct Outbox<'c> {
     /// The computing thread, once it drives the run (`set_poller`): woken
     /// by an export into an empty outbox.
     poller: OnceLock<Thread>,
+    /// The exports that found the wire taken since one last got it.
+    missed: Missed,
 }
+
+/// Exports that found the wire taken without a break (`wire_for_export`).
+struct Missed {
+    /// When the first of them did, in nanoseconds after `epoch`.
+    since: AtomicU64,
+    /// How many did: 0 if the last export got the wire.
+    count: AtomicU64,
+    epoch: Instant,
+}
+
+/// Whether `misses` exports that found the wire taken over `streak`
+/// nanoseconds call for waiting for it: the streak is longer than a poll
+/// (`WIRE_WAIT_AFTER`) and not a burst (on average `AT_ONCE_GAP` or more
+/// between two misses, so each would have been sent at once).
+fn worth_waiting(streak: u64, misses: u64) -> bool {
+    streak >= WIRE_WAIT_AFTER.as_nanos() as u64
+        && streak >= misses.saturating_mul(AT_ONCE_GAP.as_nanos() as u64)
+}
+
+/// Misses between two looks at the clock (`Outbox::wire_after_a_miss`).
+const MISSES_PER_LOOK: u64 = 64;
+
+/// How long exports find the wire taken before one waits for it: longer
+/// than a poll that sends large batches, shorter than a scheduler's slice.
+const WIRE_WAIT_AFTER: Duration = Duration::from_micros(500);
 
 impl<'c> Outbox<'c> {
     pub(crate) fn new(
@@ -126,6 +154,11 @@ impl<'c> Outbox<'c> {
             wire: Mutex::new(Wire::new(ranks)),
             comms: Serialized::new(comm, payloads),
             poller: OnceLock::new(),
+            missed: Missed {
+                since: AtomicU64::new(0),
+                count: AtomicU64::new(0),
+                epoch: Instant::now(),
+            },
         }
     }
 
@@ -171,6 +204,70 @@ impl<'c> Outbox<'c> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         std::mem::swap(&mut *queue, list);
         self.filled.store(false, Ordering::Relaxed);
+    }
+
+    /// The wire for an export: tried, and waited for once exports that
+    /// would each have left at once have found it taken for
+    /// `WIRE_WAIT_AFTER` without a break: more than that long, and on
+    /// average `AT_ONCE_GAP` or more apart (not a burst, whose values wait
+    /// in the outbox anyway).
+    ///
+    /// Another thread holds the wire for one poll, microseconds, unless the
+    /// scheduler took that thread's CPU in the middle of it (an MPI call
+    /// that finds nothing yields the CPU when ranks share CPUs, and a
+    /// worker that shares a core with the computing thread keeps the CPU
+    /// for the scheduler's slice): then waiting is what lets it run. Tried
+    /// only, the worker of a chain went on exporting into the outbox while
+    /// the computing thread, descheduled on the same CPU, held the wire: on
+    /// 4 ranks sharing 2 CPUs, Task Bench's tree sent all 1000 values of a
+    /// rank's chain in one batch at its end, and the ranks reading them
+    /// idled meanwhile (tree at 1024 iterations, over the floor's time
+    /// per compute in the same job, 4 alternated pairs: 1.16-1.41 with
+    /// this rule, 1.25-1.56 without). Waiting in a burst cost throughput
+    /// instead: on 2 ranks, 200000 independent tasks took a quarter longer
+    /// when exports waited after 500 µs of misses (130-200 µs waits, while
+    /// the computing thread sent what the burst had left in the outbox),
+    /// and a fifth longer when every miss waited.
+    #[inline]
+    fn wire_for_export(&self) -> Option<MutexGuard<'_, Wire>> {
+        match self.try_wire() {
+            Some(wire) => {
+                if self.missed.count.load(Ordering::Relaxed) != 0 {
+                    self.missed.count.store(0, Ordering::Relaxed);
+                }
+                Some(wire)
+            }
+            None => self.wire_after_a_miss(),
+        }
+    }
+
+    /// `wire_for_export` once the wire was found taken: `None` unless
+    /// the misses so far call for waiting. The clock is read at the first
+    /// miss and every `MISSES_PER_LOOK` after it: read at every miss, it
+    /// cost 200000 independent tasks on 2 ranks a seventh of their
+    /// throughput.
+    #[cold]
+    #[inline(never)]
+    fn wire_after_a_miss(&self) -> Option<MutexGuard<'_, Wire>> {
+        // Relaxed: hints shared by the workers; a stale or lost value only
+        // makes an export wait sooner or later.
+        let count = self.missed.count.fetch_add(1, Ordering::Relaxed) + 1;
+        if count == 1 {
+            let now = self.missed.epoch.elapsed().as_nanos() as u64;
+            self.missed.since.store(now, Ordering::Relaxed);
+            return None;
+        }
+        if count % MISSES_PER_LOOK != 0 {
+            return None;
+        }
+        let now = self.missed.epoch.elapsed().as_nanos() as u64;
+        let streak = now.saturating_sub(self.missed.since.load(Ordering::Relaxed));
+        if !worth_waiting(streak, count) {
+            return None;
+        }
+        let wire = self.wire();
+        self.missed.count.store(0, Ordering::Relaxed);
+        Some(wire)
     }
 
     /// The wire, once no other thread holds it.
@@ -249,24 +346,32 @@ impl<O: Observer> Observer for Exporter<'_, O> {
                 format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into(),
             );
         }
-        // The wire is waited for, not tried: another thread holds it for
-        // one poll, a few microseconds, unless the scheduler took that
-        // thread's CPU in the middle of it (an MPI call that finds nothing
-        // yields the CPU when ranks share CPUs, and so does the kernel's
-        // tick): then the wait is what lets it run. Tried only, the
-        // worker of a chain went on exporting into the outbox while the
-        // computing thread, descheduled on the same CPU, held the wire:
-        // on 4 ranks sharing 2 CPUs, Task Bench's tree sent all 1000
-        // values of a rank's chain in one batch at its end, and the ranks
-        // reading them idled meanwhile (1024 iterations, 1.7 µs tasks:
-        // 7.5-7.8 ms per compute, 5.9-6.6 so, the floor 4.5-5.6).
-        let sent = self
-            .outbox
-            .wire()
-            .send_at_once(self.outbox, self.routes, (k, dests), &bytes)?;
+        let sent = match self.outbox.wire_for_export() {
+            Some(mut wire) => wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)?,
+            None => false,
+        };
         if !sent {
             self.outbox.push(k, bytes);
         }
         Ok(self.routes.read_here[k as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_export_waits_for_the_wire_only_after_a_long_streak_of_spaced_misses() {
+        let us = |n: u64| n * 1000;
+        // A chain of 1.7 µs tasks whose computing thread was descheduled.
+        assert!(worth_waiting(us(544), 320));
+        // Not yet: one poll's length.
+        assert!(!worth_waiting(us(109), 64));
+        // A burst of exports 0.2 µs apart, however long the holder takes.
+        assert!(!worth_waiting(us(640), 3200));
+        // Exactly at both bounds.
+        assert!(worth_waiting(us(500), 500));
+        assert!(!worth_waiting(us(500), 501));
     }
 }

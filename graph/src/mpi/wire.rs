@@ -3,10 +3,10 @@
 //! called by one thread at a time (`MPI_THREAD_SERIALIZED` is enough). Two
 //! kinds of thread take it:
 //!
-//! - a worker whose task's output another rank reads, waiting for it if
-//!   another thread holds it (for one poll, unless the scheduler took that
-//!   thread's CPU: then the wait lets it run; `Exporter::export` says what
-//!   trying only cost), to send it at once, when nothing was sent that way in the last
+//! - a worker whose task's output another rank reads, with `try_lock`
+//!   (waiting only once exports have found it taken for long, which means
+//!   that the scheduler stopped its holder: `Outbox::wire_for_export`), to
+//!   send it at once, when nothing was sent that way in the last
 //!   `AT_ONCE_GAP` since the last poll (the first two since a poll are
 //!   sent so whatever the time): the value leaves before the worker ends
 //!   its job and polls, after what waited in the outbox (sent as a poll
@@ -51,7 +51,7 @@ const BATCHED: usize = 16 << 10;
 /// iterations (0.7 µs tasks) had its values wait for the computing thread,
 /// on the worker's CPU: wall median 2.3-2.8 ms, 1.9-2.6 after, lower in 6
 /// alternated pairs of 6.
-const AT_ONCE_GAP: Duration = Duration::from_micros(1);
+pub(crate) const AT_ONCE_GAP: Duration = Duration::from_micros(1);
 
 /// Sends in flight after which a worker's send at once also tests the
 /// oldest (`Sends::poll`), which moves MPI on and frees their buffers.

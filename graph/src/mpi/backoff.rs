@@ -29,7 +29,10 @@
 //! 6.6-6.9 ms so, the hand-written floor 4.5). It costs more wake-ups
 //! early in a wait: about 16 in the first 320 µs and 45 more to reach a
 //! millisecond, against 6 for doubling; beyond that, one a millisecond as
-//! before.
+//! before. So a run's computing thread sleeps so only while no worker
+//! polls (`idle`); while workers poll, it has nothing to add and each
+//! wake-up takes a CPU a worker needs, and its sleep doubles
+//! (`idle_while_others_poll`, `driver.rs`).
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -105,6 +108,18 @@ impl Backoff {
         }
     }
 
+    /// Nothing happened in this poll, and other threads poll meanwhile
+    /// (the executor's workers, during a run): sleep twice as long as last
+    /// time, up to `MAX_SLEEP` (but yield during `FIRST_SPIN`).
+    pub(crate) fn idle_while_others_poll(&mut self) {
+        if Instant::now() < self.yield_until {
+            thread::yield_now();
+        } else {
+            thread::park_timeout(self.sleep);
+            self.sleep = (self.sleep * 2).min(MAX_SLEEP);
+        }
+    }
+
     /// Nothing happened in this poll: yield the CPU while spinning, else
     /// sleep, longer as the wait goes on (a share of it, `SLEEP_SHARE`).
     pub(crate) fn idle(&mut self) {
@@ -141,6 +156,18 @@ mod tests {
         );
         assert_eq!(next_sleep(Duration::from_millis(16)), MAX_SLEEP);
         assert_eq!(next_sleep(Duration::from_secs(60)), MAX_SLEEP);
+    }
+
+    #[test]
+    fn while_others_poll_the_sleep_doubles() {
+        let mut backoff = Backoff::sleeping();
+        backoff.yield_until = Instant::now();
+        backoff.idle_while_others_poll();
+        assert_eq!(backoff.sleep, FIRST_SLEEP * 2);
+        for _ in 0..8 {
+            backoff.idle_while_others_poll();
+        }
+        assert_eq!(backoff.sleep, MAX_SLEEP);
     }
 
     #[test]

@@ -157,7 +157,8 @@ pub(crate) fn drive<O: Observer>(
                 _ = lock(&driver).poll(Poller::Computing);
                 break;
             }
-            if !worker_polled.swap(false, Ordering::Relaxed) {
+            let workers_polled = worker_polled.swap(false, Ordering::Relaxed);
+            if !workers_polled {
                 match driver.try_lock() {
                     Ok(mut d) => _ = d.poll(Poller::Computing),
                     Err(TryLockError::Poisoned(poisoned)) => {
@@ -188,9 +189,18 @@ pub(crate) fn drive<O: Observer>(
             // every 20 µs after each event took their cores (on 2 ranks x
             // 1 worker, Task Bench's METG fell by 15-45 % without it,
             // `results/taskbench/wake-check/`). An export into an empty
-            // outbox wakes it (`Outbox::push`).
+            // outbox wakes it (`Outbox::push`). While workers poll, twice
+            // as long each time; while none does (all asleep or busy: this
+            // thread may be the only one to see a value arrive), a share
+            // of the time waited (`backoff.rs`). A share throughout woke
+            // this thread 50 times in a run of 2.5 ms, against 7, each a
+            // switch on a CPU a worker needed: on 2 ranks, Task Bench's
+            // stencil_1d at 256 iterations took 1.68-2.00 times the
+            // floor's time, 1.43-1.58 so.
             if outbox.may_hold_some() {
                 backoff.event();
+            } else if workers_polled {
+                backoff.idle_while_others_poll();
             } else {
                 backoff.idle();
             }

@@ -83,6 +83,14 @@ impl Hashes {
     /// Hashes task `id`, the next one, about to be added: named `name`,
     /// with its entry `meta` and its input ids `inputs`. Two multiplies,
     /// when its name, type and hint are those of the task before.
+    ///
+    /// Inlined into the task builders: as a call it cost a multi-node
+    /// build 55-59 more instructions per task (callgrind, 2^18 tasks of a
+    /// chain: 386 -> 331 for the build and drop, independent tasks 343 ->
+    /// 284), most of them saving and restoring the builder's registers
+    /// around it; 32-34 -> 27 ns per task on a chain, 35-36 -> 31-32 on
+    /// independent tasks (one rank, 4 alternated rounds, best of 20 builds).
+    #[inline]
     pub(crate) fn push(&mut self, id: u32, name: &str, meta: &NodeMeta, inputs: &[u32]) {
         debug_assert_eq!(id as usize, self.task.len());
         if (name.as_ptr() as usize, name.len()) != (self.name.0, self.name.1) {

@@ -127,9 +127,20 @@ impl Backoff {
         if now < self.yield_until || now.duration_since(self.last_event) < self.spin {
             thread::yield_now();
         } else {
-            thread::park_timeout(self.sleep);
+            thread::park_timeout(self.idle_sleep(now.duration_since(self.started)));
             self.sleep = next_sleep(self.started.elapsed());
         }
+    }
+
+    /// How long `idle` sleeps, `waited` into the wait: the sleep set last
+    /// (`FIRST_SLEEP` after an event), but never more than the share of
+    /// the wait. While workers polled, `idle_while_others_poll` doubled the
+    /// sleep up to `MAX_SLEEP`; once they stop (they sleep 1 ms after their
+    /// last progress), the first `idle` slept that long, a millisecond
+    /// where the share 2.5 ms into a run is 156 µs, and a value arriving
+    /// then waited for it.
+    fn idle_sleep(&self, waited: Duration) -> Duration {
+        self.sleep.min(next_sleep(waited))
     }
 }
 
@@ -168,6 +179,22 @@ mod tests {
             backoff.idle_while_others_poll();
         }
         assert_eq!(backoff.sleep, MAX_SLEEP);
+    }
+
+    #[test]
+    fn once_others_stop_polling_the_sleep_is_a_share_of_the_wait_again() {
+        let mut backoff = Backoff::sleeping();
+        backoff.yield_until = Instant::now();
+        for _ in 0..8 {
+            backoff.idle_while_others_poll();
+        }
+        assert_eq!(backoff.sleep, MAX_SLEEP);
+        let waited = Duration::from_micros(2500);
+        assert_eq!(backoff.idle_sleep(waited), next_sleep(waited));
+        assert!(backoff.idle_sleep(waited) < MAX_SLEEP);
+        // After an event, the short sleep it set, not the share.
+        backoff.sleep = FIRST_SLEEP;
+        assert_eq!(backoff.idle_sleep(waited), FIRST_SLEEP);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::wire::{Serialized, Wire, AT_ONCE_GAP};
 use crate::run::{Observer, Plan};
 use crate::store::value::Slot;
 use crate::store::BoxError;
+use crate::Error;
 
 thread_local! {
     /// Whether this thread is running a task of a multi-node compute: a
@@ -228,46 +229,61 @@ impl<'c> Outbox<'c> {
     /// when exports waited after 500 µs of misses (130-200 µs waits, while
     /// the computing thread sent what the burst had left in the outbox),
     /// and a fifth longer when every miss waited.
+    ///
+    /// `Err(true)`: wait. The export then puts its value in the outbox
+    /// before it waits (`flush_after_waiting`), so that whoever holds the
+    /// wire or takes it first sends it: a mutex is not fair, and the polls
+    /// of idle workers, which only try it, may take it again and again
+    /// before the waiter does.
     #[inline]
-    fn wire_for_export(&self) -> Option<MutexGuard<'_, Wire>> {
+    fn wire_for_export(&self) -> Result<MutexGuard<'_, Wire>, bool> {
         match self.try_wire() {
             Some(wire) => {
                 if self.missed.count.load(Ordering::Relaxed) != 0 {
                     self.missed.count.store(0, Ordering::Relaxed);
                 }
-                Some(wire)
+                Ok(wire)
             }
-            None => self.wire_after_a_miss(),
+            None => Err(self.worth_waiting_after_a_miss()),
         }
     }
 
-    /// `wire_for_export` once the wire was found taken: `None` unless
-    /// the misses so far call for waiting. The clock is read at the first
-    /// miss and every `MISSES_PER_LOOK` after it: read at every miss, it
-    /// cost 200000 independent tasks on 2 ranks a seventh of their
-    /// throughput.
+    /// `wire_for_export` once the wire was found taken: whether the misses
+    /// so far call for waiting. The clock is read at the first miss and
+    /// every `MISSES_PER_LOOK` after it: read at every miss, it cost 200000
+    /// independent tasks on 2 ranks a seventh of their throughput.
     #[cold]
     #[inline(never)]
-    fn wire_after_a_miss(&self) -> Option<MutexGuard<'_, Wire>> {
+    fn worth_waiting_after_a_miss(&self) -> bool {
         // Relaxed: hints shared by the workers; a stale or lost value only
         // makes an export wait sooner or later.
         let count = self.missed.count.fetch_add(1, Ordering::Relaxed) + 1;
         if count == 1 {
             let now = self.missed.epoch.elapsed().as_nanos() as u64;
             self.missed.since.store(now, Ordering::Relaxed);
-            return None;
+            return false;
         }
         if count % MISSES_PER_LOOK != 0 {
-            return None;
+            return false;
         }
         let now = self.missed.epoch.elapsed().as_nanos() as u64;
         let streak = now.saturating_sub(self.missed.since.load(Ordering::Relaxed));
-        if !worth_waiting(streak, count) {
-            return None;
-        }
-        let wire = self.wire();
+        worth_waiting(streak, count)
+    }
+
+    /// Waits for the wire, then sends what waits in the outbox (an export
+    /// that was worth waiting for, `wire_for_export`, is there).
+    ///
+    /// # Errors
+    /// The first send that could not start.
+    #[cold]
+    #[inline(never)]
+    fn flush_after_waiting(&self, routes: &Routes) -> Result<(), Error> {
+        let mut wire = self.wire();
         self.missed.count.store(0, Ordering::Relaxed);
-        Some(wire)
+        let mut failed = None;
+        wire.flush(self, routes, |error| _ = failed.get_or_insert(error));
+        failed.map_or(Ok(()), Err)
     }
 
     /// The wire, once no other thread holds it.
@@ -346,12 +362,19 @@ impl<O: Observer> Observer for Exporter<'_, O> {
                 format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into(),
             );
         }
-        let sent = match self.outbox.wire_for_export() {
-            Some(mut wire) => wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)?,
-            None => false,
-        };
-        if !sent {
-            self.outbox.push(k, bytes);
+        match self.outbox.wire_for_export() {
+            Ok(mut wire) => {
+                if !wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)? {
+                    drop(wire);
+                    self.outbox.push(k, bytes);
+                }
+            }
+            Err(wait) => {
+                self.outbox.push(k, bytes);
+                if wait {
+                    self.outbox.flush_after_waiting(self.routes)?;
+                }
+            }
         }
         Ok(self.routes.read_here[k as usize])
     }

@@ -5,7 +5,8 @@
 //!
 //! - a worker whose task's output another rank reads, with `try_lock`
 //!   (waiting only once exports have found it taken for long, which means
-//!   that the scheduler stopped its holder: `Outbox::wire_for_export`), to
+//!   that the scheduler stopped its holder, and then with its value put in
+//!   the outbox first: `Outbox::wire_for_export`), to
 //!   send it at once, when nothing was sent that way in the last
 //!   `AT_ONCE_GAP` since the last poll (the first two since a poll are
 //!   sent so whatever the time): the value leaves before the worker ends

@@ -51,8 +51,18 @@ const BATCHED: usize = 16 << 10;
 /// worker sent what waited itself once the gap had passed, tree at 256
 /// iterations (0.7 µs tasks) had its values wait for the computing thread,
 /// on the worker's CPU: wall median 2.3-2.8 ms, 1.9-2.6 after, lower in 6
-/// alternated pairs of 6.
-pub(crate) const AT_ONCE_GAP: Duration = Duration::from_micros(1);
+/// alternated pairs of 6. With that, 4 µs batched a busy exporter's
+/// values (a chain, or a rank passing a chain's values on) into fewer
+/// messages, each of which costs the receiving rank a poll and a switch
+/// more than a value in a batch does: Task Bench's tree at 128-1024
+/// iterations, time per compute over the floor's in the same job, 3
+/// alternated rounds, on 2 ranks 1.06-1.29 against 1.14-1.54, on 4 ranks
+/// sharing 2 CPUs 1.14-1.72 against 1.27-1.83; independent tasks on 2
+/// ranks (`distributed --only throughput`) 128-130 against 144-155 ns
+/// per task; stencil_1d, whose worker polls between two exports, the
+/// cross-rank edge and the other patterns on 4 ranks alike within the
+/// noise. (A gap of 16 µs did no better than 4.)
+pub(crate) const AT_ONCE_GAP: Duration = Duration::from_micros(4);
 
 /// Sends in flight after which a worker's send at once also tests the
 /// oldest (`Sends::poll`), which moves MPI on and frees their buffers.
@@ -173,7 +183,7 @@ impl Wire {
             // CPU and only ran when the scheduler took the CPU from the
             // worker: the reading rank starved. Sent now, batched, and
             // this value in the same message: a chain of tasks shorter
-            // than the gap sends one message per two values, not two.
+            // than the gap sends a message per gap, not one per value.
             let mut failed = None;
             self.flush_with(outbox, routes, Some((k, Arc::clone(bytes))), |error| {
                 _ = failed.get_or_insert(error)

@@ -31,13 +31,18 @@ pub(crate) struct Spares {
     kept: Vec<Arc<Vec<u8>>>,
 }
 
+/// A new buffer with room for `SPARE_BYTES`, as a spare is: a small value
+/// is encoded into it without growing it, and once its sends complete it
+/// is kept as a spare (`Spares::give`).
+pub(crate) fn new_spare() -> Arc<Vec<u8>> {
+    Arc::new(Vec::with_capacity(SPARE_BYTES))
+}
+
 impl Spares {
     /// An unshared, empty buffer with room for `SPARE_BYTES`: a kept one,
     /// else a new one.
     pub(crate) fn take(&mut self) -> Arc<Vec<u8>> {
-        self.kept
-            .pop()
-            .unwrap_or_else(|| Arc::new(Vec::with_capacity(SPARE_BYTES)))
+        self.kept.pop().unwrap_or_else(new_spare)
     }
 
     /// Keeps `bytes` for a later `take` if nothing else shares it, it is

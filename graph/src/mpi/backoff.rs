@@ -123,24 +123,27 @@ impl Backoff {
     /// Nothing happened in this poll: yield the CPU while spinning, else
     /// sleep, longer as the wait goes on (a share of it, `SLEEP_SHARE`).
     pub(crate) fn idle(&mut self) {
-        let now = Instant::now();
-        if now < self.yield_until || now.duration_since(self.last_event) < self.spin {
-            thread::yield_now();
-        } else {
-            thread::park_timeout(self.idle_sleep(now.duration_since(self.started)));
-            self.sleep = next_sleep(self.started.elapsed());
+        match self.idle_action(Instant::now()) {
+            None => thread::yield_now(),
+            Some(sleep) => {
+                thread::park_timeout(sleep);
+                self.sleep = next_sleep(self.started.elapsed());
+            }
         }
     }
 
-    /// How long `idle` sleeps, `waited` into the wait: the sleep set last
-    /// (`FIRST_SLEEP` after an event), but never more than the share of
-    /// the wait. While workers polled, `idle_while_others_poll` doubled the
-    /// sleep up to `MAX_SLEEP`; once they stop (they sleep 1 ms after their
-    /// last progress), the first `idle` slept that long, a millisecond
-    /// where the share 2.5 ms into a run is 156 µs, and a value arriving
-    /// then waited for it.
-    fn idle_sleep(&self, waited: Duration) -> Duration {
-        self.sleep.min(next_sleep(waited))
+    /// What `idle` does at `now`: yield (`None`), or sleep this long: the
+    /// sleep set last (`FIRST_SLEEP` after an event), but never more than
+    /// the share of the wait. While workers polled, `idle_while_others_poll`
+    /// doubled the sleep up to `MAX_SLEEP`; once they stop (they sleep 1 ms
+    /// after their last progress), the first `idle` slept that long, a
+    /// millisecond where the share 2.5 ms into a run is 156 µs, and a value
+    /// arriving then waited for it.
+    fn idle_action(&self, now: Instant) -> Option<Duration> {
+        if now < self.yield_until || now.duration_since(self.last_event) < self.spin {
+            return None;
+        }
+        Some(self.sleep.min(next_sleep(now.duration_since(self.started))))
     }
 }
 
@@ -189,12 +192,16 @@ mod tests {
             backoff.idle_while_others_poll();
         }
         assert_eq!(backoff.sleep, MAX_SLEEP);
-        let waited = Duration::from_micros(2500);
-        assert_eq!(backoff.idle_sleep(waited), next_sleep(waited));
-        assert!(backoff.idle_sleep(waited) < MAX_SLEEP);
+        let now = backoff.started + Duration::from_micros(2500);
+        let share = next_sleep(Duration::from_micros(2500));
+        assert!(share < MAX_SLEEP);
+        assert_eq!(backoff.idle_action(now), Some(share));
         // After an event, the short sleep it set, not the share.
         backoff.sleep = FIRST_SLEEP;
-        assert_eq!(backoff.idle_sleep(waited), FIRST_SLEEP);
+        assert_eq!(backoff.idle_action(now), Some(FIRST_SLEEP));
+        // While it yields, no sleep.
+        backoff.yield_until = now + Duration::from_micros(1);
+        assert_eq!(backoff.idle_action(now), None);
     }
 
     #[test]

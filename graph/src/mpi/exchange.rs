@@ -145,7 +145,8 @@ fn worth_waiting(streak: u64, misses: u64) -> bool {
 /// once (`wire::AT_ONCE_GAP`, 4 µs since).
 const SPACED_MISSES: Duration = Duration::from_micros(1);
 
-/// Misses between two looks at the clock (`Outbox::wire_after_a_miss`).
+/// Misses between two looks at the clock
+/// (`Outbox::worth_waiting_after_a_miss`).
 const MISSES_PER_LOOK: u64 = 64;
 
 /// How long exports find the wire taken before one waits for it: longer
@@ -216,11 +217,10 @@ impl<'c> Outbox<'c> {
         self.filled.store(false, Ordering::Relaxed);
     }
 
-    /// The wire for an export: tried, and waited for once exports that
-    /// would each have left at once have found it taken for
-    /// `WIRE_WAIT_AFTER` without a break: more than that long, and on
-    /// average `SPACED_MISSES` or more apart (not a burst, whose values
-    /// wait in the outbox anyway).
+    /// The wire for an export: tried, and waited for once a chain's
+    /// exports (on average `SPACED_MISSES` or more apart, not a burst,
+    /// whose values wait in the outbox anyway) have found it taken for
+    /// `WIRE_WAIT_AFTER` without a break.
     ///
     /// Another thread holds the wire for one poll, microseconds, unless the
     /// scheduler took that thread's CPU in the middle of it (an MPI call
@@ -354,11 +354,11 @@ impl<O: Observer> Observer for Exporter<'_, O> {
         let codec = self.routes.codecs[k as usize];
         // A spare buffer if the wire is free, else a new one of a spare's
         // size. Not encoded while holding the wire: a large value would
-        // keep every poll out. (An empty new buffer grew to the value's
-        // exact size, too small to be kept as a spare once sent: on 4
-        // ranks sharing 2 CPUs, where 69-86 % of the exports of Task
-        // Bench's tree found the wire taken here, every one of those was
-        // a `malloc` and a `realloc`.)
+        // keep every poll out. (An empty new buffer grew to 8 bytes for
+        // the header, then to a spare's 64 for the value: on 4 ranks
+        // sharing 2 CPUs, where 69-86 % of the exports of Task Bench's
+        // tree found the wire taken here, each of those was a `malloc`
+        // and a `realloc`, now a `malloc`.)
         let mut bytes = match self.outbox.try_wire() {
             Some(mut wire) => wire.sends.spares.take(),
             None => new_spare(),

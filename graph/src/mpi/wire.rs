@@ -3,11 +3,8 @@
 //! called by one thread at a time (`MPI_THREAD_SERIALIZED` is enough). Two
 //! kinds of thread take it:
 //!
-//! - a worker whose task's output another rank reads, with `try_lock`
-//!   (waiting only once exports have found it taken for long, which means
-//!   that the scheduler stopped its holder, and then with its value put in
-//!   the outbox first: `Outbox::wire_for_export`), to
-//!   send it at once, when nothing was sent that way in the last
+//! - a worker whose task's output another rank reads, with `try_lock`,
+//!   to send it at once, when nothing was sent that way in the last
 //!   `AT_ONCE_GAP` since the last poll (the first two since a poll are
 //!   sent so whatever the time): the value leaves before the worker ends
 //!   its job and polls, after what waited in the outbox (sent as a poll
@@ -17,8 +14,13 @@
 //!   worker's next export after the gap, which send them in one message
 //!   per rank; a worker that exports every few microseconds without ever
 //!   polling (a chain whose values another rank reads) sends each at
-//!   once, or, with tasks shorter than the gap, a few in each message,
-//!   and never waits for the computing thread's poll;
+//!   once, or, with tasks shorter than the gap, a few in each message
+//!   (the last of such a run of exports waits for the computing thread,
+//!   which the export into an empty outbox woke, or for the worker's next
+//!   poll). An export waits for the wire only once exports have found it
+//!   taken for long, which means that the scheduler stopped its holder;
+//!   its value is then put in the outbox first, and it sends what the
+//!   outbox holds (`Outbox::wire_for_export`);
 //! - a poll (`driver.rs`), with `try_lock`: it skips its turn rather than
 //!   wait. It sends what waits in the outbox (`flush`), receives, and
 //!   frees completed sends.
@@ -47,7 +49,8 @@ const BATCHED: usize = 16 << 10;
 /// computing thread, a third thread for 2 cores on 2 ranks x 1 worker
 /// (Task Bench's tree at 1024 iterations, 2.9 µs tasks: wall median 8.4
 /// ms, 4.2 ms sending each at once; with a gap of 2 µs, 512 iterations
-/// took 5.9 ms, 2.6 with 1 µs: alternated, scratch runs). Until the
+/// took 5.9 ms, 2.6 with 1 µs: alternated, scratch runs, when what
+/// waited was left to the computing thread). Until the
 /// worker sent what waited itself once the gap had passed, tree at 256
 /// iterations (0.7 µs tasks) had its values wait for the computing thread,
 /// on the worker's CPU: wall median 2.3-2.8 ms, 1.9-2.6 after, lower in 6

@@ -65,7 +65,7 @@ const BATCHED: usize = 16 << 10;
 /// per task; stencil_1d, whose worker polls between two exports, the
 /// cross-rank edge and the other patterns on 4 ranks alike within the
 /// noise. (A gap of 16 µs did no better than 4.)
-pub(crate) const AT_ONCE_GAP: Duration = Duration::from_micros(4);
+const AT_ONCE_GAP: Duration = Duration::from_micros(4);
 
 /// Sends in flight after which a worker's send at once also tests the
 /// oldest (`Sends::poll`), which moves MPI on and frees their buffers.

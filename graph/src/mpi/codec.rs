@@ -124,8 +124,15 @@ fn encode_value<T: Codable>(
     encode(value.downcast_ref::<T>(), header, bytes)
 }
 
+/// How much room after the header `encode` tries before it measures the
+/// value: the room of a reused buffer is filled first, so a buffer kept
+/// after a larger value (`SCRATCH` in `exchange.rs`, up to 1 KiB) does not
+/// cost every small value a fill of it all.
+const FIRST_TRY: usize = 2 * SPARE_BYTES;
+
 /// `header` then `value` in `bytes` (what it held is dropped): in the room
-/// it has if the value fits, else grown once to the final size.
+/// it has (up to `FIRST_TRY` of it) if the value fits, else grown once to
+/// the final size.
 fn encode<T: Codable>(value: &T, header: &[u8], bytes: &mut Vec<u8>) -> Result<(), String> {
     let fail = |e: postcard::Error| match e {
         // postcard keeps no message of the value's own error: found again.
@@ -149,7 +156,7 @@ fn encode<T: Codable>(value: &T, header: &[u8], bytes: &mut Vec<u8>) -> Result<(
         // glibc's `calloc`, which skips the thread's cache of small blocks;
         // 183 of the 335 instructions of encoding a `u64` (callgrind, Task
         // Bench's stencil_1d, 2 ranks).
-        bytes.resize(bytes.capacity(), 0);
+        bytes.resize(bytes.capacity().min(header.len() + FIRST_TRY), 0);
         match postcard::to_slice(value, &mut bytes[header.len()..]) {
             Ok(encoded) => {
                 let len = header.len() + encoded.len();

@@ -93,7 +93,7 @@ fn receive(mut message: Message, status: Status, bytes: &mut Vec<u8>) -> Incomin
 /// The sends of one compute not known to be complete, oldest first, each
 /// with the buffer it reads (shared by the sends of one value to several
 /// ranks), how many messages went to each rank, and the buffers of
-/// completed sends kept for the next exports (`spares.rs`).
+/// completed sends kept for the next messages (`spares.rs`).
 pub(crate) struct Sends {
     pending: VecDeque<(ffi::MPI_Request, Arc<Vec<u8>>)>,
     sent: Vec<u64>,
@@ -107,11 +107,13 @@ pub(crate) struct Sends {
 unsafe impl Send for Sends {}
 
 impl Sends {
-    pub(crate) fn new(ranks: usize) -> Sends {
+    /// No sends yet, for a job of `ranks` ranks, with `spares` (an
+    /// earlier compute's, `Spares::take_all`).
+    pub(crate) fn new(ranks: usize, spares: Vec<Arc<Vec<u8>>>) -> Sends {
         Sends {
             pending: VecDeque::new(),
             sent: vec![0; ranks],
-            spares: Spares::default(),
+            spares: Spares::new(spares),
         }
     }
 
@@ -187,12 +189,13 @@ impl Sends {
         any
     }
 
-    /// Waits for every send to complete, then frees the buffers.
+    /// Waits for every send to complete, then frees the buffers (or keeps
+    /// them as spares).
     pub(crate) fn wait_all(&mut self) {
         for (mut request, bytes) in self.pending.drain(..) {
             // SAFETY: an active request of ours; its buffer is alive.
             unsafe { ffi::MPI_Wait(&mut request, ffi::RSMPI_STATUS_IGNORE) };
-            drop(bytes);
+            self.spares.give(bytes);
         }
     }
 

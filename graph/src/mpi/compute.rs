@@ -15,6 +15,7 @@ use super::driver::{drive, Drive};
 use super::exchange::{in_task, Exporter, Outbox, Routes};
 use super::prepare::prepare;
 use super::profile::{merge_profiles, RankTimes};
+use super::run_buffers::RunBuffers;
 use super::{Cluster, Graph, Placement};
 use crate::inspect::diagnostics::{Diagnosis, Recorder};
 use crate::run::{self, run_remote, Mode, Observer, Plan, RunState, Unobserved};
@@ -270,15 +271,20 @@ pub(crate) fn compute_targets(
     };
     let recorder = options.profile.then(|| Recorder::new(plan.len()));
     let recorder_start = epoch.elapsed();
+    let buffers = std::mem::take(&mut exclusive.buffers);
     let (mut driven, outcome) = match &recorder {
-        Some(recorder) => rank.run(&Diagnosis {
-            recorder: Some(recorder),
-            progress: None,
-            executor: Some(executor),
-        }),
-        None => rank.run(&Unobserved),
+        Some(recorder) => rank.run(
+            &Diagnosis {
+                recorder: Some(recorder),
+                progress: None,
+                executor: Some(executor),
+            },
+            buffers,
+        ),
+        None => rank.run(&Unobserved, buffers),
     };
     let wall = epoch.elapsed();
+    exclusive.buffers = std::mem::take(&mut driven.buffers);
 
     // Step 9: agree on the outcome.
     let mine = match &outcome {
@@ -315,6 +321,7 @@ pub(crate) fn compute_targets(
     }
     driven.sends.wait_all();
     debug_assert!(!driven.sends.in_flight());
+    exclusive.buffers.spares = driven.sends.spares.take_all();
     let profile = match recorder {
         Some(recorder) => {
             let local = recorder.finish(plan.len(), |k| ("", plan.node_id(k) as usize, &[]), 1);
@@ -384,12 +391,22 @@ struct Rank<'r> {
 
 impl Rank<'_> {
     /// Runs this rank's plan with `inner` observing (diagnostics), driving
-    /// the exchange from this thread; what the exchange knows and the local
-    /// outcome (the local targets' values, or the failure).
-    fn run<O: Observer>(&self, inner: &O) -> (Drive, Result<Vec<Value>, Error>) {
+    /// the exchange from this thread with `buffers` (an earlier compute's);
+    /// what the exchange knows (and the buffers, for the next compute) and
+    /// the local outcome (the local targets' values, or the failure).
+    fn run<O: Observer>(
+        &self,
+        inner: &O,
+        mut buffers: RunBuffers,
+    ) -> (Drive, Result<Vec<Value>, Error>) {
         let cancelled = AtomicBool::new(false);
         let state = RunState::new(self.store, self.plan, &cancelled);
-        let outbox = Outbox::new(self.comm, self.cluster.payloads(), self.cluster.size());
+        let outbox = Outbox::new(
+            self.comm,
+            self.cluster.payloads(),
+            self.cluster.size(),
+            &mut buffers,
+        );
         let exporter = Exporter {
             inner,
             plan: self.plan,
@@ -412,10 +429,13 @@ impl Rank<'_> {
                     self.cluster,
                     self.executor,
                     self.limit,
+                    std::mem::take(&mut buffers),
                 ));
             },
         );
-        (driven.expect("run_remote calls drive"), state.finish())
+        let mut driven = driven.expect("run_remote calls drive");
+        outbox.give_back(&mut driven.buffers);
+        (driven, state.finish())
     }
 }
 

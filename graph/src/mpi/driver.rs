@@ -14,6 +14,7 @@ use super::backoff::Backoff;
 use super::comm::{Incoming, Sends, BATCH, FAIL, VALUE};
 use super::exchange::{Exporter, Outbox, Routes};
 use super::inbox::Inbox;
+use super::run_buffers::RunBuffers;
 use super::wire::Wire;
 use super::Cluster;
 use crate::run::{Observer, Plan, Remote, RunState};
@@ -26,6 +27,8 @@ pub(crate) struct Drive {
     pub(crate) sends: Sends,
     /// Messages received from each rank.
     pub(crate) received: Vec<u64>,
+    /// The inbox's receive buffers, for the next compute.
+    pub(crate) buffers: RunBuffers,
 }
 
 /// How long a cancelled run may take to end, after the watchdog fired,
@@ -101,6 +104,7 @@ pub(crate) fn drive<O: Observer>(
     cluster: &Cluster,
     executor: &Executor,
     timeout: Option<Duration>,
+    buffers: RunBuffers,
 ) -> Drive {
     let ranks = cluster.size();
     let driver = Mutex::new(Driver {
@@ -117,7 +121,7 @@ pub(crate) fn drive<O: Observer>(
         waiting: routes.externals,
         told_others: false,
         cancelled_by_others: false,
-        inbox: Inbox::new(ranks),
+        inbox: Inbox::new(ranks, buffers),
         arrivals: Arrivals::new(&routes.by_source),
     });
     outbox.set_poller(std::thread::current());
@@ -211,10 +215,11 @@ pub(crate) fn drive<O: Observer>(
     let mut wire = outbox.wire();
     wire.flush(outbox, routes, |error| driver.state.fail(error));
     // Every poll is over: the posted receive is cancelled.
-    let received = driver.inbox.close(outbox.comms().1);
+    let (received, buffers) = driver.inbox.close(outbox.comms().1);
     Drive {
-        sends: std::mem::replace(&mut wire.sends, Sends::new(0)),
+        sends: std::mem::replace(&mut wire.sends, Sends::new(0, Vec::new())),
         received,
+        buffers,
     }
 }
 

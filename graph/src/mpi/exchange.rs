@@ -15,7 +15,8 @@ use mpi::topology::SimpleCommunicator;
 
 use super::arrivals::BySource;
 use super::codec::Codec;
-use super::spares::new_spare;
+use super::run_buffers::RunBuffers;
+use super::waiting::{Waiting, BATCHED};
 use super::wire::{Serialized, Wire};
 use crate::run::{Observer, Plan};
 use crate::store::value::Slot;
@@ -26,6 +27,8 @@ thread_local! {
     /// Whether this thread is running a task of a multi-node compute: a
     /// compute asked for from inside one runs on this rank alone.
     static IN_TASK: Cell<bool> = const { Cell::new(false) };
+    /// The buffer this thread's exports encode into (`Exporter::export`).
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
 /// Whether the calling thread is inside a task of a multi-node compute.
@@ -94,14 +97,15 @@ impl Routes {
 }
 
 /// What leaves this rank during a run: outputs encoded by the workers,
-/// waiting for the next poll to send them (local node, its message), and
-/// the wire every MPI call of the run goes through (`wire.rs`). A worker
+/// waiting for the next poll to send them (framed in each reading rank's
+/// next batch, `waiting.rs`), and the wire every MPI call of the run goes
+/// through (`wire.rs`). A worker
 /// that exported polls as soon as it is idle; the first export into an
 /// empty outbox also wakes the computing thread (`driver.rs`), which sleeps
 /// otherwise, so that a busy rank's values leave at once, and those
 /// exported while it wakes travel with them in one batch.
 pub(crate) struct Outbox<'c> {
-    queue: Mutex<Vec<(u32, Arc<Vec<u8>>)>>,
+    queue: Mutex<Waiting>,
     /// Whether `queue` may hold something: written under its lock, read
     /// without it by a poll, which locks only when it says so. Relaxed: a
     /// hint, never what a value is read by. A poll that reads a stale
@@ -145,6 +149,10 @@ fn worth_waiting(streak: u64, misses: u64) -> bool {
 /// once (`wire::AT_ONCE_GAP`, 4 µs since).
 const SPACED_MISSES: Duration = Duration::from_micros(1);
 
+/// The largest export buffer a thread keeps (`SCRATCH`): one grown by a
+/// larger value is dropped after its export.
+const SCRATCH_KEPT: usize = 1 << 10;
+
 /// Misses between two looks at the clock
 /// (`Outbox::worth_waiting_after_a_miss`).
 const MISSES_PER_LOOK: u64 = 64;
@@ -158,11 +166,13 @@ impl<'c> Outbox<'c> {
         comm: &'c SimpleCommunicator,
         payloads: &'c SimpleCommunicator,
         ranks: usize,
+        buffers: &mut RunBuffers,
     ) -> Outbox<'c> {
+        let spares = std::mem::take(&mut buffers.spares);
         Outbox {
-            queue: Mutex::new(Vec::new()),
+            queue: Mutex::new(buffers.waiting(ranks)),
             filled: AtomicBool::new(false),
-            wire: Mutex::new(Wire::new(ranks)),
+            wire: Mutex::new(Wire::new(ranks, spares, buffers.waiting(ranks))),
             comms: Serialized::new(comm, payloads),
             poller: OnceLock::new(),
             missed: Missed {
@@ -171,6 +181,21 @@ impl<'c> Outbox<'c> {
                 epoch: Instant::now(),
             },
         }
+    }
+
+    /// Keeps what the outbox allocated in `buffers`, for the next
+    /// compute's (`run_buffers.rs`); the spares went with the sends.
+    pub(crate) fn give_back(self, buffers: &mut RunBuffers) {
+        let queue = self
+            .queue
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        buffers.keep_waiting(queue);
+        let wire = self
+            .wire
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        buffers.keep_waiting(wire.into_waiting());
     }
 
     /// Names the thread that drives the run: exports wake it (`push`).
@@ -185,9 +210,16 @@ impl<'c> Outbox<'c> {
         self.comms.get()
     }
 
-    fn push(&self, k: u32, bytes: Arc<Vec<u8>>) {
+    /// Leaves `bytes`, the encoded output of local node `k` for `dests`,
+    /// for the next flush: copied into the batches to `dests` if it is
+    /// small, else kept whole (`waiting.rs`).
+    pub(crate) fn push(&self, k: u32, dests: &[u32], bytes: &mut Vec<u8>) {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        queue.push((k, bytes));
+        if bytes.len() <= BATCHED {
+            queue.add_small(dests, bytes);
+        } else {
+            queue.large.push((k, Arc::new(std::mem::take(bytes))));
+        }
         if !self.filled.swap(true, Ordering::Relaxed) {
             // The outbox was empty: the computing thread may sleep for up
             // to a millisecond (`Backoff::sleeping`). An unpark before its
@@ -203,11 +235,11 @@ impl<'c> Outbox<'c> {
         self.filled.load(Ordering::Relaxed)
     }
 
-    /// Swaps the outbox's list with `list` if it may hold something: a
-    /// flush takes what was exported and leaves its own list, emptied with
-    /// its capacity kept, for the next exports. An empty outbox is not
-    /// locked.
-    pub(crate) fn swap(&self, list: &mut Vec<(u32, Arc<Vec<u8>>)>) {
+    /// Swaps what waits in the outbox with `list` if it may hold
+    /// something: a flush takes what was exported and leaves its own
+    /// `Waiting`, emptied with its capacity kept, for the next exports. An
+    /// empty outbox is not locked.
+    pub(crate) fn swap(&self, list: &mut Waiting) {
         debug_assert!(list.is_empty());
         if !self.may_hold_some() {
             return;
@@ -352,45 +384,57 @@ impl<O: Observer> Observer for Exporter<'_, O> {
         }
         let id = self.plan.node_id(k);
         let codec = self.routes.codecs[k as usize];
-        // A spare buffer if the wire is free, else a new one of a spare's
-        // size. Not encoded while holding the wire: a large value would
-        // keep every poll out. (An empty new buffer grew to 8 bytes for
-        // the header, then to a spare's 64 for the value: on 4 ranks
-        // sharing 2 CPUs, where 69-86 % of the exports of Task Bench's
-        // tree found the wire taken here, each of those was a `malloc`
-        // and a `realloc`, now a `malloc`.)
-        let mut bytes = match self.outbox.try_wire() {
-            Some(mut wire) => wire.sends.spares.take(),
-            None => new_spare(),
-        };
-        let buffer = Arc::get_mut(&mut bytes).expect("a spare or new buffer is unshared");
+        // Encoded into this thread's buffer, then copied into the batches
+        // that wait in the outbox, or sent in it at once (`waiting.rs`).
+        // Not encoded while holding the wire: a large value would keep
+        // every poll out.
+        let mut bytes = SCRATCH.take();
         // SAFETY: the runner calls `export` with `k`'s output in its slot,
         // before any consumer can run, and writes nothing to it during the
         // call. A panicking `Serialize` is an error here.
-        if let Err(why) = unsafe { codec.encode_slot(output, &id.to_le_bytes(), buffer) } {
-            // The task fails: its name, key and rank come with the message.
-            let ranks = dests.iter().map(u32::to_string).collect::<Vec<_>>();
-            let noun = if ranks.len() == 1 { "rank" } else { "ranks" };
-            let ranks = ranks.join(", ");
-            return Err(
-                format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into(),
-            );
+        let sent = match unsafe { codec.encode_slot(output, &id.to_le_bytes(), &mut bytes) } {
+            Ok(()) => self.send(k, dests, &mut bytes).map_err(BoxError::from),
+            Err(why) => {
+                // The task fails: its name, key and rank come with the message.
+                let ranks = dests.iter().map(u32::to_string).collect::<Vec<_>>();
+                let noun = if ranks.len() == 1 { "rank" } else { "ranks" };
+                let ranks = ranks.join(", ");
+                Err(format!("delayed::mpi: cannot send its output to {noun} {ranks}: {why}").into())
+            }
+        };
+        if bytes.capacity() > SCRATCH_KEPT {
+            bytes = Vec::new();
         }
+        SCRATCH.set(bytes);
+        sent?;
+        Ok(self.routes.read_here[k as usize])
+    }
+}
+
+impl<O> Exporter<'_, O> {
+    /// Sends `bytes`, the encoded output of local node `k`, to `dests`: at
+    /// once if this thread gets the wire (`Wire::send_at_once`), else by
+    /// the next flush (`Outbox::push`). A value sent at once leaves in
+    /// `bytes`'s buffer, and a spare's takes its place.
+    ///
+    /// # Errors
+    /// If a send cannot start.
+    fn send(&self, k: u32, dests: &[u32], bytes: &mut Vec<u8>) -> Result<(), Error> {
         match self.outbox.wire_for_export() {
             Ok(mut wire) => {
-                if !wire.send_at_once(self.outbox, self.routes, (k, dests), &bytes)? {
+                if !wire.send_at_once(self.outbox, self.routes, (k, dests), bytes)? {
                     drop(wire);
-                    self.outbox.push(k, bytes);
+                    self.outbox.push(k, dests, bytes);
                 }
             }
             Err(wait) => {
-                self.outbox.push(k, bytes);
+                self.outbox.push(k, dests, bytes);
                 if wait {
                     self.outbox.flush_after_waiting(self.routes)?;
                 }
             }
         }
-        Ok(self.routes.read_here[k as usize])
+        Ok(())
     }
 }
 

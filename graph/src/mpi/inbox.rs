@@ -36,6 +36,7 @@ use mpi::topology::SimpleCommunicator;
 use mpi::traits::Equivalence;
 
 use super::comm::{Incoming, LARGE, SMALL_MAX, VALUE};
+use super::run_buffers::RunBuffers;
 
 /// The posted receives of one run, and what the last one received.
 pub(crate) struct Inbox {
@@ -50,6 +51,8 @@ pub(crate) struct Inbox {
     large: VecDeque<(usize, ffi::MPI_Request, Vec<u8>)>,
     /// Messages received on the run's communicator, per source rank.
     received: Vec<u64>,
+    /// Where receive buffers come from and go back to (`run_buffers.rs`).
+    buffers: RunBuffers,
 }
 
 // SAFETY: an `MPI_Request` is a handle. During a run the inbox is used by
@@ -60,14 +63,16 @@ pub(crate) struct Inbox {
 unsafe impl Send for Inbox {}
 
 impl Inbox {
-    /// An inbox for a job of `ranks` ranks; nothing is posted until the
-    /// first `try_next`.
-    pub(crate) fn new(ranks: usize) -> Inbox {
+    /// An inbox for a job of `ranks` ranks, whose receive buffers come
+    /// from `buffers` (an earlier compute's, `RunBuffers`); nothing is
+    /// posted until the first `try_next`.
+    pub(crate) fn new(ranks: usize, mut buffers: RunBuffers) -> Inbox {
         Inbox {
             posted: None,
-            current: Vec::new(),
+            current: buffers.receive(),
             large: VecDeque::new(),
             received: vec![0; ranks],
+            buffers,
         }
     }
 
@@ -89,7 +94,7 @@ impl Inbox {
             let request = match &mut self.posted {
                 Some((request, _)) => request,
                 None => {
-                    let buffer = Vec::with_capacity(SMALL_MAX);
+                    let buffer = self.buffers.receive();
                     &mut self.posted.insert(post_small(comm, buffer)).0
                 }
             };
@@ -132,16 +137,20 @@ impl Inbox {
     /// cancelled (or, if a message completed it first, that message is
     /// counted and dropped: nothing reads it any more), the announced
     /// values are waited for. Returns the messages received from each rank.
-    pub(crate) fn close(mut self, payloads: &SimpleCommunicator) -> Vec<u64> {
+    /// Gives back the receive buffers too, for the next compute's inbox.
+    pub(crate) fn close(mut self, payloads: &SimpleCommunicator) -> (Vec<u64>, RunBuffers) {
         self.finish(Some(payloads));
-        std::mem::take(&mut self.received)
+        let current = std::mem::take(&mut self.current);
+        self.buffers.keep_receive(current);
+        let buffers = std::mem::take(&mut self.buffers);
+        (std::mem::take(&mut self.received), buffers)
     }
 
     /// `close`; without `payloads` (a drop without `close`, which only a
     /// panic inside the driver makes), a value announced to the cancelled
     /// receive is not received (its buffer is not ours to wait for).
     fn finish(&mut self, payloads: Option<&SimpleCommunicator>) {
-        if let Some((mut request, buffer)) = self.posted.take() {
+        if let Some((mut request, mut buffer)) = self.posted.take() {
             let mut status = MaybeUninit::<ffi::MPI_Status>::uninit();
             let mut cancelled = 0;
             // SAFETY: our active receive; once `MPI_Wait` returns, MPI is
@@ -159,10 +168,13 @@ impl Inbox {
                 self.received[source] += 1;
                 if let (LARGE, Some(payloads)) = (status.tag(), payloads) {
                     // SAFETY: the buffer's receive completed with `status`.
-                    self.current = unsafe { received(buffer, &status) };
+                    let announced = unsafe { received(buffer, &status) };
+                    buffer = std::mem::replace(&mut self.current, announced);
                     self.expect_large(payloads, source);
                 }
             }
+            // MPI is done with it: the next compute's.
+            self.buffers.keep_receive(buffer);
         }
         for (_, mut request, buffer) in self.large.drain(..) {
             // SAFETY: an active receive of ours: MPI is done with the

@@ -63,9 +63,11 @@ mod prepare;
 mod profile;
 mod rank_plan;
 mod reuse;
+mod run_buffers;
 mod schedule;
 mod serialize_error;
 mod spares;
+mod waiting;
 mod wire;
 
 pub use self::cluster::Cluster;

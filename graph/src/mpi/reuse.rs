@@ -49,6 +49,7 @@ use std::sync::Arc;
 use super::graph::NodeMeta;
 use super::needed::Needed;
 use super::prepare::Prepared;
+use super::run_buffers::RunBuffers;
 use super::Placement;
 use crate::store::Store;
 
@@ -80,6 +81,9 @@ pub(crate) fn enabled() -> bool {
 pub(crate) struct Kept {
     enabled: bool,
     last: Option<Arc<Prepared>>,
+    /// What the last compute's exchange allocated, for the next
+    /// (`run_buffers.rs`): kept whether or not plans are.
+    pub(crate) buffers: RunBuffers,
 }
 
 impl Kept {
@@ -87,6 +91,7 @@ impl Kept {
         Kept {
             enabled,
             last: None,
+            buffers: RunBuffers::default(),
         }
     }
 

@@ -32,14 +32,8 @@ use mpi::topology::SimpleCommunicator;
 
 use super::comm::{Sends, BATCH, SMALL_MAX, VALUE};
 use super::exchange::{Outbox, Routes};
+use super::waiting::{first_message, Waiting};
 use crate::Error;
-
-/// Values up to this size travel in batches (per rank per poll, messages
-/// of up to `SMALL_MAX` bytes, each value behind its length); larger ones
-/// alone, uncopied (beyond `SMALL_MAX`, announced: `comm.rs`).
-/// Thousands of small messages to one rank cost MPI far more each than one
-/// message holding them.
-const BATCHED: usize = 16 << 10;
 
 /// How long after a value sent at once the next export waits in the
 /// outbox instead, until a poll or the worker's next export after the gap:
@@ -103,11 +97,9 @@ impl<'c> Serialized<'c> {
 pub(crate) struct Wire {
     /// The sends of the run, some maybe still in flight.
     pub(crate) sends: Sends,
-    /// Per rank: the small values of this flush for it.
-    batches: Vec<Vec<Arc<Vec<u8>>>>,
-    /// The outbox's list, swapped out by a flush and back empty (with its
-    /// capacity): not allocated per value.
-    exported: Vec<(u32, Arc<Vec<u8>>)>,
+    /// What waited in the outbox, swapped out by a flush and back empty
+    /// (with its capacity).
+    waiting: Waiting,
     /// Whether, and when, a worker last sent a value at once since the
     /// last flush.
     sent_at_once: AtOnce,
@@ -129,13 +121,19 @@ enum AtOnce {
 }
 
 impl Wire {
-    pub(crate) fn new(ranks: usize) -> Wire {
+    /// The wire of a job of `ranks` ranks, with `spares` and the empty
+    /// `waiting` (an earlier compute's).
+    pub(crate) fn new(ranks: usize, spares: Vec<Arc<Vec<u8>>>, waiting: Waiting) -> Wire {
         Wire {
-            sends: Sends::new(ranks),
-            batches: vec![Vec::new(); ranks],
-            exported: Vec::new(),
+            sends: Sends::new(ranks, spares),
+            waiting,
             sent_at_once: AtOnce::None,
         }
+    }
+
+    /// The bodies the flushes used, for the next compute's.
+    pub(crate) fn into_waiting(self) -> Waiting {
+        self.waiting
     }
 
     /// Starts one send on `comms` (`Sends::send`).
@@ -156,7 +154,8 @@ impl Wire {
     /// once, unless two were sent so since the last flush, the last less
     /// than `AT_ONCE_GAP` ago (`AtOnce`); whether it did. Values waiting in
     /// `outbox` (routed by `routes`) go first, and `bytes` with them, in
-    /// one message per rank (`flush`).
+    /// one message per rank (`flush`). Sent alone, the value leaves in
+    /// `bytes`'s buffer, and an empty spare's takes its place.
     ///
     /// # Errors
     /// If a send cannot start.
@@ -165,7 +164,7 @@ impl Wire {
         outbox: &Outbox,
         routes: &Routes,
         (k, dests): (u32, &[u32]),
-        bytes: &Arc<Vec<u8>>,
+        bytes: &mut Vec<u8>,
     ) -> Result<bool, Error> {
         let at = match self.sent_at_once {
             AtOnce::None => AtOnce::Untimed,
@@ -187,16 +186,20 @@ impl Wire {
             // worker: the reading rank starved. Sent now, batched, and
             // this value in the same message: a chain of tasks shorter
             // than the gap sends a message per gap, not one per value.
+            outbox.push(k, dests, bytes);
             let mut failed = None;
-            self.flush_with(outbox, routes, Some((k, Arc::clone(bytes))), |error| {
-                _ = failed.get_or_insert(error)
-            });
+            self.send_waiting(outbox, routes, |error| _ = failed.get_or_insert(error));
             self.sent_at_once = at;
             return failed.map_or(Ok(true), Err);
         }
         self.sent_at_once = at;
+        let mut message = self.sends.spares.take();
+        std::mem::swap(
+            Arc::get_mut(&mut message).expect("a spare is unshared"),
+            bytes,
+        );
         for &dest in dests {
-            self.start(outbox.comms(), dest as usize, VALUE, Arc::clone(bytes))?;
+            self.start(outbox.comms(), dest as usize, VALUE, Arc::clone(&message))?;
         }
         // A worker that never polls (a chain exporting each value) would
         // leave its sends to pile up: MPI moves them on only inside its
@@ -217,77 +220,52 @@ impl Wire {
         fail: impl FnMut(Error),
     ) -> bool {
         self.sent_at_once = AtOnce::None;
-        self.flush_with(outbox, routes, None, fail)
+        self.send_waiting(outbox, routes, fail)
     }
 
-    /// `flush`, with `last` (a local node and its value) sent after what
-    /// waits, in the same messages.
-    fn flush_with(
+    /// `flush`: the large values alone, each rank's small ones in
+    /// messages of at most `SMALL_MAX` bytes (the size of the receive
+    /// posted for them, `inbox.rs`), in a spare's buffer.
+    fn send_waiting(
         &mut self,
         outbox: &Outbox,
         routes: &Routes,
-        last: Option<(u32, Arc<Vec<u8>>)>,
         mut fail: impl FnMut(Error),
     ) -> bool {
-        let mut exported = std::mem::take(&mut self.exported);
-        outbox.swap(&mut exported);
-        exported.extend(last);
-        if exported.is_empty() {
-            self.exported = exported;
+        outbox.swap(&mut self.waiting);
+        if self.waiting.is_empty() {
             return false;
         }
-        for (k, bytes) in exported.drain(..) {
+        let comms = outbox.comms();
+        let mut large = std::mem::take(&mut self.waiting.large);
+        for (k, bytes) in large.drain(..) {
             for &dest in routes.dests(k) {
-                if bytes.len() > BATCHED {
-                    let bytes = Arc::clone(&bytes);
-                    if let Err(error) = self.start(outbox.comms(), dest as usize, VALUE, bytes) {
-                        fail(error);
-                    }
-                } else {
-                    self.batches[dest as usize].push(Arc::clone(&bytes));
+                if let Err(error) = self.start(comms, dest as usize, VALUE, Arc::clone(&bytes)) {
+                    fail(error);
                 }
             }
         }
-        self.exported = exported;
-        for dest in 0..self.batches.len() {
-            let mut batch = std::mem::take(&mut self.batches[dest]);
-            // Messages of at most `SMALL_MAX` bytes, the size of the
-            // receive posted for them (`inbox.rs`).
-            let mut rest = &batch[..];
-            while !rest.is_empty() {
-                let mut size = 0;
-                let fit = rest
-                    .iter()
-                    .take_while(|b| {
-                        size += 4 + b.len();
-                        size <= SMALL_MAX
-                    })
-                    .count()
-                    .max(1);
-                let (tag, message) = match &rest[..fit] {
-                    // One value: as it is, uncopied.
-                    [one] => (VALUE, Arc::clone(one)),
-                    values => {
-                        // A spare: two values of a chain's burst fit one.
-                        let mut message = self.sends.spares.take();
-                        let buffer = Arc::get_mut(&mut message).expect("a spare is unshared");
-                        buffer.reserve(values.iter().map(|b| 4 + b.len()).sum());
-                        for bytes in values {
-                            buffer.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-                            buffer.extend_from_slice(bytes);
-                        }
-                        (BATCH, message)
-                    }
-                };
-                if let Err(error) = self.start(outbox.comms(), dest, tag, message) {
+        self.waiting.large = large;
+        for dest in 0..self.waiting.bodies.len() {
+            let mut body = std::mem::take(&mut self.waiting.bodies[dest]);
+            let mut from = 0;
+            while from < body.len() {
+                let end = from + first_message(&body[from..], SMALL_MAX);
+                let mut message = self.sends.spares.take();
+                let buffer = Arc::get_mut(&mut message).expect("a spare is unshared");
+                // Copied: the body keeps its room for the next flush's
+                // values. (Sent in its own buffer, a spare's in its place,
+                // a body regrew from a spare's size at every burst: a
+                // `realloc` per doubling, 1 % of the samples of the rank
+                // relaying Task Bench's tree on 4 ranks sharing 2 CPUs.)
+                buffer.extend_from_slice(&body[from..end]);
+                if let Err(error) = self.start(comms, dest, BATCH, message) {
                     fail(error);
                 }
-                rest = &rest[fit..];
+                from = end;
             }
-            for bytes in batch.drain(..) {
-                self.sends.spares.give(bytes);
-            }
-            self.batches[dest] = batch;
+            body.clear();
+            self.waiting.bodies[dest] = body;
         }
         true
     }

@@ -1,12 +1,17 @@
 //! `Codec`: how the values of one output type cross ranks, through serde and
 //! postcard, with a small header in front.
 //!
-//! A value is encoded straight into the buffer MPI sends. Into a spare
-//! buffer (`spares.rs`), it is tried first in the room the buffer has; a
-//! value that does not fit, or a buffer without room, has its encoded size
-//! measured first (postcard's `Size` flavour, which writes nothing), then
-//! the buffer grows once to its final size. The receiver decodes from the
-//! buffer MPI received into. So a large value is copied once on each side,
+//! A value is encoded into its worker's buffer (`SCRATCH` in
+//! `exchange.rs`), tried first in the room the buffer has (up to
+//! `FIRST_TRY` bytes of it); a value that does not fit, or a buffer
+//! without room, has its encoded size measured first (postcard's `Size`
+//! flavour, which writes nothing), then the buffer grows once to its final
+//! size. A value sent at once leaves in that buffer (a spare's takes its
+//! place, `spares.rs`); one that waits for a flush is copied into the
+//! batch body of each rank that reads it, and the body into the message
+//! (`waiting.rs`), unless it is larger than 16 KiB: then it moves into a
+//! buffer of its own, sent as it is. The receiver decodes from the buffer
+//! MPI received into. So a large value is copied once on each side,
 //! beyond what MPI itself does.
 
 use std::any::type_name;

@@ -23,8 +23,9 @@ use crate::Error;
 pub(crate) const VALUE: i32 = 1;
 /// Tag of a message saying that a task failed on its sender: cancel.
 pub(crate) const FAIL: i32 = 2;
-/// Tag of a message carrying several small outputs: each as a `VALUE`'s
-/// bytes behind its length (4 bytes, little-endian).
+/// Tag of a message carrying the small outputs that waited for one rank
+/// (one or more): each as a `VALUE`'s bytes behind its length (4 bytes,
+/// little-endian).
 pub(crate) const BATCH: i32 = 3;
 /// Tag of a message announcing a value larger than `SMALL_MAX`: its size
 /// (8 bytes, little-endian). The value's bytes, as a `VALUE`'s, follow

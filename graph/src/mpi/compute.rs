@@ -314,6 +314,7 @@ pub(crate) fn compute_targets(
             }
         }
         driven.sends.wait_all();
+        exclusive.buffers.spares = driven.sends.spares.take_all();
         return Err(match outcome {
             Err(error) if rank == me && error.is_task() => error.with_rank(me),
             _ => failure.into_error(rank),

@@ -237,16 +237,17 @@ impl<'c> Outbox<'c> {
 
     /// Swaps what waits in the outbox with `list` if it may hold
     /// something: a flush takes what was exported and leaves its own
-    /// `Waiting`, emptied with its capacity kept, for the next exports. An
-    /// empty outbox is not locked.
-    pub(crate) fn swap(&self, list: &mut Waiting) {
+    /// `Waiting`, emptied with its capacity kept, for the next exports;
+    /// whether it did. An empty outbox is not locked.
+    pub(crate) fn swap(&self, list: &mut Waiting) -> bool {
         debug_assert!(list.is_empty());
         if !self.may_hold_some() {
-            return;
+            return false;
         }
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         std::mem::swap(&mut *queue, list);
         self.filled.store(false, Ordering::Relaxed);
+        true
     }
 
     /// The wire for an export: tried, and waited for once a chain's

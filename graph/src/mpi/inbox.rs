@@ -103,7 +103,9 @@ impl Inbox {
             // SAFETY: the buffer's receive completed with `status`.
             let filled = unsafe { received(filled, &status) };
             // The buffer the caller read the last message from waits for
-            // the next one (the first time, a new one).
+            // the next one (the first time, a kept or new one:
+            // `RunBuffers`; after a large value, that value's buffer,
+            // grown to a receive's size if it is smaller).
             let mut spare = std::mem::replace(&mut self.current, filled);
             spare.clear();
             spare.reserve(SMALL_MAX);

@@ -12,8 +12,7 @@
 //! on 4 ranks sharing 2 CPUs, in the inbox's close alone (`perf`), in a run
 //! of about a millisecond. Kept, they cost that once per process: about
 //! 130 KiB for the receives, at most 64 spares of up to 128 bytes, and
-//! two batch bodies per rank, each as large as the largest burst of
-//! values to that rank so far.
+//! two batch bodies per rank of at most 64 KiB each.
 
 use std::sync::Arc;
 
@@ -55,11 +54,17 @@ impl RunBuffers {
     }
 
     /// Keeps `waiting`'s bodies, emptied, for a later `waiting`, if fewer
-    /// than `WAITING` are kept.
+    /// than `WAITING` are kept; a body grown beyond a message's size
+    /// (`SMALL_MAX`, by a burst) is freed.
     pub(crate) fn keep_waiting(&mut self, mut waiting: Waiting) {
         if self.waiting.len() < WAITING {
             waiting.large.clear();
-            waiting.bodies.iter_mut().for_each(Vec::clear);
+            for body in &mut waiting.bodies {
+                if body.capacity() > SMALL_MAX {
+                    *body = Vec::new();
+                }
+                body.clear();
+            }
             self.waiting.push(waiting);
         }
     }
@@ -110,6 +115,14 @@ mod tests {
         assert!(again.is_empty());
         assert_eq!(again.bodies[1].capacity(), room, "the body keeps its room");
         buffers.keep_waiting(again);
+        let mut burst = buffers.waiting(3);
+        burst.bodies[0].reserve(2 * SMALL_MAX);
+        buffers.keep_waiting(burst);
+        assert_eq!(
+            buffers.waiting(3).bodies[0].capacity(),
+            0,
+            "a burst's body is freed"
+        );
         assert_eq!(buffers.waiting(2).bodies.len(), 2, "another job's ranks");
         for _ in 0..2 * WAITING {
             buffers.keep_waiting(Waiting::new(3));

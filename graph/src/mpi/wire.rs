@@ -232,8 +232,9 @@ impl Wire {
         routes: &Routes,
         mut fail: impl FnMut(Error),
     ) -> bool {
-        outbox.swap(&mut self.waiting);
-        if self.waiting.is_empty() {
+        // Not a look at every rank's body: a poll of an empty outbox
+        // reads one flag.
+        if !outbox.swap(&mut self.waiting) {
             return false;
         }
         let comms = outbox.comms();

@@ -278,6 +278,10 @@ impl NodeAdder<'_> {
         T: Serialize + DeserializeOwned + Send + Sync + 'static,
         F: Fn(Args<'_>) -> Result<T, BoxError> + Send + Sync + 'static,
     {
+        // The handle's count first, as `delayed::Graph` takes it: a locked
+        // add waits for the stores before it to drain, and after the push
+        // it waited for the node's (`api/graph.rs`).
+        let graph = self.graph.clone();
         let mut nodes = self.graph.nodes();
         let Nodes { metas, hashes, .. } = &mut *nodes;
         // Every node is added here, under this lock: the next id is known.
@@ -291,7 +295,7 @@ impl NodeAdder<'_> {
         metas.push(meta);
         let added = self.graph.local().push_id::<S, T, F>(name, inputs, task);
         debug_assert_eq!(id, added);
-        Delayed::new(self.graph.clone(), id)
+        Delayed::new(graph, id)
     }
 }
 

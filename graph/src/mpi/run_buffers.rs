@@ -12,7 +12,8 @@
 //! on 4 ranks sharing 2 CPUs, in the inbox's close alone (`perf`), in a run
 //! of about a millisecond. Kept, they cost that once per process: about
 //! 130 KiB for the receives, at most 64 spares of up to 128 bytes, and
-//! two batch bodies per rank of at most 64 KiB each.
+//! two sets of batch bodies (one per rank) of at most 1 MiB each, no body
+//! over 64 KiB.
 
 use std::sync::Arc;
 
@@ -24,6 +25,10 @@ const RECEIVES: usize = 2;
 
 /// How many sets of batch bodies are kept: the outbox's and the wire's.
 const WAITING: usize = 2;
+
+/// The most room the bodies of one set keep, in bytes: a job of many
+/// ranks keeps the bodies of the ranks it sent most to, up to this.
+const BODIES_KEPT: usize = 1 << 20;
 
 /// The buffers one compute leaves to the next (empty before the first).
 #[derive(Default)]
@@ -55,12 +60,16 @@ impl RunBuffers {
 
     /// Keeps `waiting`'s bodies, emptied, for a later `waiting`, if fewer
     /// than `WAITING` are kept; a body grown beyond a message's size
-    /// (`SMALL_MAX`, by a burst) is freed.
+    /// (`SMALL_MAX`, by a burst), or beyond `BODIES_KEPT` in all, is
+    /// freed.
     pub(crate) fn keep_waiting(&mut self, mut waiting: Waiting) {
         if self.waiting.len() < WAITING {
             waiting.large.clear();
+            let mut room = 0;
             for body in &mut waiting.bodies {
-                if body.capacity() > SMALL_MAX {
+                room += body.capacity();
+                if body.capacity() > SMALL_MAX || room > BODIES_KEPT {
+                    room -= body.capacity();
                     *body = Vec::new();
                 }
                 body.clear();
@@ -122,6 +131,17 @@ mod tests {
             buffers.waiting(3).bodies[0].capacity(),
             0,
             "a burst's body is freed"
+        );
+        let mut many = Waiting::new(2 * BODIES_KEPT / SMALL_MAX);
+        for body in &mut many.bodies {
+            body.reserve_exact(SMALL_MAX);
+        }
+        buffers.keep_waiting(many);
+        let kept = buffers.waiting.pop().expect("kept");
+        let room: usize = kept.bodies.iter().map(Vec::capacity).sum();
+        assert!(
+            room <= BODIES_KEPT && room > BODIES_KEPT - SMALL_MAX,
+            "{room}"
         );
         assert_eq!(buffers.waiting(2).bodies.len(), 2, "another job's ranks");
         for _ in 0..2 * WAITING {

@@ -10,6 +10,7 @@ use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::Threading;
 
 use super::graph::Graph;
+use super::kept_columns::KeptColumns;
 use super::reuse::{self, Kept};
 use crate::Error;
 
@@ -62,6 +63,9 @@ struct Inner {
     /// receive each other's messages. Holds what the last compute prepared,
     /// for a compute of another graph of the same shape (`reuse.rs`).
     computing: Mutex<Kept>,
+    /// The per-node vectors of the last graph dropped, for the next
+    /// (`kept_columns.rs`).
+    columns: KeptColumns,
     /// Finalises MPI when dropped; declared last, so dropped last.
     _universe: Universe,
 }
@@ -142,6 +146,7 @@ impl Cluster {
                 comm,
                 payloads,
                 computing: Mutex::new(Kept::new(reuse::enabled())),
+                columns: KeptColumns::new(),
                 _universe: universe,
             }),
         })
@@ -188,6 +193,11 @@ impl Cluster {
     /// The communicator computes use.
     pub(crate) fn comm(&self) -> &SimpleCommunicator {
         &self.inner.comm
+    }
+
+    /// The per-node vectors dropped graphs left (`kept_columns.rs`).
+    pub(crate) fn kept_columns(&self) -> &KeptColumns {
+        &self.inner.columns
     }
 
     /// The communicator large values travel on (`Inner::payloads`).

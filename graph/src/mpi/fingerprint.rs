@@ -70,9 +70,12 @@ pub(crate) struct Hashes {
 }
 
 impl Hashes {
-    pub(crate) fn new() -> Hashes {
+    /// No task hashed yet, the hashes going into `task` (empty: a dropped
+    /// graph's, `kept_columns.rs`).
+    pub(crate) fn new(mut task: Vec<u64>) -> Hashes {
+        task.clear();
         Hashes {
-            task: Vec::new(),
+            task,
             folded: (0, SEED),
             name: (0, 0, 0),
             codec: (0, 0),
@@ -123,6 +126,12 @@ impl Hashes {
             inputs_word ^ what,
         );
         self.task.push(h);
+    }
+
+    /// The tasks' hashes, taken out (for the cluster's next graph).
+    pub(crate) fn take_all(&mut self) -> Vec<u64> {
+        self.folded = (0, SEED);
+        std::mem::take(&mut self.task)
     }
 
     /// Whether every task up to `max` is hashed.
@@ -294,7 +303,7 @@ mod tests {
     /// A chain of `names.len()` tasks, and its hashes.
     fn chain(names: &[&'static str]) -> (Graph, Vec<NodeMeta>, Hashes) {
         let g = Graph::new();
-        let (mut metas, mut hashes) = (Vec::new(), Hashes::new());
+        let (mut metas, mut hashes) = (Vec::new(), Hashes::new(Vec::new()));
         let mut last = None;
         for (id, &name) in names.iter().enumerate() {
             let meta = NodeMeta {

@@ -74,6 +74,16 @@ struct Shared {
     nodes: WriterLock<Nodes>,
 }
 
+impl Drop for Shared {
+    /// Leaves the per-node vectors to the cluster's next graph.
+    fn drop(&mut self) {
+        let nodes = self.nodes.get_mut();
+        let metas = std::mem::take(&mut nodes.metas);
+        let hashes = nodes.hashes.take_all();
+        self.cluster.kept_columns().give(metas, hashes);
+    }
+}
+
 /// What the multi-node layer keeps beside the graph's nodes.
 pub(crate) struct Nodes {
     /// Per node, by id.
@@ -113,13 +123,14 @@ pub struct Placed<'g> {
 
 impl Graph {
     pub(crate) fn new(cluster: Cluster) -> Graph {
+        let (metas, hashes) = cluster.kept_columns().take();
         Graph {
             shared: Arc::new(Shared {
                 local: crate::Graph::new(),
                 cluster,
                 nodes: WriterLock::new(Nodes {
-                    metas: Vec::new(),
-                    hashes: Hashes::new(),
+                    metas,
+                    hashes: Hashes::new(hashes),
                     last: None,
                 }),
             }),

@@ -57,6 +57,7 @@ mod graph;
 mod heap;
 mod inbox;
 pub mod inputs;
+mod kept_columns;
 mod needed;
 mod placement;
 mod prepare;

@@ -76,6 +76,12 @@ pub(crate) struct WriterGuard<'a, T> {
 }
 
 impl<T> WriterLock<T> {
+    /// The value, through exclusive access (no other thread can hold the
+    /// lock).
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
     pub(crate) const fn new(value: T) -> WriterLock<T> {
         WriterLock {
             locked: CachePadded::new(AtomicBool::new(false)),

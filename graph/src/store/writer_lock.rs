@@ -78,6 +78,7 @@ pub(crate) struct WriterGuard<'a, T> {
 impl<T> WriterLock<T> {
     /// The value, through exclusive access (no other thread can hold the
     /// lock).
+    #[cfg(feature = "mpi")]
     pub(crate) fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }

@@ -20,18 +20,13 @@
 use std::time::Instant;
 
 use delayed::{Delayed, Executor, Graph};
+// The overhead tables' task: nothing the optimizer can remove.
+use delayed_bench::peers::no_op as noop;
 
 /// Nodes per graph.
 const NODES: u32 = 1 << 20;
 /// The wavefront's width.
 const WIDTH: u32 = 1 << 10;
-
-/// The task: nothing the optimizer can remove.
-fn noop(i: u32) {
-    // Widened, as the overhead tables' no-op (`peers::no_op`) and for the
-    // same reason.
-    std::hint::black_box(u64::from(i));
-}
 
 /// Adds `NODES` tasks shaped as `shape` to a new graph, keeping the handles
 /// as a user's loop does, and returns the graph with its last node.

@@ -29,15 +29,15 @@ impl<F: Fn(u32) + Clone + Send + Sync + 'static> NodeTask for F {}
 
 /// The task of the overhead tables: nothing, kept from being optimised away.
 ///
-/// Its number goes to `black_box` widened to a word. As a `u32`, a system
-/// that calls the task through a pointer (`delayed`'s type-erased closure,
-/// the naive pool's boxed jobs) ran it as a function of its own whose frame
-/// was one `push`: the number's 4-byte store into that word, then the `pop`
-/// reading the whole word back, which no store could forward, so it waited
-/// for both to reach the cache (about 3 ns, and 40 % of the samples of a
-/// chain's compute on `delayed`, on the `ret` after the `pop`). A system
-/// that inlines the task into its loop (`rayon_inline`, `sequential`) never
-/// paid it. Stored as a word, the no-op costs the same wherever it runs
+/// Its number goes to `black_box` widened to a word. As a `u32`, `delayed`,
+/// which calls each task through its kind's vtable, ran it as a function of
+/// its own whose frame was one `push`: the number's 4-byte store into that
+/// word, then the `pop` reading the whole word back, which no store could
+/// forward, so it waited for both to reach the cache (about 3 ns, and 40 %
+/// of the samples of a chain's compute, on the `ret` after the `pop`). A
+/// system that inlines the task into its loop (`rayon_inline`,
+/// `sequential`) or into a larger job (the naive pool's) never had that
+/// frame. Stored as a word, the no-op costs the same wherever it runs
 /// (`results/overhead-breakdown.md`, 2026-12-07).
 pub fn no_op(i: u32) {
     std::hint::black_box(u64::from(i));

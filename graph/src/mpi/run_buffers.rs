@@ -67,11 +67,10 @@ impl RunBuffers {
             waiting.large.clear();
             let mut room = 0;
             for body in &mut waiting.bodies {
-                room += body.capacity();
-                if body.capacity() > SMALL_MAX || room > BODIES_KEPT {
-                    room -= body.capacity();
+                if body.capacity() > SMALL_MAX || room + body.capacity() > BODIES_KEPT {
                     *body = Vec::new();
                 }
+                room += body.capacity();
                 body.clear();
             }
             self.waiting.push(waiting);

@@ -243,7 +243,7 @@ impl Graph {
     pub(crate) fn push<S, T, F>(
         &self,
         name: Cow<'static, str>,
-        inputs: InputIds,
+        inputs: &mut InputIds,
         task: F,
     ) -> Delayed<T>
     where
@@ -261,7 +261,12 @@ impl Graph {
 
     /// As `push`, but only the new node's id: no handle made and dropped
     /// (two reference counts) where the caller makes its own.
-    pub(crate) fn push_id<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> u32
+    pub(crate) fn push_id<S, T, F>(
+        &self,
+        name: Cow<'static, str>,
+        inputs: &mut InputIds,
+        task: F,
+    ) -> u32
     where
         S: InputTypes,
         T: Send + Sync + 'static,

@@ -35,7 +35,7 @@ macro_rules! task_builders {
         {
             self$(.$via())?.push::<$crate::store::NoInputs, _, _>(
                 name.into(),
-                $crate::store::InputIds::from(&[][..]),
+                &mut $crate::store::InputIds::from(&[][..]),
                 move |_: $crate::store::Args<'_>| Ok(f()),
             )
         }
@@ -51,7 +51,7 @@ macro_rules! task_builders {
         {
             self$(.$via())?.push::<$crate::store::NoInputs, _, _>(
                 name.into(),
-                $crate::store::InputIds::from(&[][..]),
+                &mut $crate::store::InputIds::from(&[][..]),
                 move |_: $crate::store::Args<'_>| f().map_err(Into::into),
             )
         }
@@ -66,8 +66,8 @@ macro_rules! task_builders {
             T: $($bound)+,
         {
             let node = self$(.$via())?;
-            let ids = node.marked_ids(&inputs);
-            node.push::<I::Shape, _, _>(name.into(), ids, move |args: $crate::store::Args<'_>| {
+            let mut ids = node.marked_ids(&inputs);
+            node.push::<I::Shape, _, _>(name.into(), &mut ids, move |args: $crate::store::Args<'_>| {
                 Ok(f(<I::Shape as $crate::inputs::Shape>::refs(args)))
             })
         }
@@ -83,8 +83,8 @@ macro_rules! task_builders {
             E: Into<$crate::store::BoxError>,
         {
             let node = self$(.$via())?;
-            let ids = node.marked_ids(&inputs);
-            node.push::<I::Shape, _, _>(name.into(), ids, move |args: $crate::store::Args<'_>| {
+            let mut ids = node.marked_ids(&inputs);
+            node.push::<I::Shape, _, _>(name.into(), &mut ids, move |args: $crate::store::Args<'_>| {
                 f(<I::Shape as $crate::inputs::Shape>::refs(args)).map_err(Into::into)
             })
         }

@@ -283,7 +283,7 @@ impl NodeAdder<'_> {
     }
 
     /// Adds the node to the graph and its entry to `nodes`, under one lock.
-    fn push<S, T, F>(&self, name: Cow<'static, str>, inputs: InputIds, task: F) -> Delayed<T>
+    fn push<S, T, F>(&self, name: Cow<'static, str>, inputs: &mut InputIds, task: F) -> Delayed<T>
     where
         S: InputTypes,
         T: Serialize + DeserializeOwned + Send + Sync + 'static,

@@ -248,7 +248,7 @@ impl KindAndIds {
     /// `ids` of a node of kind `kind` (below `MAX_KINDS`), kept in a
     /// record: inline if they fit, else in `arena`, which must outlive the
     /// record.
-    pub(crate) fn new(kind: u32, ids: InputIds, arena: &mut Arena) -> KindAndIds {
+    pub(crate) fn new(kind: u32, ids: &mut InputIds, arena: &mut Arena) -> KindAndIds {
         debug_assert!((kind as usize) < MAX_KINDS);
         let len = ids.count().len() as usize;
         let drop_bit = ids.len & TO_DROP;
@@ -264,7 +264,7 @@ impl KindAndIds {
             }
         } else {
             let count = ids.len;
-            let pooled = match ids.heap {
+            let pooled = match ids.heap.take() {
                 Some(heap) => arena.keep_ids(heap),
                 None => arena.copy_ids(&ids.inline[..len]),
             };
@@ -361,7 +361,7 @@ mod tests {
             assert_eq!(given.as_slice(), &ids[..]);
             assert_eq!(given.heap.is_some(), n as usize > INLINE, "{n} ids");
             let kind = n * 1_000_003 % MAX_KINDS as u32;
-            let stored = KindAndIds::new(kind, InputIds::from(&ids[..]), &mut arena);
+            let stored = KindAndIds::new(kind, &mut InputIds::from(&ids[..]), &mut arena);
             assert_eq!(stored.kind(), kind);
             assert_eq!(stored.as_slice(), &ids[..]);
             let start = std::ptr::from_ref(&stored) as usize;
@@ -372,7 +372,7 @@ mod tests {
             let marked = InputIds::from(&ids[..]).with_values_to_drop(true);
             assert!(marked.count().has_values_to_drop());
             assert_eq!(marked.as_slice(), &ids[..], "{n} ids, marked");
-            let stored = KindAndIds::new(MAX_KINDS as u32 - 1, marked, &mut arena);
+            let stored = KindAndIds::new(MAX_KINDS as u32 - 1, &mut { marked }, &mut arena);
             assert_eq!(stored.kind(), MAX_KINDS as u32 - 1);
             assert!(stored.has_values_to_drop() && !given.count().has_values_to_drop());
             assert_eq!((stored.count().len(), given.count().len()), (n, n));

@@ -5,7 +5,7 @@ use super::*;
 use crate::store::task_fn::NoInputs;
 
 fn node(store: &Store, name: &'static str, inputs: &[u32]) -> u32 {
-    store.push::<NoInputs, _, _>(Cow::Borrowed(name), InputIds::from(inputs), |_| Ok(()))
+    store.push::<NoInputs, _, _>(Cow::Borrowed(name), &mut InputIds::from(inputs), |_| Ok(()))
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn a_borrowed_name_used_many_times_is_stored_once() {
     }
     store.push::<NoInputs, _, _>(
         Cow::Owned(String::from("owned")),
-        InputIds::from(&[][..]),
+        &mut InputIds::from(&[][..]),
         |_| Ok(()),
     );
     assert_eq!(store.names.len(), 3);

@@ -179,8 +179,9 @@ impl Store {
     /// `InputIds` was copied into each callee's argument with a 16-byte
     /// load that overlapped two of the stores that had just made it (the
     /// compiler zeroed it in two overlapping 16-byte stores), so the load
-    /// could not be forwarded and waited for both to reach the cache: 38 %
-    /// of a chain's build samples (`perf annotate`). By reference, a
+    /// could not be forwarded and waited for both to reach the cache: a
+    /// quarter to a third of the samples of the builder's inlined loop
+    /// (`perf annotate`). By reference, a
     /// chain's build went from 16.7-17.0 to 15.1-15.9 ns per node
     /// (`profile_dag build chain 10`, 6 alternated rounds, this VM's fast
     /// state).

@@ -297,13 +297,18 @@ impl NodeAdder<'_> {
         let Nodes { metas, hashes, .. } = &mut *nodes;
         // Every node is added here, under this lock: the next id is known.
         let id = metas.len() as u32;
-        let meta = NodeMeta {
+        // Written in place, then hashed from there: made on the stack and
+        // moved in after the hash, the entry was copied with a 16-byte load
+        // from the smaller stores that had just made it, which could not be
+        // forwarded (a quarter of the samples of a chain's build loop,
+        // `perf annotate`; 32 -> 31 ns per task, medians of 6 alternated
+        // runs of `distributed --only latency --chain 1000000` on 1 rank).
+        metas.push(NodeMeta {
             codec: codec_of::<T>(),
             rank: self.rank,
-        };
+        });
         // Hashed now, from what is at hand (`fingerprint.rs`).
-        hashes.push(id, &name, &meta, inputs.as_slice());
-        metas.push(meta);
+        hashes.push(id, &name, &metas[id as usize], inputs.as_slice());
         let added = self.graph.local().push_id::<S, T, F>(name, inputs, task);
         debug_assert_eq!(id, added);
         Delayed::new(graph, id)

@@ -247,7 +247,9 @@ unsafe impl Sync for KindAndIds {}
 impl KindAndIds {
     /// `ids` of a node of kind `kind` (below `MAX_KINDS`), kept in a
     /// record: inline if they fit, else in `arena`, which must outlive the
-    /// record.
+    /// record. A list kept in the heap moves into the arena: `ids` is not
+    /// read after this (it is borrowed, not moved, for the reason
+    /// `Store::push` gives).
     pub(crate) fn new(kind: u32, ids: &mut InputIds, arena: &mut Arena) -> KindAndIds {
         debug_assert!((kind as usize) < MAX_KINDS);
         let len = ids.count().len() as usize;

@@ -181,10 +181,9 @@ impl Store {
     /// compiler zeroed it in two overlapping 16-byte stores), so the load
     /// could not be forwarded and waited for both to reach the cache: a
     /// quarter to a third of the samples of the builder's inlined loop
-    /// (`perf annotate`). By reference, a
-    /// chain's build went from 16.7-17.0 to 15.1-15.9 ns per node
-    /// (`profile_dag build chain 10`, 6 alternated rounds, this VM's fast
-    /// state).
+    /// (`perf annotate`). By reference, a chain's build went from 16.7-17.0
+    /// to 15.1-15.9 ns per node (`profile_dag build chain 10`, 6 alternated
+    /// rounds, this VM's fast state).
     ///
     /// # Panics
     /// When the graph already holds `MAX_NODES` nodes, or its nodes more

@@ -45,8 +45,9 @@ impl InputTypes for NoInputs {
 /// closure smaller than a word (one capturing a `u32`) was written with a
 /// 4-byte store and read back by the record's write with an 8-byte load,
 /// which could not be forwarded from it: a third of `Store::push_locked`'s
-/// samples in a chain's build (`perf annotate`); 15.1-15.9 -> 14.7-14.8 ns per node (`profile_dag
-/// build chain 10`, 6 alternated rounds, this VM's fast state). (The same
+/// samples in a chain's build (`perf annotate`); 15.1-15.9 -> 14.7-14.8 ns
+/// per node (`profile_dag build chain 10`, 6 alternated rounds, this VM's
+/// fast state). (The same
 /// change to a value's storage, `value.rs`, gave a task returning a `u32`
 /// nothing measurable and the wavefront's rows lost time in 3 alternated
 /// rounds of the `overhead` binary.)

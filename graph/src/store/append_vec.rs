@@ -36,6 +36,7 @@ use std::marker::PhantomData;
 use std::ptr;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+use super::huge_pages::HUGE_PAGE;
 use super::segment_pool;
 
 /// Elements in each segment of the first group. Small, so that a
@@ -107,9 +108,19 @@ fn locate(index: usize) -> (usize, usize) {
 /// straddles two lines.
 const LINE: usize = 64;
 
+/// A segment's layout: aligned to a cache line, or, from a huge page's
+/// size on, to a huge page, so that the pool's fresh segments are whole
+/// huge pages (`segment_pool.rs`).
 fn segment_layout<T>(segment: usize) -> Layout {
     Layout::array::<T>(segment_size(segment))
-        .and_then(|layout| layout.align_to(LINE))
+        .and_then(|layout| {
+            let align = if layout.size() >= HUGE_PAGE {
+                HUGE_PAGE
+            } else {
+                LINE
+            };
+            layout.align_to(align)
+        })
         .expect("segment size overflows")
 }
 

@@ -6,6 +6,7 @@
 mod append_vec;
 mod arena;
 mod args;
+mod huge_pages;
 mod input_ids;
 mod node_arrays;
 mod node_state;

@@ -4,12 +4,15 @@
 //! records that one pass writes anyway (the run's `NodeState`s, whose
 //! input counts step 2 sets: there, zeroing first was a second pass over
 //! the same memory, a tenth of a chain's compute). Large arrays ask for
-//! huge pages either way.
+//! huge pages either way (`huge_pages.rs`): faulting a million-node run's
+//! state in 4 KiB pages cost more than the run itself on a chain.
 
 use std::alloc::{self, Layout};
 use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicU32};
+
+use super::huge_pages;
 
 /// Types for which all-zero bytes are a valid value.
 ///
@@ -36,7 +39,7 @@ pub(crate) fn zeroed<T: Zeroable>(len: usize) -> Box<[T]> {
     if data.is_null() {
         alloc::handle_alloc_error(layout);
     }
-    advise_huge_pages(data.cast(), layout.size());
+    huge_pages::advise(data.cast(), layout.size());
     // SAFETY: `data` is a fresh allocation of `layout` (what `Box<[T]>` frees
     // with), holding `len` zeroed, hence valid (`Zeroable`), `T`s.
     unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }
@@ -57,7 +60,7 @@ pub(crate) unsafe fn written<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<
         if data.is_null() {
             alloc::handle_alloc_error(layout);
         }
-        advise_huge_pages(data.cast(), layout.size());
+        huge_pages::advise(data.cast(), layout.size());
         data
     };
     // SAFETY: `data` is valid for `len` `T`s (or dangling and aligned for a
@@ -67,31 +70,4 @@ pub(crate) unsafe fn written<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<
     // none for a zero size), all of whose `len` `T`s `fill` wrote (the
     // caller's contract).
     unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }
-}
-
-/// Arrays from this size on ask for transparent huge pages.
-const HUGE: usize = 4 << 20;
-
-/// Asks Linux to back the 2 MiB-aligned part of a large fresh allocation
-/// with transparent huge pages (where THP is in `madvise` mode, as on
-/// Debian and Ubuntu). A million-node run allocates tens of megabytes of
-/// zeroed state; faulting it in 4 KiB pages cost more than the run itself
-/// on a chain (a page fault per 128 nodes), 2 MiB pages cost a fault per
-/// 65,536. Only advice: it changes no byte, and a kernel without THP, or
-/// memory the allocator reused, just ignores it.
-fn advise_huge_pages(data: *mut u8, size: usize) {
-    #[cfg(target_os = "linux")]
-    if size >= HUGE {
-        const PAGE: usize = 2 << 20;
-        let start = (data as usize).next_multiple_of(PAGE);
-        let end = (data as usize + size) / PAGE * PAGE;
-        if start < end {
-            // SAFETY: the range lies inside one live allocation of ours, and
-            // MADV_HUGEPAGE only changes how the kernel backs it, never
-            // its contents; a failure (e.g. no THP) leaves things as they were.
-            unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (data, size, HUGE);
 }

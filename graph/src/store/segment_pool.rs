@@ -14,11 +14,16 @@
 //! from `malloc`'s own free lists, whose pages stay), up to `CAP` bytes in
 //! all, per process; a segment is reused for a segment of the same layout
 //! (the sizes are few: a column's segments double every eight).
-//! [`release_memory`](crate::release_memory) frees what is kept.
+//! [`release_memory`](crate::release_memory) frees what is kept. A fresh
+//! segment of a huge page or more asks for huge pages (`huge_pages.rs`),
+//! which `append_vec.rs` aligns it for: the first graph a process builds
+//! faults its records in 2 MiB at a time.
 
 use std::alloc::{self, Layout};
 use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
+
+use super::huge_pages;
 
 /// Segments smaller than this are freed, not kept: 64 KiB.
 const MIN_SIZE: usize = 64 << 10;
@@ -55,7 +60,12 @@ pub(crate) fn alloc(layout: Layout) -> *mut u8 {
         }
     }
     // SAFETY: `layout` has a non-zero size (the caller's contract).
-    unsafe { alloc::alloc(layout) }
+    let block = unsafe { alloc::alloc(layout) };
+    if !block.is_null() {
+        // Fresh memory: a kept segment's pages are already faulted in.
+        huge_pages::advise(block, layout.size());
+    }
+    block
 }
 
 /// Frees `block`, or keeps it for a later `alloc` of the same layout.

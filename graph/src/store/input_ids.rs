@@ -244,36 +244,62 @@ unsafe impl Send for KindAndIds {}
 // SAFETY: as for `Send`.
 unsafe impl Sync for KindAndIds {}
 
+/// Where the ids of a node with more than `STORED_INLINE` live: its
+/// heap list, moved into `arena`, or a copy there of its inline ids.
+#[cold]
+#[inline(never)]
+fn keep_in_arena(ids: &mut InputIds, arena: &mut Arena) -> *const u32 {
+    match ids.heap.take() {
+        Some(heap) => arena.keep_ids(heap),
+        None => arena.copy_ids(&ids.inline[..ids.count().len() as usize]),
+    }
+}
+
 impl KindAndIds {
     /// `ids` of a node of kind `kind` (below `MAX_KINDS`), kept in a
     /// record: inline if they fit, else in `arena`, which must outlive the
     /// record. A list kept in the heap moves into the arena: `ids` is not
     /// read after this (it is borrowed, not moved, for the reason
     /// `Store::push` gives).
+    ///
+    /// Always inlined, as `Store::push_locked` is: a call returned the 16
+    /// bytes through memory, which the record's write read back with one
+    /// 16-byte load from four 4-byte stores that could not be forwarded.
+    /// Inlined, with the ids read as below, a chain's build went from
+    /// 14.8 to 12.2-12.3 ns per node (`results/overhead-breakdown.md`,
+    /// 2026-12-08).
+    #[inline(always)]
     pub(crate) fn new(kind: u32, ids: &mut InputIds, arena: &mut Arena) -> KindAndIds {
         debug_assert!((kind as usize) < MAX_KINDS);
         let len = ids.count().len() as usize;
         let drop_bit = ids.len & TO_DROP;
         if len <= STORED_INLINE {
-            // The unused ids are zeros (`from_iter`): a fixed-size copy, not
-            // a `memcpy` of `len` ids (whose 4-byte stores then stalled the
-            // 8-byte load of the record's write: 14 % of `Store::push`).
+            // The unused ids are zeros (`from_iter`), but they are not read:
+            // the compiler merged the first two 4-byte reads into one 8-byte
+            // load, which overlapped the builder's 4-byte store of the id and
+            // its earlier zeroing of the rest, so it could not be forwarded
+            // (a fifth of an inlined build's samples). A fixed-size copy,
+            // not a `memcpy` of `len` ids, whose 4-byte stores stalled the
+            // 8-byte load of the record's write (14 % of `Store::push`).
+            let id_or_zero = |k: usize| if k < len { ids.inline[k] } else { 0 };
             KindAndIds {
                 head: kind | (len as u32) << CLASS_SHIFT | drop_bit,
                 tail: Tail {
-                    ids: [ids.inline[0], ids.inline[1], ids.inline[2]],
+                    ids: [ids.inline[0], id_or_zero(1), id_or_zero(2)],
                 },
             }
         } else {
-            let count = ids.len;
-            let pooled = match ids.heap.take() {
-                Some(heap) => arena.keep_ids(heap),
-                None => arena.copy_ids(&ids.inline[..len]),
-            };
+            // Made here, from a pointer the cold call returns in a
+            // register: a `KindAndIds` returned by a call comes through
+            // memory, and with it the inline branch's did too (a chain's
+            // build 12.5-13.0 -> 16.5-17.1 ns per node).
             KindAndIds {
                 head: kind | POOLED << CLASS_SHIFT | drop_bit,
                 tail: Tail {
-                    pooled: Pooled { ids: pooled, count },
+                    pooled: Pooled {
+                        ids: keep_in_arena(ids, arena),
+                        count: ids.len,
+                    },
                 },
             }
         }

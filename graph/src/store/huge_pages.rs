@@ -6,8 +6,9 @@
 //! records. Where Linux has transparent huge pages in `madvise` mode (as on
 //! Debian and Ubuntu), a block that asks for them is faulted in 2 MiB at a
 //! time. On the development VM that made a run's state cost less than the
-//! run itself, and the first build of a 2^20-node chain in a process 38-40
-//! -> 32-33 ns per node (`results/overhead-breakdown.md`, 2026-12-08).
+//! run itself; the first build of a 2^20-node chain in a process went from
+//! a median of 53 to 37 ns per node, faster in 7 of 8 alternated processes
+//! (`results/overhead-breakdown.md`, 2026-12-07, late night).
 
 /// A huge page's size and alignment on x86-64 and aarch64 with 4 KiB base
 /// pages: 2 MiB.

@@ -267,7 +267,7 @@ impl KindAndIds {
     /// 16-byte load from four 4-byte stores that could not be forwarded.
     /// Inlined, with the ids read as below, a chain's build went from
     /// 14.8 to 12.2-12.3 ns per node (`results/overhead-breakdown.md`,
-    /// 2026-12-08).
+    /// 2026-12-07, late night).
     #[inline(always)]
     pub(crate) fn new(kind: u32, ids: &mut InputIds, arena: &mut Arena) -> KindAndIds {
         debug_assert!((kind as usize) < MAX_KINDS);

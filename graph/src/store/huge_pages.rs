@@ -20,7 +20,8 @@ pub(crate) const HUGE_PAGE: usize = 2 << 20;
 /// faulted in stay as they are. A block smaller than a huge page, or one
 /// that holds no aligned huge page, is left alone.
 pub(crate) fn advise(data: *mut u8, size: usize) {
-    #[cfg(target_os = "linux")]
+    // Not under Miri, which does not run foreign functions.
+    #[cfg(all(target_os = "linux", not(miri)))]
     {
         let start = (data as usize).next_multiple_of(HUGE_PAGE);
         let end = (data as usize).saturating_add(size) / HUGE_PAGE * HUGE_PAGE;
@@ -31,7 +32,7 @@ pub(crate) fn advise(data: *mut u8, size: usize) {
             unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) };
         }
     }
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(any(not(target_os = "linux"), miri))]
     let _ = (data, size);
 }
 
@@ -41,8 +42,10 @@ mod tests {
     use std::alloc::{alloc, dealloc, Layout};
 
     /// Advice changes no byte, on a block of whole huge pages and on one
-    /// that holds none.
+    /// that holds none. (Under Miri `advise` does nothing, and the
+    /// megabytes written would take minutes.)
     #[test]
+    #[cfg_attr(miri, ignore)]
     fn advice_keeps_the_contents() {
         for (size, align) in [(2 * HUGE_PAGE, HUGE_PAGE), (HUGE_PAGE / 2, 64)] {
             let layout = Layout::from_size_align(size, align).unwrap();

@@ -106,12 +106,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "compute" => {
             let executor = Executor::builder().workers(workers).build()?;
             let (_graph, last) = build(shape);
+            let mut times = Vec::with_capacity(reps);
             for _ in 0..reps {
                 let start = Instant::now();
                 last.compute_on(&executor)?;
-                best = best.min(per_node(start));
+                times.push(per_node(start));
             }
-            println!("{shape}: best compute {best:.1} ns/task of {reps} on {workers} workers");
+            times.sort_by(f64::total_cmp);
+            best = times.first().copied().unwrap_or(f64::NAN);
+            let median = times.get(reps / 2).copied().unwrap_or(f64::NAN);
+            println!(
+                "{shape}: best compute {best:.1} ns/task, median {median:.1}, of {reps} on \
+                 {workers} workers"
+            );
         }
         "build-threads" => {
             let threads = u32::try_from(workers)?.max(1);

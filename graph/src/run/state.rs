@@ -11,13 +11,13 @@ use std::sync::Mutex;
 use super::error::{catch_panic, drop_quietly, Error};
 use super::observer::Observer;
 use super::plan::{Plan, View};
-use crate::store::{prefetch, written, Args, Node, NodeState, Store, Task, VTable, Value};
+use crate::store::{prefetch, Args, Node, NodeState, PooledArray, Store, Task, VTable, Value};
 
 pub(crate) struct RunState<'a> {
     store: &'a Store,
     plan: &'a Plan,
     /// Per local node: its counters and output slot.
-    nodes: Box<[NodeState]>,
+    nodes: PooledArray<NodeState>,
     /// Set by the first failure, or from outside the run (`cancel`): tasks
     /// not started yet are skipped. Owned by whoever started the run, so
     /// that a caller outside it (an async compute's future being dropped)
@@ -82,7 +82,7 @@ impl<'a> RunState<'a> {
                 let mut reads = false;
                 // SAFETY: `first_pass` writes every record.
                 let mut nodes = unsafe {
-                    written::<NodeState>(plan.len(), |nodes| {
+                    PooledArray::<NodeState>::written(plan.len(), |nodes| {
                         reads = first_pass(plan, store, nodes);
                     })
                 };

@@ -1,14 +1,14 @@
-//! Per-node arrays of a run: from zeroed memory (`zeroed`), where a node's
+//! Per-node arrays of a run from zeroed memory (`zeroed`), where a node's
 //! record is only touched when the node runs, so the pages of a fresh
-//! allocation are only faulted in then; or uninitialised (`written`), for
-//! records that one pass writes anyway (the run's `NodeState`s, whose
-//! input counts step 2 sets: there, zeroing first was a second pass over
-//! the same memory, a tenth of a chain's compute). Large arrays ask for
-//! huge pages either way (`huge_pages.rs`): faulting a million-node run's
-//! state in 4 KiB pages cost more than the run itself on a chain.
+//! allocation are only faulted in then. Records that one pass writes anyway
+//! (the run's `NodeState`s, whose input counts step 2 sets) are not zeroed
+//! first, which was a second pass over the same memory, a tenth of a
+//! chain's compute: they are a `PooledArray` (`pooled_array.rs`). Large
+//! arrays ask for huge pages either way (`huge_pages.rs`): faulting a
+//! million-node run's state in 4 KiB pages cost more than the run itself
+//! on a chain.
 
 use std::alloc::{self, Layout};
-use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicPtr, AtomicU32};
 
@@ -42,32 +42,5 @@ pub(crate) fn zeroed<T: Zeroable>(len: usize) -> Box<[T]> {
     huge_pages::advise(data.cast(), layout.size());
     // SAFETY: `data` is a fresh allocation of `layout` (what `Box<[T]>` frees
     // with), holding `len` zeroed, hence valid (`Zeroable`), `T`s.
-    unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }
-}
-
-/// `len` `T`s, written by `fill` into memory not zeroed first.
-///
-/// # Safety
-/// `fill` writes every element of the slice it is given. (If it panics,
-/// the memory is leaked, never read.)
-pub(crate) unsafe fn written<T>(len: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Box<[T]> {
-    let layout = Layout::array::<T>(len).expect("delayed: per-node array too large");
-    let data = if layout.size() == 0 {
-        NonNull::<T>::dangling().as_ptr()
-    } else {
-        // SAFETY: the layout has a non-zero size.
-        let data = unsafe { alloc::alloc(layout) }.cast::<T>();
-        if data.is_null() {
-            alloc::handle_alloc_error(layout);
-        }
-        huge_pages::advise(data.cast(), layout.size());
-        data
-    };
-    // SAFETY: `data` is valid for `len` `T`s (or dangling and aligned for a
-    // zero-sized array), which `MaybeUninit` lets be uninitialised.
-    fill(unsafe { std::slice::from_raw_parts_mut(data.cast::<MaybeUninit<T>>(), len) });
-    // SAFETY: a fresh allocation of `layout` (what `Box<[T]>` frees with;
-    // none for a zero size), all of whose `len` `T`s `fill` wrote (the
-    // caller's contract).
     unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(data, len)) }
 }

@@ -1,5 +1,6 @@
 //! `SegmentPool`: the large segments of dropped graphs' columns
-//! (`append_vec.rs`), kept for the next graphs to reuse.
+//! (`append_vec.rs`) and the state arrays of finished runs
+//! (`pooled_array.rs`), kept for the next graphs and runs to reuse.
 //!
 //! A program that builds a graph, computes it and drops it, again and
 //! again (a time-step loop, a benchmark's repetitions), freed tens of

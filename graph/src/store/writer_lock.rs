@@ -8,13 +8,13 @@
 //! independent tasks from two threads took 52-87 ns per node in all,
 //! against 23 from one (`profile_dag build-threads`).
 //!
-//! Here a waiter never parks: it spins with exponential backoff, then
-//! yields its CPU between tries (`crossbeam_utils::Backoff::snooze`), and
-//! once that backoff is at its longest, many times between tries
-//! (`PATIENT_YIELDS`); a wait longer than any append (a lock held through
-//! something slow) sleeps between tries instead. The
-//! thread that holds the lock meanwhile appends node after node with the
-//! columns' last lines in its own cache, so turns come in runs, not node by
+//! Here a waiter never parks: it spins briefly and looks once (a lock
+//! held for one append is free again within tens of nanoseconds), then
+//! yields its CPU many times between looks (`PATIENT_YIELDS`); a wait
+//! longer than any append (a lock held through something slow) sleeps
+//! between looks instead. The thread that holds the lock meanwhile
+//! appends node after node with the columns' last lines in its own cache,
+//! so turns come in runs, not node by
 //! node. An unlock is one plain store, not a read-modify-write: one locked
 //! instruction less per node for a single building thread too.
 //!
@@ -34,24 +34,35 @@ use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
 
-/// Yields between two looks at the lock of a waiter that has backed off
-/// fully. Two threads adding 2^20 tasks at once (`profile_dag
-/// build-threads chain 10 2`, 2-core VM, best of 10, alternated runs)
-/// took, per node in all: 26.6-29.3 ns looking after each yield, 25.4-26.1
-/// after 4, 24.5-28.0 after 16, 23.7-25.5 after 32, 23.7-24.9 after 64
-/// (each with an outlier or two of a noisy minute), against 23.4-24.3 from
-/// one thread. A look that wins hands the lock's line and the columns' last
-/// lines to the other CPU, so the fewer looks, the fewer handoffs; 32 costs
-/// a waiter some tens of microseconds at most once the lock is free,
-/// nothing next to a build that keeps two threads contending.
-const PATIENT_YIELDS: u32 = 32;
+/// Spins (`spin_loop` hints) before a waiter's one quick look at the lock.
+const QUICK_SPINS: u32 = 64;
+
+/// Yields between two looks at the lock of a waiter whose quick look
+/// failed. A look that wins hands the lock's line and the columns' last
+/// lines to the other CPU, so the fewer looks, the fewer handoffs. Two
+/// threads adding 2^20 tasks at once (`profile_dag build-threads chain 10
+/// 2`, 2-core VM, best of 10, alternated runs) took, per node in all:
+/// 26.6-29.3 ns looking after each yield, 25.4-26.1 after 4, 24.5-28.0
+/// after 16, 23.7-25.5 after 32, 23.7-24.9 after 64, against 23.4-24.3
+/// from one thread, when a waiter still spun and yielded with a look after
+/// each step of an exponential backoff (`crossbeam_utils::Backoff`) first.
+/// Once an append took 8 ns, not 23, those early looks won the lock about
+/// 2,000 times per 2^20 nodes, and two threads took 9.1-11.3 ns per node
+/// against 7.9-8.1 from one. Without them (one quick look only), 8.4-8.6
+/// with 32 yields between looks and 8.1-8.2 with 128, against 7.8-8.0
+/// from one thread (6 alternated runs, one outlier above 10 each); four
+/// threads on the two CPUs 8.5-9.8, against 8.6-12.9 before
+/// (`results/overhead-breakdown.md`, 2026-12-07, late night). 128 yields are about
+/// 64 µs here, nothing next to a build that keeps two threads contending.
+const PATIENT_YIELDS: u32 = 128;
 
 /// Looks after `PATIENT_YIELDS` yields each before a waiter sleeps instead
-/// (`LONG_WAIT_SLEEP` between looks): about a thousand yields, a
-/// millisecond or less, is longer than any append holds the lock, so a wait
-/// that long is for a lock held through something slow.
+/// (`LONG_WAIT_SLEEP` between looks): about four thousand yields, two
+/// milliseconds or so, is longer than any run of appends by one thread
+/// takes between two looks, so a wait that long is for a lock held through
+/// something slow.
 const PATIENT_LOOKS: u32 = 32;
 
 /// A long waiter's sleep between two looks at the lock.
@@ -117,15 +128,20 @@ impl<T> WriterLock<T> {
     /// columns' last lines) to this CPU and back.
     #[cold]
     fn lock_contended(&self) {
-        let backoff = Backoff::new();
+        // One quick look: a lock held for a single append is free again
+        // within tens of nanoseconds.
+        for _ in 0..QUICK_SPINS {
+            std::hint::spin_loop();
+        }
+        // Relaxed: only a hint; the compare-and-swap that follows is what
+        // orders (Acquire).
+        if !self.locked.load(Ordering::Relaxed) && self.try_take() {
+            return;
+        }
         loop {
-            // Relaxed: only a hint; the compare-and-swap that follows is
-            // what orders (Acquire).
             let mut patient_looks = 0u32;
             while self.locked.load(Ordering::Relaxed) {
-                if !backoff.is_completed() {
-                    backoff.snooze();
-                } else if patient_looks < PATIENT_LOOKS {
+                if patient_looks < PATIENT_LOOKS {
                     patient_looks += 1;
                     for _ in 0..PATIENT_YIELDS {
                         std::thread::yield_now();

@@ -47,10 +47,9 @@ impl InputTypes for NoInputs {
 /// which could not be forwarded from it: a third of `Store::push_locked`'s
 /// samples in a chain's build (`perf annotate`); 15.1-15.9 -> 14.7-14.8 ns
 /// per node (`profile_dag build chain 10`, 6 alternated rounds, this VM's
-/// fast state). (The same
-/// change to a value's storage, `value.rs`, gave a task returning a `u32`
-/// nothing measurable and the wavefront's rows lost time in 3 alternated
-/// rounds of the `overhead` binary.)
+/// fast state). (The same change to a value's storage, `value.rs`, gave a
+/// task returning a `u32` nothing measurable and the wavefront's rows lost
+/// time in 3 alternated rounds of the `overhead` binary.)
 pub(crate) type Storage = MaybeUninit<usize>;
 
 /// What a `TaskFn` can do with its storage, per closure type.

@@ -14,9 +14,9 @@
 //! longer than any append (a lock held through something slow) sleeps
 //! between looks instead. The thread that holds the lock meanwhile
 //! appends node after node with the columns' last lines in its own cache,
-//! so turns come in runs, not node by
-//! node. An unlock is one plain store, not a read-modify-write: one locked
-//! instruction less per node for a single building thread too.
+//! so turns come in runs, not node by node. An unlock is one plain store,
+//! not a read-modify-write: one locked instruction less per node for a
+//! single building thread too.
 //!
 //! The protocol, model-checked with loom (`loom_model` below, which
 //! mirrors it with loom's types):
@@ -54,8 +54,9 @@ const QUICK_SPINS: u32 = 64;
 /// with 32 yields between looks and 8.1-8.2 with 128, against 7.8-8.0
 /// from one thread (6 alternated runs, one outlier above 10 each); four
 /// threads on the two CPUs 8.5-9.8, against 8.6-12.9 before
-/// (`results/overhead-breakdown.md`, 2026-12-07, late night). 128 yields are about
-/// 64 µs here, nothing next to a build that keeps two threads contending.
+/// (`results/overhead-breakdown.md`, 2026-12-07, late night). 128 yields
+/// are about 64 µs here, nothing next to a build that keeps two threads
+/// contending.
 const PATIENT_YIELDS: u32 = 128;
 
 /// Looks after `PATIENT_YIELDS` yields each before a waiter sleeps instead
@@ -120,12 +121,12 @@ impl<T> WriterLock<T> {
             .is_ok()
     }
 
-    /// `lock` when another thread holds it: back off until it looks free
-    /// (a load, which leaves the line shared with the holder), then try.
-    /// Once the backoff has reached its longest wait, it looks only after
-    /// every `PATIENT_YIELDS` yields: each look at a lock the holder takes
-    /// again and again pulls its line (and, when the look wins, the
-    /// columns' last lines) to this CPU and back.
+    /// `lock` when another thread holds it: one look after `QUICK_SPINS`
+    /// spins, then a look (a load, which leaves the line shared with the
+    /// holder) only after every `PATIENT_YIELDS` yields, and a try when it
+    /// looks free: each look at a lock the holder takes again and again
+    /// pulls its line (and, when the look wins, the columns' last lines)
+    /// to this CPU and back.
     #[cold]
     fn lock_contended(&self) {
         // One quick look: a lock held for a single append is free again

@@ -93,7 +93,13 @@ impl Hashes {
     /// 284), most of them saving and restoring the builder's registers
     /// around it; 32-34 -> 27 ns per task on a chain, 35-36 -> 31-32 on
     /// independent tasks (one rank, 4 alternated rounds, best of 20 builds).
-    #[inline]
+    /// Always: once the store's push was inlined into each builder
+    /// (`Store::push_locked`), a plain `#[inline]` was no longer taken, and
+    /// the call was back (`perf annotate`); forced again, a chain of 10^6
+    /// tasks 27 -> 25 ns per task (`distributed --only latency --chain
+    /// 1000000`, one rank, medians of 5 builds, 4 alternated rounds), Task
+    /// Bench's tree on 4 ranks, built on one, 18.6 -> 16.7 (4000 tasks).
+    #[inline(always)]
     pub(crate) fn push(&mut self, id: u32, name: &str, meta: &NodeMeta, inputs: &[u32]) {
         debug_assert_eq!(id as usize, self.task.len());
         if (name.as_ptr() as usize, name.len()) != (self.name.0, self.name.1) {

@@ -63,9 +63,6 @@ struct Inner {
     /// receive each other's messages. Holds what the last compute prepared,
     /// for a compute of another graph of the same shape (`reuse.rs`).
     computing: Mutex<Kept>,
-    /// The per-node vectors of the last graph dropped, for the next
-    /// (`kept_columns.rs`).
-    columns: KeptColumns,
     /// Finalises MPI when dropped; declared last, so dropped last.
     _universe: Universe,
 }
@@ -146,7 +143,6 @@ impl Cluster {
                 comm,
                 payloads,
                 computing: Mutex::new(Kept::new(reuse::enabled())),
-                columns: KeptColumns::new(),
                 _universe: universe,
             }),
         })
@@ -195,9 +191,10 @@ impl Cluster {
         &self.inner.comm
     }
 
-    /// The per-node vectors dropped graphs left (`kept_columns.rs`).
-    pub(crate) fn kept_columns(&self) -> &KeptColumns {
-        &self.inner.columns
+    /// The per-node vectors dropped graphs left (`kept_columns.rs`): the
+    /// process's, as MPI is initialised once per process.
+    pub(crate) fn kept_columns(&self) -> &'static KeptColumns {
+        KeptColumns::process()
     }
 
     /// The communicator large values travel on (`Inner::payloads`).

@@ -1,6 +1,6 @@
 //! `KeptColumns`: the multi-node layer's per-node vectors of a dropped
-//! graph (its entries and its tasks' hashes), kept by its cluster for the
-//! next graph to fill.
+//! graph (its entries and its tasks' hashes), kept for the process's next
+//! graph to fill.
 //!
 //! They are plain vectors, which a graph grew from empty by doubling: a
 //! program that builds a graph per step (an iterative solver, Task Bench's
@@ -10,19 +10,43 @@
 //! builds). The store's own columns grow in segments, without copying
 //! (`store/append_vec.rs`), and reuse their large ones
 //! (`store/segment_pool.rs`).
+//!
+//! Vectors are kept up to `MAX_KEPT_BYTES` together, the budget of the
+//! store's pool: a graph of a million tasks (24 MiB of entries and hashes)
+//! is kept too. Up to 2^18 entries only, as before, a rank rebuilding a
+//! chain of 2^20 tasks took 49-50 ns per task, against 22-37 with them
+//! kept (a scratch loop on one rank, median of 10 builds, 3 alternated
+//! rounds): freed, the next graph's vectors grew again from the heap, each
+//! doubling a copy into pages the kernel had to fault in. Like the store's
+//! pool, they are one per process (a process initialises MPI once), and
+//! [`release_memory`](crate::release_memory) frees them.
 
 use std::sync::Mutex;
 
 use super::graph::NodeMeta;
 
-/// The most entries a kept pair of vectors may have room for: 4 MiB of
-/// entries and 2 MiB of hashes. Larger ones are freed: a graph that large
+/// The most bytes a kept pair of vectors may have room for: 64 MiB, the
+/// store's pool's budget (`store/segment_pool.rs`), about 2.8 million
+/// tasks' entries and hashes. Larger ones are freed: a graph that large
 /// regrows them at a cost small beside its build.
-const MAX_KEPT: usize = 1 << 18;
+const MAX_KEPT_BYTES: usize = 64 << 20;
+
+/// The vectors the process's dropped graphs left: one pair, the largest.
+static PROCESS: KeptColumns = KeptColumns::new();
 
 /// The vectors of the last graph dropped, if kept.
 pub(crate) struct KeptColumns {
     kept: Mutex<Option<(Vec<NodeMeta>, Vec<u64>)>>,
+}
+
+/// The bytes a pair of vectors has room for.
+fn room(metas: &Vec<NodeMeta>, hashes: &Vec<u64>) -> usize {
+    metas.capacity() * size_of::<NodeMeta>() + hashes.capacity() * size_of::<u64>()
+}
+
+/// Frees the vectors the process's dropped graphs left; the bytes freed.
+pub(crate) fn release() -> usize {
+    PROCESS.release()
 }
 
 impl KeptColumns {
@@ -33,6 +57,12 @@ impl KeptColumns {
         }
     }
 
+    /// The process's kept vectors, which every graph of every `Cluster`
+    /// handle shares.
+    pub(crate) fn process() -> &'static KeptColumns {
+        &PROCESS
+    }
+
     /// Empty vectors for a new graph's entries and hashes: the kept ones,
     /// else new ones.
     pub(crate) fn take(&self) -> (Vec<NodeMeta>, Vec<u64>) {
@@ -41,16 +71,15 @@ impl KeptColumns {
     }
 
     /// Keeps a dropped graph's vectors, emptied, for the next `take`,
-    /// unless they have room for more than `MAX_KEPT` entries, or a pair
-    /// at least as large is kept.
+    /// unless they have room for more than `MAX_KEPT_BYTES`, or a pair at
+    /// least as large is kept.
     pub(crate) fn give(&self, mut metas: Vec<NodeMeta>, mut hashes: Vec<u64>) {
-        if metas.capacity() > MAX_KEPT || hashes.capacity() > MAX_KEPT {
+        if room(&metas, &hashes) > MAX_KEPT_BYTES {
             return;
         }
         metas.clear();
         hashes.clear();
         let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
-        let room = |m: &Vec<NodeMeta>, h: &Vec<u64>| m.capacity() + h.capacity();
         let larger = match &*kept {
             Some((m, h)) => room(m, h) < room(&metas, &hashes),
             None => true,
@@ -58,6 +87,12 @@ impl KeptColumns {
         if larger {
             *kept = Some((metas, hashes));
         }
+    }
+
+    /// Frees what is kept; the bytes freed.
+    fn release(&self) -> usize {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner()).take();
+        kept.map_or(0, |(metas, hashes)| room(&metas, &hashes))
     }
 }
 
@@ -103,7 +138,23 @@ mod tests {
             50,
             "the smaller pair was not kept"
         );
-        columns.give(Vec::with_capacity(MAX_KEPT + 1), Vec::new());
+        // Room for a million tasks is kept; beyond the budget, not.
+        columns.give(Vec::with_capacity(1 << 20), Vec::with_capacity(1 << 20));
+        assert_eq!(columns.take().0.capacity(), 1 << 20, "a million kept");
+        let over = MAX_KEPT_BYTES / size_of::<NodeMeta>() + 1;
+        columns.give(Vec::with_capacity(over), Vec::new());
         assert_eq!(columns.take().0.capacity(), 0, "too large to keep");
+    }
+
+    #[test]
+    fn release_frees_what_is_kept_and_says_how_much() {
+        let columns = KeptColumns::new();
+        assert_eq!(columns.release(), 0, "nothing kept");
+        columns.give(Vec::with_capacity(100), Vec::with_capacity(50));
+        assert_eq!(
+            columns.release(),
+            100 * size_of::<NodeMeta>() + 50 * size_of::<u64>()
+        );
+        assert_eq!(columns.take().0.capacity(), 0, "freed, not kept");
     }
 }

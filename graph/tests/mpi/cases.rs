@@ -41,6 +41,7 @@ pub(crate) fn run(case: &str) -> i32 {
         "killed_rank" => killed_rank(&cluster, &g),
         "panic_outside_task" => panic_outside_task(&cluster, &g),
         "kept_heap" => crate::heap::kept_heap(),
+        "kept_columns" => crate::heap::kept_columns(&cluster),
         other => Err(format!("no case {other}")),
     };
     match outcome {

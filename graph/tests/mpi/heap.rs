@@ -1,7 +1,50 @@
-//! The `kept_heap` case: after `Cluster::init`, memory a rank frees stays
-//! in its heap for the next graph (`graph/src/mpi/heap.rs`).
+//! The memory cases: after `Cluster::init`, memory a rank frees stays in
+//! its heap for the next graph (`kept_heap`, `graph/src/mpi/heap.rs`); a
+//! dropped graph's per-task vectors wait for the next graph, and
+//! `delayed::release_memory` frees them (`kept_columns`,
+//! `graph/src/mpi/kept_columns.rs`).
+
+use delayed::mpi::Cluster;
 
 use crate::cases::{ensure, Outcome};
+
+/// Tasks of the `kept_columns` case: more than the 2^18 entries that were
+/// the most kept before.
+const KEPT_TASKS: u64 = 300_000;
+
+/// Builds a chain of `KEPT_TASKS` tasks with `Cluster::graph` and, in the
+/// same shape, with `delayed::Graph`, dropping each, and checks that
+/// `release_memory` frees the multi-node graph's per-task vectors (an entry
+/// and a hash, 24 bytes a task) beyond what the one-node graph of the same
+/// tasks leaves, and then nothing more.
+pub(crate) fn kept_columns(cluster: &Cluster) -> Outcome {
+    delayed::release_memory();
+    let g = cluster.graph();
+    let mut x = g.delayed("zero", || 0u64);
+    for _ in 1..KEPT_TASKS {
+        x = g.task("inc", &x, |v: &u64| v + 1);
+    }
+    drop((x, g));
+    let multi = delayed::release_memory();
+    let g = delayed::Graph::new();
+    let mut x = g.delayed("zero", || 0u64);
+    for _ in 1..KEPT_TASKS {
+        x = g.task("inc", &x, |v: &u64| v + 1);
+    }
+    drop((x, g));
+    let one = delayed::release_memory();
+    let columns = KEPT_TASKS as usize * 24;
+    ensure(multi >= one + columns, || {
+        format!(
+            "a dropped multi-node graph of {KEPT_TASKS} tasks left {multi} bytes to free, one \
+             node's {one}: its {columns} bytes of entries and hashes were not kept"
+        )
+    })?;
+    let again = delayed::release_memory();
+    ensure(again == 0, || {
+        format!("release_memory freed {again} more bytes the second time")
+    })
+}
 
 /// Frees 8 MiB of small blocks and a 2 MiB one, and checks with glibc's
 /// `mallinfo2` that the heap kept the small ones' memory (glibc's default

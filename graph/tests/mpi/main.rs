@@ -51,6 +51,7 @@ fn plan() -> Vec<(&'static str, &'static [usize], Expect)> {
         ("nested", &[2], Expect::Ok),
         ("watchdog", &[2], Expect::Ok),
         ("kept_heap", &[1], Expect::Ok),
+        ("kept_columns", &[1], Expect::Ok),
         ("killed_rank", &[3], Expect::Aborts(Duration::from_secs(20))),
         (
             "panic_outside_task",

@@ -27,8 +27,5 @@
 /// assert_eq!(delayed::release_memory(), 0, "nothing left to give back");
 /// ```
 pub fn release_memory() -> usize {
-    let segments = crate::store::release_segments();
-    #[cfg(feature = "mpi")]
-    let segments = segments + crate::mpi::release_kept_columns();
-    segments
+    crate::store::release_segments() + crate::store::release_kept_above()
 }

@@ -134,6 +134,9 @@ impl Cluster {
         }
         let world = universe.world();
         super::cpus::share_node_cpus(&world);
+        // `delayed::release_memory` frees the per-task vectors dropped
+        // graphs leave (`kept_columns.rs`).
+        crate::store::register_kept_above(super::kept_columns::release);
         let comm = world.duplicate();
         let payloads = world.duplicate();
         Ok(Cluster {

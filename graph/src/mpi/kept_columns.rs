@@ -19,7 +19,8 @@
 //! rounds): freed, the next graph's vectors grew again from the heap, each
 //! doubling a copy into pages the kernel had to fault in. Like the store's
 //! pool, they are one per process (a process initialises MPI once), and
-//! [`release_memory`](crate::release_memory) frees them.
+//! [`release_memory`](crate::release_memory) frees them (`Cluster::init`
+//! registers `release` with the store layer, `store/kept_above.rs`).
 
 use std::sync::Mutex;
 

@@ -82,8 +82,6 @@ pub use self::reuse::REUSE_PLANS_ENV;
 pub use self::schedule::Placement;
 pub use crate::Computed;
 
-pub(crate) use self::kept_columns::release as release_kept_columns;
-
 impl<T> Delayed<T>
 where
     T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,

@@ -8,6 +8,7 @@ mod arena;
 mod args;
 mod huge_pages;
 mod input_ids;
+mod kept_above;
 mod node_arrays;
 mod node_state;
 mod nodes;
@@ -20,6 +21,9 @@ mod writer_lock;
 
 pub(crate) use args::{Args, BoxError};
 pub(crate) use input_ids::{InputCount, InputIds, ShortCount};
+#[cfg(feature = "mpi")]
+pub(crate) use kept_above::register as register_kept_above;
+pub(crate) use kept_above::release as release_kept_above;
 pub(crate) use node_arrays::{zeroed, Zeroable};
 pub(crate) use node_state::NodeState;
 pub(crate) use nodes::{Consumers, Node, Store};
